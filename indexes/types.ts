@@ -1,0 +1,145 @@
+/**
+ * The nouns shared by ingestion, the stores and the server.
+ *
+ * Glossary (Norwegian domain words kept as they are):
+ * - utvalg: a political body (bydelsutvalget, a committee, valgstyret). Stored as `body`.
+ * - møteprotokoll / møtebok / saksprotokoll: minutes of a meeting or of one case.
+ * - vedtak: a decision. saksnummer: a case number such as "Sak 45/24".
+ * - innsiktsrapport / utredning: an insight report / a study.
+ */
+
+/** Who may read a document. `protected` documents name the groups that may read them. */
+export type AccessLevel = 'public' | 'internal' | 'protected';
+export const ACCESS_LEVELS: readonly AccessLevel[] = ['public', 'internal', 'protected'];
+
+/**
+ * The caller of every read. There is no read path without one: the store turns it into a
+ * filter inside each query (see indexes/embedded/access.ts).
+ * - anonymous/public: public documents only;
+ * - internal: public + internal;
+ * - groups: additionally protected documents shared with one of these groups;
+ * - admin: everything (the local operator on the command line).
+ */
+export interface Principal {
+  id: string;
+  internal: boolean;
+  groups: string[];
+  admin?: boolean;
+}
+export const PUBLIC_PRINCIPAL: Principal = Object.freeze({ id: 'anonymous', internal: false, groups: [] as string[] }) as Principal;
+export const ADMIN_PRINCIPAL: Principal = Object.freeze({ id: 'admin', internal: true, groups: [] as string[], admin: true }) as Principal;
+
+export type DocumentKind =
+  | 'møteprotokoll'
+  | 'saksprotokoll'
+  | 'møtebok'
+  | 'saksliste'
+  | 'saksframlegg'
+  | 'innsiktsrapport'
+  | 'utredning'
+  | 'rapport'
+  | 'brev'
+  | 'forskrift'
+  | 'annet';
+
+/** One page of extracted text. `num` is the 1-based PDF page, or null for non-paged text. */
+export interface PageText {
+  num: number | null;
+  text: string;
+}
+
+/** SILVER: the structured document, re-derivable from bronze. */
+export interface SilverDocument {
+  id: string;
+  sha256: string;
+  source: string; // base name of the ingested file
+  mediaType: string; // application/pdf, text/plain, text/markdown, text/html
+  title: string;
+  kind: DocumentKind;
+  body: string | null; // utvalg
+  date: string | null; // YYYY-MM-DD
+  caseNumbers: string[];
+  access: AccessLevel;
+  groups: string[];
+  pages: PageText[];
+  paged: boolean;
+  extraction: { method: string; warnings: string[] };
+  ingestedAt: string;
+}
+
+/** GOLD: one searchable piece of a document. */
+export interface Chunk {
+  id: string; // `${documentId}:${ord}`
+  documentId: string;
+  ord: number;
+  heading: string | null;
+  text: string; // original text, for snippets
+  pageStart: number | null;
+  pageEnd: number | null;
+  /** Where a new page starts inside `text` (offset into text), so a snippet can name its page. */
+  pageBreaks: { offset: number; page: number }[];
+}
+
+export type SearchMode = 'hybrid' | 'bm25' | 'vector';
+
+export interface SearchFilters {
+  kind?: string[];
+  body?: string[];
+  dateFrom?: string; // YYYY-MM-DD
+  dateTo?: string;
+  documentId?: string;
+}
+
+export interface SearchRequest {
+  query: string;
+  mode?: SearchMode;
+  limit?: number;
+  offset?: number;
+  filters?: SearchFilters;
+  principal: Principal;
+}
+
+/** A piece of a snippet; `hit` marks text that matched the query. */
+export interface SnippetPart {
+  text: string;
+  hit: boolean;
+}
+
+export interface SearchHit {
+  documentId: string;
+  chunkId: string;
+  title: string;
+  source: string;
+  kind: string;
+  body: string | null;
+  date: string | null;
+  access: AccessLevel;
+  pageStart: number | null;
+  pageEnd: number | null;
+  /** The page the snippet was taken from (the page to open). */
+  page: number | null;
+  score: number;
+  snippet: string;
+  snippetParts: SnippetPart[];
+  heading: string | null;
+}
+
+export interface SearchResponse {
+  query: string;
+  mode: SearchMode;
+  tookMs: number;
+  total: number;
+  results: SearchHit[];
+}
+
+export interface DocumentSummary {
+  id: string;
+  title: string;
+  source: string;
+  kind: string;
+  body: string | null;
+  date: string | null;
+  access: AccessLevel;
+  pageCount: number;
+  chunkCount: number;
+}

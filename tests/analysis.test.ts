@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { analyze, analyzeQuery, caseNumberTokens, stem, tokenize, tokenizeWithOffsets, isStopword } from '../indexes/analysis/index.ts';
+
+describe('Norwegian analysis', () => {
+  it('lowercases and keeps æ, ø, å as distinct letters', () => {
+    expect(tokenize('Møte i BYDELSUTVALGET på Tøyen')).toEqual(['møte', 'i', 'bydelsutvalget', 'på', 'tøyen']);
+    expect(stem('sør')).not.toBe(stem('sor'));
+  });
+
+  it('stems inflected forms to the same stem', () => {
+    expect(stem('lekeplassen')).toBe(stem('lekeplass'));
+    expect(stem('lekeplassene')).toBe(stem('lekeplass'));
+    expect(stem('kommunestyret')).toBe(stem('kommunestyre'));
+    expect(stem('vedtakene')).toBe(stem('vedtak'));
+  });
+
+  it('drops stopwords but keeps domain words', () => {
+    expect(isStopword('og')).toBe(true);
+    expect(isStopword('sak')).toBe(false);
+    expect(isStopword('vedtak')).toBe(false);
+    expect(analyze('saken og vedtaket i bydelen').exact).toEqual(['saken', 'vedtaket', 'bydelen']);
+  });
+
+  it('keeps exact forms beside the stems', () => {
+    const a = analyze('Lekeplassene i Tøyenparken');
+    expect(a.exact).toEqual(['lekeplassene', 'tøyenparken']);
+    expect(a.stems).toEqual([stem('lekeplassene'), stem('tøyenparken')]);
+  });
+
+  it('normalises case numbers however they are written', () => {
+    expect(caseNumberTokens('Sak 45/24')).toEqual(['sak45x2024']);
+    expect(caseNumberTokens('sak 045/2024 og PS 6/26')).toEqual(['sak45x2024', 'sak6x2026']);
+    expect(caseNumberTokens('Arkivsak 24/1234')).toEqual(['sak24x1234']);
+    expect(caseNumberTokens('dato 14.03.2024')).toEqual([]);
+    expect(analyzeQuery('Sak 45/24').caseNumbers).toEqual(['sak45x2024']);
+  });
+
+  it('a query of only stopwords still searches for something', () => {
+    expect(analyzeQuery('og i').terms.map((t) => t.exact)).toEqual(['og', 'i']);
+    expect(analyzeQuery('budsjett og økonomi').terms.map((t) => t.exact)).toEqual(['budsjett', 'økonomi']);
+  });
+
+  it('gives offsets into the original text', () => {
+    const text = 'Vedtak: Tøyen får lekeplass.';
+    for (const t of tokenizeWithOffsets(text)) expect(text.slice(t.start, t.end).toLowerCase()).toBe(t.token);
+  });
+});
