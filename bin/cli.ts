@@ -1,0 +1,357 @@
+/**
+ * `innsikt`: the command line. Messages are in plain English (the web pages speak Norwegian).
+ * The local operator owns the data directory, so the CLI reads as admin unless `--as` says
+ * otherwise (e.g. `--as public` to see what the public search page would show).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import path from 'node:path';
+import { loadConfig, type Config } from '../server/config.ts';
+import { openIndex } from '../indexes/open.ts';
+import { ingestPaths, deleteDocument, type IngestResult } from '../ingest/pipeline.ts';
+import { reindex } from '../ingest/reindex.ts';
+import { search, parseMode } from '../indexes/search.ts';
+import { shutdownExtractors } from '../ingest/extract/index.ts';
+import { ACCESS_LEVELS, ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type AccessLevel, type Principal } from '../indexes/types.ts';
+
+class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+  main: `innsikt – search and insight bank for meeting protocols and reports
+
+Usage: innsikt <command> [options]
+
+Commands:
+  ingest <file-or-folder>...   Read PDF, .txt, .md and .html files into the index
+  search "<query>"             Search the index
+  serve                        Start the web server
+  status                       Show what the index holds
+  show <documentId>            Print a stored (silver) document
+  delete <documentId>          Remove a document from the index
+  reindex                      Rebuild the index from the stored silver layer
+
+Run "innsikt <command> --help" for the options of a command.
+Data directory: INNSIKT_DATA_DIR (default ./data).`,
+  ingest: `Usage: innsikt ingest <file-or-folder>... [options]
+
+Reads PDF, .txt, .md and .html files (folders recursively). Unchanged files are skipped;
+changed files replace their old version atomically. One bad file never stops the others.
+
+Options:
+  --access <level>   public | internal | protected (new files: INNSIKT_DEFAULT_ACCESS,
+                     default public; existing documents keep theirs unless given)
+  --groups <a,b>     groups that may read protected documents
+  --json             print one JSON object with a result per file
+  -h, --help         show this help
+
+Exit status: 0 when the run completed (failed files are reported), 1 when every file failed.`,
+  search: `Usage: innsikt search "<query>" [options]
+
+Options:
+  --limit <n>        number of results (default 10, max 100)
+  --offset <n>       skip the first n results
+  --mode <mode>      hybrid (default) | bm25 | vector
+  --as <who>         read as: admin (default) | public | internal | group:<name>
+  --json             print one JSON object
+  -h, --help         show this help`,
+  serve: `Usage: innsikt serve [options]
+
+Options:
+  --port <n>         port (default PORT or 3000)
+  --host <addr>      address to listen on (default INNSIKT_HOST or 127.0.0.1)
+  --demo             on first start (empty index), ingest the demo corpus in fixtures/demo
+  -h, --help         show this help`,
+  status: `Usage: innsikt status [--json]
+
+Prints the number of documents, chunks and pages, the index size and the embedding model.`,
+  show: `Usage: innsikt show <documentId> [--json]
+
+Prints the stored silver document (metadata and text per page).`,
+  delete: `Usage: innsikt delete <documentId>
+
+Removes the document and all its chunks from the index, and its silver file.`,
+  reindex: `Usage: innsikt reindex [--json]
+
+Rebuilds the search index from the stored silver documents, without reading the original
+files again. Use it after changing the embedding model (INNSIKT_EMBEDDER and friends).`,
+};
+
+const COMMON = { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } } as const;
+
+function parse(args: string[], options: ParseArgsConfig['options']) {
+  try {
+    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function principalFor(as: string | undefined): Principal {
+  if (!as || as === 'admin') return ADMIN_PRINCIPAL;
+  if (as === 'public') return PUBLIC_PRINCIPAL;
+  if (as === 'internal') return { id: 'cli-internal', internal: true, groups: [] };
+  if (as.startsWith('group:') && as.length > 6) return { id: 'cli-group', internal: true, groups: as.slice(6).split(',') };
+  throw new UsageError(`--as must be admin, public, internal or group:<name>, not "${as}"`);
+}
+
+function intOption(value: string | undefined, name: string, dflt: number): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a whole number, not "${value}"`);
+  return n;
+}
+
+function progressBar(done: number, total: number, label: string): void {
+  if (!process.stderr.isTTY) return;
+  const width = 30;
+  const filled = total ? Math.round((done / total) * width) : width;
+  const name = label.length > 40 ? '…' + label.slice(-39) : label;
+  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${name.padEnd(40)}`);
+  if (done === total) process.stderr.write('\n');
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+async function cmdIngest(args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parse(args, { access: { type: 'string' }, groups: { type: 'string' } });
+  if (values.help) return help('ingest');
+  if (positionals.length === 0) throw new UsageError('ingest needs at least one file or folder');
+  const access = values.access as AccessLevel | undefined;
+  if (access !== undefined && !ACCESS_LEVELS.includes(access)) throw new UsageError(`--access must be one of ${ACCESS_LEVELS.join(', ')}`);
+  const groups = values.groups ? String(values.groups).split(',').map((g) => g.trim()).filter(Boolean) : undefined;
+  if (access === 'protected' && !groups?.length) throw new UsageError('--access protected needs --groups <name,...>');
+  const idx = await openIndex(config);
+  const t0 = performance.now();
+  let results: IngestResult[];
+  try {
+    results = await ingestPaths(positionals, { ...idx, defaultAccess: config.defaultAccess }, {
+      access,
+      groups,
+      onStart: (total) => progressBar(0, total, ''),
+      onFile: (r, done, total) => progressBar(done, total, path.basename(r.file)),
+    });
+  } finally {
+    idx.store.close();
+    await shutdownExtractors();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (values.json) {
+    process.stdout.write(
+      JSON.stringify({
+        files: results.map((r) => ({ file: r.file, documentId: r.documentId, status: r.status, reason: r.reason, pages: r.pages, chunks: r.chunks })),
+      }) + '\n',
+    );
+  } else {
+    for (const r of results) {
+      const detail = r.status === 'failed' ? r.reason : `${r.pages ?? '?'} pages, ${r.chunks ?? '?'} chunks`;
+      console.log(`${r.status.padEnd(9)} ${r.file}  (${detail})`);
+      for (const w of r.warnings ?? []) console.log(`          warning: ${w}`);
+    }
+    const count = (s: string) => results.filter((r) => r.status === s).length;
+    console.log(`\n${results.length} files in ${seconds.toFixed(1)} s: ${count('ok')} ok, ${count('unchanged')} unchanged, ${count('failed')} failed`);
+  }
+  return results.length > 0 && results.every((r) => r.status === 'failed') ? 1 : 0;
+}
+
+async function cmdSearch(args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parse(args, {
+    limit: { type: 'string' },
+    offset: { type: 'string' },
+    mode: { type: 'string' },
+    as: { type: 'string' },
+  });
+  if (values.help) return help('search');
+  const query = positionals.join(' ').trim();
+  if (!query) throw new UsageError('search needs a query, e.g. innsikt search "budsjett 2025"');
+  let mode;
+  try {
+    mode = parseMode(values.mode);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const limit = intOption(values.limit as string | undefined, '--limit', 10);
+  const offset = intOption(values.offset as string | undefined, '--offset', 0);
+  const principal = principalFor(values.as as string | undefined);
+  const idx = await openIndex(config);
+  try {
+    const res = await search(idx.store, idx.embedder, { query, mode, limit, offset, principal }, {
+      weights: { bm25: 1, vector: config.vectorWeight },
+      minSimilarity: config.minSimilarity,
+    });
+    if (values.json) {
+      process.stdout.write(
+        JSON.stringify({
+          query: res.query,
+          mode: res.mode,
+          tookMs: res.tookMs,
+          total: res.total,
+          results: res.results.map((h) => ({
+            documentId: h.documentId,
+            chunkId: h.chunkId,
+            title: h.title,
+            source: h.source,
+            pageStart: h.pageStart,
+            pageEnd: h.pageEnd,
+            page: h.page,
+            score: h.score,
+            snippet: h.snippet,
+          })),
+        }) + '\n',
+      );
+    } else {
+      console.log(`${res.total} matches for "${query}" (${res.mode}, ${res.tookMs} ms)\n`);
+      res.results.forEach((h, i) => {
+        const pages = h.pageStart === null ? '' : h.pageStart === h.pageEnd ? `p. ${h.pageStart}` : `pp. ${h.pageStart}-${h.pageEnd}`;
+        console.log(`${String(offset + i + 1).padStart(3)}. ${h.title}  [${h.source}${pages ? ', ' + pages : ''}]  score ${h.score}`);
+        console.log(`     ${h.snippet}\n`);
+      });
+    }
+  } finally {
+    idx.store.close();
+  }
+  return 0;
+}
+
+async function cmdStatus(args: string[], config: Config): Promise<number> {
+  const { values } = parse(args, {});
+  if (values.help) return help('status');
+  const idx = await openIndex(config, { checkEmbedder: false });
+  try {
+    const s = idx.store.stats();
+    const mismatch =
+      s.embedder && s.chunks > 0 && (s.embedder.id !== idx.embedder.id || s.embedder.dimensions !== idx.embedder.dimensions);
+    const out = {
+      documents: s.documents,
+      chunks: s.chunks,
+      pages: s.pages,
+      indexBytes: s.indexBytes,
+      dataDir: config.dataDir,
+      embedder: s.embedder ?? { id: idx.embedder.id, dimensions: idx.embedder.dimensions },
+      configuredEmbedder: { id: idx.embedder.id, dimensions: idx.embedder.dimensions },
+      needsReindex: !!mismatch,
+      byAccess: s.byAccess,
+      byKind: s.byKind,
+    };
+    if (values.json) process.stdout.write(JSON.stringify(out) + '\n');
+    else {
+      console.log(`Data directory:  ${out.dataDir}`);
+      console.log(`Documents:       ${out.documents}  (${Object.entries(s.byAccess).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'})`);
+      console.log(`Pages:           ${out.pages}`);
+      console.log(`Chunks:          ${out.chunks}`);
+      console.log(`Index size:      ${formatBytes(out.indexBytes)}`);
+      console.log(`Embedding model: ${out.embedder.id} (${out.embedder.dimensions} dimensions)`);
+      if (mismatch) console.log(`\nThe configured model is ${idx.embedder.id}: run \`innsikt reindex\` to rebuild the index with it.`);
+    }
+  } finally {
+    idx.store.close();
+  }
+  return 0;
+}
+
+async function cmdShow(args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parse(args, {});
+  if (values.help) return help('show');
+  const id = positionals[0];
+  if (!id) throw new UsageError('show needs a document id (see innsikt search --json)');
+  const idx = await openIndex(config, { checkEmbedder: false });
+  try {
+    const silver = idx.dataDir.readSilver(id);
+    if (!silver || !idx.store.getDocument(id, ADMIN_PRINCIPAL)) {
+      console.error(`No document with id "${id}".`);
+      return 1;
+    }
+    if (values.json) process.stdout.write(JSON.stringify(silver) + '\n');
+    else {
+      console.log(`${silver.title}\n${'='.repeat(Math.min(silver.title.length, 80))}`);
+      console.log(`id: ${silver.id}\nsource: ${silver.source}\nkind: ${silver.kind}\nbody: ${silver.body ?? '-'}\ndate: ${silver.date ?? '-'}`);
+      console.log(`access: ${silver.access}${silver.groups.length ? ' (' + silver.groups.join(', ') + ')' : ''}\npages: ${silver.pages.length}`);
+      if (silver.caseNumbers.length) console.log(`case numbers: ${silver.caseNumbers.join(', ')}`);
+      for (const w of silver.extraction.warnings) console.log(`warning: ${w}`);
+    }
+  } finally {
+    idx.store.close();
+  }
+  return 0;
+}
+
+async function cmdDelete(args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parse(args, {});
+  if (values.help) return help('delete');
+  const id = positionals[0];
+  if (!id) throw new UsageError('delete needs a document id');
+  const idx = await openIndex(config, { checkEmbedder: false });
+  try {
+    const existed = deleteDocument(idx, id);
+    if (values.json) process.stdout.write(JSON.stringify({ documentId: id, deleted: existed }) + '\n');
+    else console.log(existed ? `Deleted ${id}.` : `No document with id "${id}".`);
+    return existed ? 0 : 1;
+  } finally {
+    idx.store.close();
+  }
+}
+
+async function cmdReindex(args: string[], config: Config): Promise<number> {
+  const { values } = parse(args, {});
+  if (values.help) return help('reindex');
+  const idx = await openIndex(config, { checkEmbedder: false });
+  idx.store.close();
+  const res = await reindex(idx.dataDir, idx.embedder, (done, total) => progressBar(done, total, 'reindex'));
+  if (values.json) process.stdout.write(JSON.stringify({ ...res, embedder: { id: idx.embedder.id, dimensions: idx.embedder.dimensions } }) + '\n');
+  else {
+    console.log(`Reindexed ${res.documents} documents (${res.chunks} chunks) with ${idx.embedder.id} in ${(res.tookMs / 1000).toFixed(1)} s.`);
+    for (const f of res.failed) console.log(`failed ${f.documentId}: ${f.reason}`);
+  }
+  return res.failed.length && !res.documents ? 1 : 0;
+}
+
+async function cmdServe(args: string[], config: Config): Promise<number> {
+  const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' }, demo: { type: 'boolean' } });
+  if (values.help) return help('serve');
+  const port = intOption(values.port as string | undefined, '--port', config.port);
+  const { startServer } = await import('../server/serve.ts');
+  await startServer({ ...config, port, host: (values.host as string | undefined) ?? config.host }, { demo: !!values.demo });
+  return -1; // keep running
+}
+
+function help(cmd: string): number {
+  console.log(HELP[cmd] ?? HELP.main);
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[], config: Config) => Promise<number>> = {
+  ingest: cmdIngest,
+  search: cmdSearch,
+  serve: cmdServe,
+  status: cmdStatus,
+  show: cmdShow,
+  delete: cmdDelete,
+  reindex: cmdReindex,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') return help(rest[0] ?? 'main');
+  const run = COMMANDS[cmd];
+  if (!run) throw new UsageError(`unknown command "${cmd}"`);
+  return run(rest, loadConfig());
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err) => {
+    if (err instanceof UsageError) {
+      console.error(`innsikt: ${err.message}\nRun "innsikt --help" for usage.`);
+      process.exitCode = 2;
+    } else {
+      console.error(`innsikt: ${(err as Error).message}`);
+      if (process.env.INNSIKT_DEBUG) console.error((err as Error).stack);
+      process.exitCode = 1;
+    }
+  },
+);

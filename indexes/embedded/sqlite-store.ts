@@ -1,0 +1,429 @@
+/**
+ * The embedded store (GOLD layer on one machine): SQLite through better-sqlite3, FTS5 for BM25
+ * and sqlite-vec's distance functions for the vector leg. No server to install.
+ *
+ * Invariants:
+ * - A document and its pages, chunks, FTS rows and vectors change together in one
+ *   transaction: a reader never sees half a document.
+ * - chunks.rowid = chunks_fts.rowid = chunk_vectors.rowid.
+ * - FTS rows hold ANALYSED text (stems; exact forms in `exact`), never the original; snippets
+ *   are cut from chunks.text.
+ * - Every read goes through accessClause() inside its own SQL.
+ */
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import fs from 'node:fs';
+import path from 'node:path';
+import { analyze, analyzeQuery } from '../analysis/index.ts';
+import { accessClause } from './access.ts';
+import { EmbedderMismatchError } from '../embeddings/types.ts';
+import type { Chunk, DocumentSummary, Principal, SearchFilters, SilverDocument, AccessLevel } from '../types.ts';
+import type { ChunkRecord, LegRequest, RankedChunk, Store, StoreStats, StoredDocument } from '../store.ts';
+
+const SCHEMA_VERSION = '1';
+
+/**
+ * FTS5 column weights for bm25(): title, heading, body (stems), exact forms.
+ * Title and headings above body (the brief); the exact-form column adds a bonus for a
+ * word written exactly as in the query. Re-measure with `npm run eval` before changing.
+ */
+export const BM25_WEIGHTS = { title: 3.0, heading: 2.0, body: 1.0, exact: 0.5 } as const;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+  id TEXT PRIMARY KEY,
+  sha256 TEXT NOT NULL,
+  source TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  title TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  body TEXT,
+  date TEXT,
+  case_numbers TEXT NOT NULL DEFAULT '[]',
+  access TEXT NOT NULL CHECK (access IN ('public', 'internal', 'protected')),
+  groups TEXT NOT NULL DEFAULT '[]',
+  paged INTEGER NOT NULL,
+  page_count INTEGER NOT NULL,
+  ingested_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_date ON documents(date);
+CREATE TABLE IF NOT EXISTS pages (
+  document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  num INTEGER,
+  text TEXT NOT NULL,
+  PRIMARY KEY (document_id, idx)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+  rowid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  ord INTEGER NOT NULL,
+  heading TEXT,
+  text TEXT NOT NULL,
+  page_start INTEGER,
+  page_end INTEGER,
+  page_breaks TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+CREATE TABLE IF NOT EXISTS chunk_vectors (rowid INTEGER PRIMARY KEY, embedding BLOB NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+  title, heading, body, exact,
+  tokenize = 'unicode61 remove_diacritics 0',
+  content = '', contentless_delete = 1
+);
+`;
+
+function toBlob(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function filterClause(filters: SearchFilters | undefined): { sql: string; params: Record<string, unknown> } {
+  const parts: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (!filters) return { sql: '1 = 1', params };
+  if (filters.kind?.length) {
+    parts.push(`d.kind IN (SELECT value FROM json_each(@f_kind))`);
+    params.f_kind = JSON.stringify(filters.kind);
+  }
+  if (filters.body?.length) {
+    parts.push(`d.body IN (SELECT value FROM json_each(@f_body))`);
+    params.f_body = JSON.stringify(filters.body);
+  }
+  if (filters.dateFrom) {
+    parts.push(`d.date >= @f_from`);
+    params.f_from = filters.dateFrom;
+  }
+  if (filters.dateTo) {
+    parts.push(`d.date <= @f_to`);
+    params.f_to = filters.dateTo;
+  }
+  if (filters.documentId) {
+    parts.push(`d.id = @f_doc`);
+    params.f_doc = filters.documentId;
+  }
+  return { sql: parts.length ? parts.join(' AND ') : '1 = 1', params };
+}
+
+/** FTS5 MATCH expression for a query: each term by stem (title/heading/body) or exact form. */
+export function ftsMatchExpression(query: string, prefixLast = false): string | null {
+  const q = analyzeQuery(query);
+  const clauses: string[] = [];
+  q.terms.forEach((t, i) => {
+    // Terms are letters and digits only (the analysis guarantees it), so quoting is enough.
+    const alts = [`{title heading body} : "${t.stem}"`, `exact : "${t.exact}"`];
+    if (prefixLast && i === q.terms.length - 1 && t.exact.length >= 3) alts.push(`exact : "${t.exact}"*`);
+    clauses.push(`(${alts.join(' OR ')})`);
+  });
+  for (const c of q.caseNumbers) clauses.push(`exact : "${c}"`);
+  return clauses.length ? clauses.join(' OR ') : null;
+}
+
+interface DocRow {
+  id: string;
+  sha256: string;
+  source: string;
+  media_type: string;
+  title: string;
+  kind: string;
+  body: string | null;
+  date: string | null;
+  case_numbers: string;
+  access: AccessLevel;
+  groups: string;
+  paged: number;
+  page_count: number;
+  ingested_at: string;
+  chunk_count?: number;
+}
+
+function summary(r: DocRow): DocumentSummary {
+  return {
+    id: r.id,
+    title: r.title,
+    source: r.source,
+    kind: r.kind,
+    body: r.body,
+    date: r.date,
+    access: r.access,
+    pageCount: r.page_count,
+    chunkCount: r.chunk_count ?? 0,
+  };
+}
+
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  readonly file: string;
+
+  constructor(file: string, opts: { readonly?: boolean } = {}) {
+    this.file = file;
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file, { readonly: opts.readonly ?? false });
+    sqliteVec.load(this.db);
+    if (!opts.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+    }
+    this.db.pragma('foreign_keys = ON');
+    if (!opts.readonly) {
+      this.db.exec(SCHEMA);
+      this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)`).run(SCHEMA_VERSION);
+    }
+  }
+
+  private meta(key: string): string | null {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE key = ?`).get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  embedderInfo(): { id: string; dimensions: number } | null {
+    const id = this.meta('embedder_id');
+    const dims = this.meta('embedder_dimensions');
+    if (!id || !dims) return null;
+    return { id, dimensions: Number(dims) };
+  }
+
+  upsertDocument(
+    doc: SilverDocument,
+    chunks: Chunk[],
+    vectors: Float32Array[],
+    embedder: { id: string; dimensions: number },
+  ): void {
+    if (vectors.length !== chunks.length) throw new Error(`upsertDocument: ${chunks.length} chunks but ${vectors.length} vectors`);
+    for (const v of vectors) {
+      if (v.length !== embedder.dimensions) throw new Error(`upsertDocument: vector of ${v.length} dimensions, expected ${embedder.dimensions}`);
+    }
+    const tx = this.db.transaction(() => {
+      const current = this.embedderInfo();
+      const count = (this.db.prepare(`SELECT count(*) AS n FROM chunks`).get() as { n: number }).n;
+      if (current && count > 0 && (current.id !== embedder.id || current.dimensions !== embedder.dimensions)) {
+        throw new EmbedderMismatchError(
+          `The index was built with embedding model ${current.id} (${current.dimensions} dimensions), but ${embedder.id} (${embedder.dimensions}) is configured. Run \`innsikt reindex\` to rebuild the index with the configured model.`,
+        );
+      }
+      if (!current || current.id !== embedder.id || current.dimensions !== embedder.dimensions) {
+        const set = this.db.prepare(`INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
+        set.run('embedder_id', embedder.id);
+        set.run('embedder_dimensions', String(embedder.dimensions));
+      }
+      this.removeDocumentRows(doc.id);
+      this.db
+        .prepare(
+          `INSERT INTO documents (id, sha256, source, media_type, title, kind, body, date, case_numbers, access, groups, paged, page_count, ingested_at)
+           VALUES (@id, @sha256, @source, @mediaType, @title, @kind, @body, @date, @caseNumbers, @access, @groups, @paged, @pageCount, @ingestedAt)`,
+        )
+        .run({
+          id: doc.id,
+          sha256: doc.sha256,
+          source: doc.source,
+          mediaType: doc.mediaType,
+          title: doc.title,
+          kind: doc.kind,
+          body: doc.body,
+          date: doc.date,
+          caseNumbers: JSON.stringify(doc.caseNumbers),
+          access: doc.access,
+          groups: JSON.stringify(doc.groups),
+          paged: doc.paged ? 1 : 0,
+          pageCount: doc.pages.length,
+          ingestedAt: doc.ingestedAt,
+        });
+      const insPage = this.db.prepare(`INSERT INTO pages (document_id, idx, num, text) VALUES (?, ?, ?, ?)`);
+      doc.pages.forEach((p, i) => insPage.run(doc.id, i, p.num, p.text));
+      const insChunk = this.db.prepare(
+        `INSERT INTO chunks (id, document_id, ord, heading, text, page_start, page_end, page_breaks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const insFts = this.db.prepare(`INSERT INTO chunks_fts (rowid, title, heading, body, exact) VALUES (?, ?, ?, ?, ?)`);
+      const insVec = this.db.prepare(`INSERT INTO chunk_vectors (rowid, embedding) VALUES (?, ?)`);
+      const title = analyze(doc.title);
+      chunks.forEach((c, i) => {
+        const info = insChunk.run(c.id, doc.id, c.ord, c.heading, c.text, c.pageStart, c.pageEnd, JSON.stringify(c.pageBreaks));
+        const rowid = BigInt(info.lastInsertRowid);
+        const heading = analyze(c.heading ?? '');
+        const body = analyze(c.text);
+        insFts.run(
+          rowid,
+          title.stems.join(' '),
+          heading.stems.join(' '),
+          body.stems.join(' '),
+          [...title.exact, ...heading.exact, ...body.exact].join(' '),
+        );
+        insVec.run(rowid, toBlob(vectors[i]));
+      });
+    });
+    tx();
+  }
+
+  private removeDocumentRows(id: string): void {
+    this.db.prepare(`DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)`).run(id);
+    this.db.prepare(`DELETE FROM chunk_vectors WHERE rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)`).run(id);
+    this.db.prepare(`DELETE FROM chunks WHERE document_id = ?`).run(id);
+    this.db.prepare(`DELETE FROM pages WHERE document_id = ?`).run(id);
+    this.db.prepare(`DELETE FROM documents WHERE id = ?`).run(id);
+  }
+
+  deleteDocument(id: string): boolean {
+    let existed = false;
+    this.db.transaction(() => {
+      existed = !!this.db.prepare(`SELECT 1 FROM documents WHERE id = ?`).get(id);
+      this.removeDocumentRows(id);
+    })();
+    return existed;
+  }
+
+  setAccess(id: string, access: AccessLevel, groups: string[]): boolean {
+    const info = this.db
+      .prepare(`UPDATE documents SET access = ?, groups = ? WHERE id = ?`)
+      .run(access, JSON.stringify(access === 'protected' ? groups : []), id);
+    return info.changes > 0;
+  }
+
+  /** Document metadata by id WITHOUT an access check: only for ingestion bookkeeping. */
+  documentMetaUnchecked(id: string): { sha256: string; access: AccessLevel; groups: string[] } | null {
+    const r = this.db.prepare(`SELECT sha256, access, groups FROM documents WHERE id = ?`).get(id) as
+      | { sha256: string; access: AccessLevel; groups: string }
+      | undefined;
+    return r ? { sha256: r.sha256, access: r.access, groups: JSON.parse(r.groups) } : null;
+  }
+
+  allDocumentIdsUnchecked(): string[] {
+    return (this.db.prepare(`SELECT id FROM documents ORDER BY id`).all() as { id: string }[]).map((r) => r.id);
+  }
+
+  getDocument(id: string, principal: Principal): StoredDocument | null {
+    const acl = accessClause(principal);
+    const r = this.db
+      .prepare(
+        `SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunk_count
+         FROM documents d WHERE d.id = @id AND ${acl.sql}`,
+      )
+      .get({ id, ...acl.params }) as DocRow | undefined;
+    if (!r) return null;
+    const pages = this.db
+      .prepare(`SELECT num, text FROM pages WHERE document_id = ? ORDER BY idx`)
+      .all(id) as { num: number | null; text: string }[];
+    return {
+      ...summary(r),
+      sha256: r.sha256,
+      mediaType: r.media_type,
+      paged: r.paged === 1,
+      caseNumbers: JSON.parse(r.case_numbers),
+      groups: JSON.parse(r.groups),
+      ingestedAt: r.ingested_at,
+      pages,
+    };
+  }
+
+  listDocuments(principal: Principal, opts: { limit?: number; offset?: number } = {}): DocumentSummary[] {
+    const acl = accessClause(principal);
+    const rows = this.db
+      .prepare(
+        `SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunk_count
+         FROM documents d WHERE ${acl.sql} ORDER BY d.date DESC NULLS LAST, d.title LIMIT @limit OFFSET @offset`,
+      )
+      .all({ ...acl.params, limit: opts.limit ?? 100, offset: opts.offset ?? 0 }) as DocRow[];
+    return rows.map(summary);
+  }
+
+  bm25(query: string, req: LegRequest & { prefixLast?: boolean }): { ranked: RankedChunk[]; total: number } {
+    const match = ftsMatchExpression(query, req.prefixLast);
+    if (!match) return { ranked: [], total: 0 };
+    const acl = accessClause(req.principal);
+    const f = filterClause(req.filters);
+    const w = BM25_WEIGHTS;
+    const from = `FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+                  WHERE chunks_fts MATCH @match AND ${acl.sql} AND ${f.sql}`;
+    const params = { match, ...acl.params, ...f.params };
+    const ranked = this.db
+      .prepare(
+        `SELECT chunks_fts.rowid AS rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) AS score ${from}
+         ORDER BY score LIMIT @limit`,
+      )
+      .all({ ...params, limit: req.limit }) as RankedChunk[];
+    const total = ranked.length < req.limit
+      ? ranked.length
+      : (this.db.prepare(`SELECT count(*) AS n ${from}`).get(params) as { n: number }).n;
+    // FTS5's bm25() is "smaller is better"; report it as a positive relevance score.
+    return { ranked: ranked.map((r) => ({ rowid: r.rowid, score: -r.score })), total };
+  }
+
+  vector(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[] {
+    const acl = accessClause(req.principal);
+    const f = filterClause(req.filters);
+    return this.db
+      .prepare(
+        `SELECT v.rowid AS rowid, 1.0 - vec_distance_cosine(v.embedding, @q) AS score
+         FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id
+         WHERE ${acl.sql} AND ${f.sql} AND score >= @min
+         ORDER BY score DESC LIMIT @limit`,
+      )
+      .all({ q: toBlob(vector), min: req.minSimilarity, limit: req.limit, ...acl.params, ...f.params }) as RankedChunk[];
+  }
+
+  chunksByRowid(rowids: number[], principal: Principal): Map<number, ChunkRecord> {
+    const out = new Map<number, ChunkRecord>();
+    if (rowids.length === 0) return out;
+    const acl = accessClause(principal);
+    const rows = this.db
+      .prepare(
+        `SELECT c.rowid AS rowid, c.id, c.document_id, c.ord, c.heading, c.text, c.page_start, c.page_end, c.page_breaks,
+                d.title, d.source, d.kind, d.body, d.date, d.access
+         FROM chunks c JOIN documents d ON d.id = c.document_id
+         WHERE c.rowid IN (SELECT value FROM json_each(@ids)) AND ${acl.sql}`,
+      )
+      .all({ ids: JSON.stringify(rowids), ...acl.params }) as any[];
+    for (const r of rows) {
+      out.set(r.rowid, {
+        id: r.id,
+        documentId: r.document_id,
+        ord: r.ord,
+        heading: r.heading,
+        text: r.text,
+        pageStart: r.page_start,
+        pageEnd: r.page_end,
+        pageBreaks: JSON.parse(r.page_breaks),
+        title: r.title,
+        source: r.source,
+        kind: r.kind,
+        body: r.body,
+        date: r.date,
+        access: r.access,
+      });
+    }
+    return out;
+  }
+
+  stats(): StoreStats {
+    const one = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const group = (col: string) =>
+      Object.fromEntries(
+        (this.db.prepare(`SELECT ${col} AS k, count(*) AS n FROM documents GROUP BY ${col}`).all() as { k: string; n: number }[]).map(
+          (r) => [r.k, r.n],
+        ),
+      );
+    let indexBytes = 0;
+    if (this.file !== ':memory:') {
+      for (const suffix of ['', '-wal', '-shm']) {
+        try {
+          indexBytes += fs.statSync(this.file + suffix).size;
+        } catch {
+          /* not there */
+        }
+      }
+    }
+    return {
+      documents: one(`SELECT count(*) AS n FROM documents`),
+      chunks: one(`SELECT count(*) AS n FROM chunks`),
+      pages: one(`SELECT count(*) AS n FROM pages`),
+      indexBytes,
+      embedder: this.embedderInfo(),
+      byAccess: group('access'),
+      byKind: group('kind'),
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Hybrid search over any Store: analysis -> BM25 leg and vector leg (same principal, same
+ * filters, each applied inside its own query) -> weighted reciprocal rank fusion -> snippets.
+ */
+import { queryStems } from './analysis/index.ts';
+import { DEFAULT_LEG_WEIGHTS, reciprocalRankFusion } from './fusion.ts';
+import { makeSnippet, pageAt } from './snippet.ts';
+import type { Embedder } from './embeddings/types.ts';
+import type { Store } from './store.ts';
+import type { SearchHit, SearchMode, SearchRequest, SearchResponse } from './types.ts';
+
+export interface SearchOptions {
+  weights?: { bm25: number; vector: number };
+  /** Candidates taken from each leg before fusion. */
+  candidates?: number;
+  /**
+   * Cosine similarity below which the vector leg returns nothing, so a query with no match
+   * gets "no results" rather than the nearest unrelated text.
+   */
+  minSimilarity?: number;
+  /** Treat the last query word as a prefix (search as you type). */
+  prefixLast?: boolean;
+}
+
+export const DEFAULT_CANDIDATES = 100;
+/** For the offline hashed embedder: unrelated Norwegian texts score about 0.0-0.1. */
+export const DEFAULT_MIN_SIMILARITY = 0.15;
+export const MAX_LIMIT = 100;
+
+export function parseMode(value: unknown): SearchMode {
+  if (value === undefined || value === null || value === '') return 'hybrid';
+  if (value === 'hybrid' || value === 'bm25' || value === 'vector') return value;
+  throw new RangeError(`Unknown search mode "${String(value)}": use hybrid, bm25 or vector`);
+}
+
+/** Ranked chunk rowids for a request, best first, with the total number of matches. */
+async function rank(
+  store: Store,
+  embedder: Embedder,
+  req: SearchRequest,
+  mode: SearchMode,
+  need: number,
+  opts: SearchOptions,
+): Promise<{ ranked: { rowid: number; score: number }[]; total: number }> {
+  const candidates = Math.max(opts.candidates ?? DEFAULT_CANDIDATES, need);
+  const leg = { principal: req.principal, filters: req.filters, limit: candidates };
+  const weights = opts.weights ?? DEFAULT_LEG_WEIGHTS;
+  const bm25 = mode === 'vector' ? null : store.bm25(req.query, { ...leg, prefixLast: opts.prefixLast });
+  let vector: { rowid: number; score: number }[] | null = null;
+  if (mode === 'vector' || (mode === 'hybrid' && weights.vector > 0)) {
+    const [qv] = await embedder.embed([req.query], 'query');
+    vector = store.vector(qv, { ...leg, minSimilarity: opts.minSimilarity ?? DEFAULT_MIN_SIMILARITY });
+  }
+  if (mode === 'bm25') return { ranked: bm25!.ranked, total: bm25!.total };
+  if (mode === 'vector') return { ranked: vector!, total: vector!.length };
+  const fused = reciprocalRankFusion([
+    { keys: bm25!.ranked.map((r) => r.rowid), weight: weights.bm25 },
+    { keys: (vector ?? []).map((r) => r.rowid), weight: weights.vector },
+  ]).map((f) => ({ rowid: f.key, score: f.score }));
+  return { ranked: fused, total: Math.max(bm25!.total, fused.length) };
+}
+
+function hydrate(store: Store, req: SearchRequest, ranked: { rowid: number; score: number }[]): SearchHit[] {
+  const records = store.chunksByRowid(ranked.map((r) => r.rowid), req.principal);
+  const stems = queryStems(req.query);
+  const hits: SearchHit[] = [];
+  for (const r of ranked) {
+    const c = records.get(r.rowid);
+    if (!c) continue; // not readable by this principal (cannot happen: legs filter too)
+    const snip = makeSnippet(c.text, stems);
+    hits.push({
+      documentId: c.documentId,
+      chunkId: c.id,
+      title: c.title,
+      source: c.source,
+      kind: c.kind,
+      body: c.body,
+      date: c.date,
+      access: c.access,
+      pageStart: c.pageStart,
+      pageEnd: c.pageEnd,
+      page: pageAt(snip.start, c.pageStart, c.pageBreaks),
+      score: Number(r.score.toFixed(6)),
+      snippet: snip.text,
+      snippetParts: snip.parts,
+      heading: c.heading,
+    });
+  }
+  return hits;
+}
+
+/** Chunk-level search: the CLI's and the JSON API's result list. */
+export async function search(store: Store, embedder: Embedder, req: SearchRequest, opts: SearchOptions = {}): Promise<SearchResponse> {
+  const t0 = performance.now();
+  const mode = parseMode(req.mode);
+  const limit = Math.min(Math.max(req.limit ?? 10, 1), MAX_LIMIT);
+  const offset = Math.max(req.offset ?? 0, 0);
+  if (!req.query.trim()) return { query: req.query, mode, tookMs: 0, total: 0, results: [] };
+  const { ranked, total } = await rank(store, embedder, req, mode, offset + limit, opts);
+  const results = hydrate(store, req, ranked.slice(offset, offset + limit));
+  return { query: req.query, mode, tookMs: Number((performance.now() - t0).toFixed(2)), total, results };
+}
+
+export interface DocumentGroup {
+  best: SearchHit;
+  more: SearchHit[];
+}
+
+export interface GroupedResponse {
+  query: string;
+  mode: SearchMode;
+  tookMs: number;
+  totalDocuments: number;
+  groups: DocumentGroup[];
+}
+
+/**
+ * Document-level search for the results page: the best chunk of each document, with up to
+ * `morePerDocument` further chunks of the same document ("mer fra dette dokumentet").
+ */
+export async function searchDocuments(
+  store: Store,
+  embedder: Embedder,
+  req: SearchRequest,
+  opts: SearchOptions & { morePerDocument?: number } = {},
+): Promise<GroupedResponse> {
+  const t0 = performance.now();
+  const mode = parseMode(req.mode);
+  const limit = Math.min(Math.max(req.limit ?? 10, 1), MAX_LIMIT);
+  const offset = Math.max(req.offset ?? 0, 0);
+  if (!req.query.trim()) return { query: req.query, mode, tookMs: 0, totalDocuments: 0, groups: [] };
+  const candidates = Math.max(opts.candidates ?? DEFAULT_CANDIDATES, 200);
+  const { ranked } = await rank(store, embedder, req, mode, candidates, { ...opts, candidates });
+  // Group rowids by document in rank order, using cheap metadata first.
+  const records = store.chunksByRowid(ranked.map((r) => r.rowid), req.principal);
+  const order: string[] = [];
+  const byDoc = new Map<string, { rowid: number; score: number }[]>();
+  for (const r of ranked) {
+    const c = records.get(r.rowid);
+    if (!c) continue;
+    let list = byDoc.get(c.documentId);
+    if (!list) byDoc.set(c.documentId, (list = []));
+    if (list.length === 0) order.push(c.documentId);
+    list.push(r);
+  }
+  const more = opts.morePerDocument ?? 2;
+  const page = order.slice(offset, offset + limit);
+  const groups: DocumentGroup[] = [];
+  for (const docId of page) {
+    const list = byDoc.get(docId)!.slice(0, 1 + more);
+    const hits = hydrate(store, req, list);
+    if (hits.length) groups.push({ best: hits[0], more: hits.slice(1) });
+  }
+  return { query: req.query, mode, tookMs: Number((performance.now() - t0).toFixed(2)), totalDocuments: order.length, groups };
+}

@@ -1,0 +1,223 @@
+/**
+ * Ingestion: file -> BRONZE (original + per-page text) -> SILVER (structured document) ->
+ * GOLD (chunks + vectors in the store).
+ *
+ * Guarantees:
+ * - One bad file never stops the others: every failure becomes a result with a reason.
+ * - Never half a document: the store replaces a document and all its chunks in one
+ *   transaction, and its silver file only becomes visible after that commit.
+ * - Idempotent: an unchanged file (same path, same bytes, same access) does nothing.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { extractBuffer, mediaTypeFor, ExtractionError } from './extract/index.ts';
+import { chunkPages, embeddingText } from './chunk.ts';
+import { understand } from './understand.ts';
+import { DataDir, documentIdFor, sha256 } from './data-dir.ts';
+import type { Embedder } from '../indexes/embeddings/types.ts';
+import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import type { AccessLevel, Chunk, SilverDocument } from '../indexes/types.ts';
+
+export interface IngestResult {
+  file: string;
+  documentId: string | null;
+  status: 'ok' | 'unchanged' | 'failed';
+  reason: string | null;
+  pages: number | null;
+  chunks: number | null;
+  warnings?: string[];
+}
+
+export interface IngestContext {
+  store: SqliteStore;
+  embedder: Embedder;
+  dataDir: DataDir;
+  defaultAccess: AccessLevel;
+}
+
+export interface IngestOptions {
+  /** Access for new documents, and the new access for existing ones. Unset: keep existing. */
+  access?: AccessLevel;
+  groups?: string[];
+  /** Files processed at once; extraction runs in worker threads, so 3 keeps both cores busy. */
+  concurrency?: number;
+  onFile?: (result: IngestResult, done: number, total: number) => void;
+  onStart?: (total: number) => void;
+}
+
+const EMBED_BATCH = 64;
+
+/** Expand files and folders (recursively) into the supported files, in a stable order. */
+export function expandPaths(inputs: string[]): { files: string[]; missing: string[] } {
+  const files: string[] = [];
+  const missing: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith('.')) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile() && mediaTypeFor(full)) files.push(full);
+    }
+  };
+  for (const input of inputs) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(input);
+    } catch {
+      missing.push(input);
+      continue;
+    }
+    if (st.isDirectory()) walk(input);
+    else files.push(input);
+  }
+  return { files: [...new Set(files)], missing };
+}
+
+export function toChunks(documentId: string, pages: SilverDocument['pages']): Chunk[] {
+  return chunkPages(pages).map((c) => ({
+    id: `${documentId}:${c.ord}`,
+    documentId,
+    ord: c.ord,
+    heading: c.heading,
+    text: c.text,
+    pageStart: c.pageStart,
+    pageEnd: c.pageEnd,
+    pageBreaks: c.pageBreaks,
+  }));
+}
+
+export async function embedChunks(embedder: Embedder, title: string, chunks: Chunk[]): Promise<Float32Array[]> {
+  const vectors: Float32Array[] = [];
+  for (let i = 0; i < chunks.length; i += EMBED_BATCH) {
+    const batch = chunks.slice(i, i + EMBED_BATCH).map((c) => embeddingText(title, c));
+    vectors.push(...(await embedder.embed(batch, 'document')));
+  }
+  return vectors;
+}
+
+/** Chunk, embed and store a silver document (used by ingest and by reindex). */
+export async function indexSilver(ctx: Pick<IngestContext, 'store' | 'embedder'>, doc: SilverDocument): Promise<number> {
+  const chunks = toChunks(doc.id, doc.pages);
+  const vectors = await embedChunks(ctx.embedder, doc.title, chunks);
+  ctx.store.upsertDocument(doc, chunks, vectors, { id: ctx.embedder.id, dimensions: ctx.embedder.dimensions });
+  return chunks.length;
+}
+
+function sameGroups(a: string[], b: string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
+}
+
+async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions): Promise<IngestResult> {
+  const result: IngestResult = { file, documentId: null, status: 'failed', reason: null, pages: null, chunks: null };
+  try {
+    const mediaType = mediaTypeFor(file);
+    if (!mediaType) {
+      result.reason = `unsupported file type "${path.extname(file) || '(none)'}": use PDF, .txt, .md or .html`;
+      return result;
+    }
+    const data = await fs.promises.readFile(file);
+    const hash = sha256(data);
+    const id = documentIdFor(file);
+    result.documentId = id;
+    const existing = ctx.store.documentMetaUnchecked(id);
+    const access = opts.access ?? existing?.access ?? ctx.defaultAccess;
+    const groups = access === 'protected' ? (opts.groups ?? (opts.access ? [] : existing?.groups) ?? []) : [];
+    if (access === 'protected' && groups.length === 0) {
+      result.reason = 'access "protected" needs at least one group (--groups name,name)';
+      return result;
+    }
+
+    if (existing && existing.sha256 === hash) {
+      const counts = ctx.store.db
+        .prepare(`SELECT page_count AS pages, (SELECT count(*) FROM chunks WHERE document_id = ?) AS chunks FROM documents WHERE id = ?`)
+        .get(id, id) as { pages: number; chunks: number };
+      result.pages = counts.pages;
+      result.chunks = counts.chunks;
+      if (existing.access === access && sameGroups(existing.groups, groups)) {
+        result.status = 'unchanged';
+        return result;
+      }
+      // Same bytes, new access: change it everywhere at once, and in silver too.
+      ctx.store.setAccess(id, access, groups);
+      const silver = ctx.dataDir.readSilver(id);
+      if (silver) {
+        const staged = ctx.dataDir.stageSilver({ ...silver, access, groups });
+        staged.commit();
+      }
+      result.status = 'ok';
+      return result;
+    }
+
+    const extraction = await extractBuffer(data, mediaType);
+    const pages = extraction.pages;
+    ctx.dataDir.writeBronze(hash, path.extname(file).toLowerCase(), data, {
+      sha256: hash,
+      source: path.basename(file),
+      method: extraction.method,
+      warnings: extraction.warnings,
+      pages,
+    });
+    const facts = understand(pages, path.basename(file), extraction.title);
+    const doc: SilverDocument = {
+      id,
+      sha256: hash,
+      source: path.basename(file),
+      mediaType,
+      ...facts,
+      access,
+      groups,
+      pages,
+      paged: extraction.paged,
+      extraction: { method: extraction.method, warnings: extraction.warnings },
+      ingestedAt: new Date().toISOString(),
+    };
+    const staged = ctx.dataDir.stageSilver(doc);
+    try {
+      result.chunks = await indexSilver(ctx, doc);
+      staged.commit();
+    } catch (err) {
+      staged.abort();
+      throw err;
+    }
+    result.pages = pages.length;
+    result.status = 'ok';
+    if (extraction.warnings.length) result.warnings = extraction.warnings;
+    return result;
+  } catch (err) {
+    result.status = 'failed';
+    result.reason = err instanceof ExtractionError ? `${err.code}: ${err.message}` : (err as Error).message || String(err);
+    return result;
+  }
+}
+
+export async function ingestPaths(inputs: string[], ctx: IngestContext, opts: IngestOptions = {}): Promise<IngestResult[]> {
+  const { files, missing } = expandPaths(inputs);
+  const total = files.length + missing.length;
+  opts.onStart?.(total);
+  const results: IngestResult[] = [];
+  let done = 0;
+  for (const m of missing) {
+    const r: IngestResult = { file: m, documentId: null, status: 'failed', reason: 'no such file or folder', pages: null, chunks: null };
+    results.push(r);
+    opts.onFile?.(r, ++done, total);
+  }
+  const ordered: IngestResult[] = new Array(files.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const i = next++;
+      ordered[i] = await ingestOne(files[i], ctx, opts);
+      opts.onFile?.(ordered[i], ++done, total);
+    }
+  };
+  const concurrency = Math.max(1, opts.concurrency ?? 3);
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  return results.concat(ordered);
+}
+
+/** Remove a document from the index and its silver file. Bronze stays (content-addressed). */
+export function deleteDocument(ctx: Pick<IngestContext, 'store' | 'dataDir'>, id: string): boolean {
+  const existed = ctx.store.deleteDocument(id);
+  ctx.dataDir.removeSilver(id);
+  return existed;
+}

@@ -1,0 +1,133 @@
+/**
+ * From extracted pages to the document-level facts of SILVER: title, kind, body (utvalg),
+ * date and case numbers. Heuristics over the first pages and the file name; everything found
+ * here is re-derivable from bronze, so improving a rule only needs `innsikt reindex`.
+ *
+ * Glossary: utvalg = political body; møtedato = meeting date; saksnummer = case number.
+ */
+import type { DocumentKind, PageText } from '../indexes/types.ts';
+
+const MONTHS: Record<string, number> = {
+  januar: 1, februar: 2, mars: 3, april: 4, mai: 5, juni: 6, juli: 7, august: 8,
+  september: 9, oktober: 10, november: 11, desember: 12,
+};
+
+/** Kind keywords, most specific first. Matched against the title, then page 1, then the file name. */
+const KIND_RULES: [RegExp, DocumentKind][] = [
+  [/saksprotokoll/i, 'saksprotokoll'],
+  [/m[øo]teprotokoll|valgprotokoll|valprotokoll|\bprotokoll\b|\breferat\b/i, 'møteprotokoll'],
+  [/m[øo]tebok/i, 'møtebok'],
+  [/saksliste|sakliste|innkalling/i, 'saksliste'],
+  [/saksframlegg|saksfremlegg|orienteringssak/i, 'saksframlegg'],
+  [/innsiktsrapport|innsikt/i, 'innsiktsrapport'],
+  [/utredning|evaluering|levekårsundersøkelse|planbeskrivelse/i, 'utredning'],
+  [/rapport|report|veileder/i, 'rapport'],
+  [/\bbrev\b|svar på innsyn/i, 'brev'],
+  [/forskrift|lovtidend|reguleringsbestemmelser/i, 'forskrift'],
+];
+
+const BODY_PATTERNS: RegExp[] = [
+  /^\s*(?:utvalg|utval|organ|styre\/råd\/utval|møte i)\s*[:\-]\s*(.{3,80})$/im,
+  /\b(bydelsutvalget(?: i bydel [\p{L} ]+)?)\b/iu,
+  /\b([\p{L}\-]+(?:-,? [\p{L}\-]+)*(?: og [\p{L}\-]+)?komiteen)\b/iu,
+  /\b((?:eldre|ungdoms|fylkesvals|fylkesvalg|valg|val|stemme)(?:rådet|styret|styre))\b/iu,
+  /\b(rådet for personer med funksjonsnedsettelse)\b/iu,
+  /\b(kommunestyret|formannskapet|bystyret|byrådet|fylkestinget|byråd)\b/iu,
+  /\b(utval(?:get)? for [\p{L} ,]+?)(?:\s{2,}|\t|\d|$)/imu,
+];
+
+const GENERIC_LINES = /^(oslo kommune|bydel gamle oslo|side \d+( av \d+)?|\d+|møteprotokoll|protokoll)$/i;
+
+function firstLines(pages: PageText[], max = 40): string[] {
+  const text = pages.slice(0, 2).map((p) => p.text).join('\n');
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\s+/g, ' ').trim())
+    .filter(Boolean)
+    .slice(0, max);
+}
+
+function isoDate(y: number, m: number, d: number): string | null {
+  if (y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31) return null;
+  return `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+export function findDate(text: string): string | null {
+  const labelled = text.match(/(?:møtedato|dato|møtetid|date)\s*[:.]?\s*(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})/i);
+  if (labelled) return isoDate(+labelled[3], +labelled[2], +labelled[1]);
+  const numeric = text.match(/\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b/);
+  if (numeric) return isoDate(+numeric[3], +numeric[2], +numeric[1]);
+  const named = text.match(/\b(\d{1,2})\.\s*(januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember)\s+(\d{4})\b/i);
+  if (named) return isoDate(+named[3], MONTHS[named[2].toLowerCase()], +named[1]);
+  const iso = text.match(/\b(\d{4})-(\d{2})-(\d{2})\b/);
+  if (iso) return isoDate(+iso[1], +iso[2], +iso[3]);
+  return null;
+}
+
+export function findBody(text: string): string | null {
+  for (const re of BODY_PATTERNS) {
+    const m = text.match(re);
+    if (m) {
+      const name = m[1].replace(/\s+/g, ' ').trim().replace(/[.,;:]$/, '');
+      if (name.length >= 3) return name.charAt(0).toUpperCase() + name.slice(1);
+    }
+  }
+  return null;
+}
+
+export function findKind(title: string, firstPage: string, fileName: string): DocumentKind {
+  for (const hay of [title, firstPage.slice(0, 1500), fileName.replace(/[-_]/g, ' ')]) {
+    for (const [re, kind] of KIND_RULES) if (re.test(hay)) return kind;
+  }
+  return 'annet';
+}
+
+/** "Sak 45/24", "PS 6/26", "139/12", "Arkivsak 24/1234" as written, deduplicated. */
+export function findCaseNumbers(text: string, max = 100): string[] {
+  const out = new Set<string>();
+  const re = /\b(?:(?:sak|ps|rs|os|saksnr\.?|arkivsak(?:nr\.?)?|arkivsaknr\.?)\s*)?(\d{1,5}\/\d{2,4})\b/gi;
+  for (const m of text.matchAll(re)) {
+    out.add(m[0].replace(/\s+/g, ' ').trim());
+    if (out.size >= max) break;
+  }
+  return [...out];
+}
+
+export function titleFromFileName(fileName: string): string {
+  const base = fileName.replace(/\.[^.]+$/, '').replace(/[_-]+/g, ' ').trim();
+  return base.charAt(0).toUpperCase() + base.slice(1);
+}
+
+export function findTitle(pages: PageText[], fileName: string, extractedTitle?: string): string {
+  if (extractedTitle && extractedTitle.trim().length >= 3) return extractedTitle.trim().slice(0, 200);
+  const lines = firstLines(pages);
+  const keyword = /m[øo]teprotokoll|m[øo]tebok|saksprotokoll|protokoll|rapport|utredning|evaluering|undersøkelse|saksframlegg|veileder|forskrift|plan/i;
+  const candidate = (l: string) => l.length >= 6 && l.length <= 160 && !GENERIC_LINES.test(l) && /\p{L}{3}/u.test(l);
+  const withKeyword = lines.find((l) => candidate(l) && keyword.test(l) && l.split(' ').length <= 18);
+  if (withKeyword) return withKeyword;
+  const first = lines.find((l) => candidate(l) && l.split(' ').length >= 2 && l.split(' ').length <= 18);
+  return first ?? titleFromFileName(fileName);
+}
+
+export interface Understood {
+  title: string;
+  kind: DocumentKind;
+  body: string | null;
+  date: string | null;
+  caseNumbers: string[];
+}
+
+export function understand(pages: PageText[], fileName: string, extractedTitle?: string): Understood {
+  const title = findTitle(pages, fileName, extractedTitle);
+  const head = pages.slice(0, 2).map((p) => p.text).join('\n').slice(0, 6000);
+  const all = pages.map((p) => p.text).join('\n');
+  // No date found stays null: a guessed 1 January would look like a fact.
+  const date = findDate(head);
+  return {
+    title,
+    kind: findKind(title, head, fileName),
+    body: findBody(head),
+    date,
+    caseNumbers: findCaseNumbers(all),
+  };
+}

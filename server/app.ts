@@ -1,0 +1,235 @@
+/**
+ * The Hono app: HTML pages (htmx partials when HX-Request is set), the JSON API and the files.
+ * Handlers are plain functions over Web Request/Response, testable with `app.request()`.
+ */
+import { Hono, type Context } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { search, searchDocuments, parseMode, MAX_LIMIT } from '../indexes/search.ts';
+import { PUBLIC_PRINCIPAL, type Principal, type SearchMode } from '../indexes/types.ts';
+import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import type { Embedder } from '../indexes/embeddings/types.ts';
+import type { DataDir } from '../ingest/data-dir.ts';
+import type { Config } from './config.ts';
+import { principalFrom, lookupToken, TOKEN_COOKIE, UnknownTokenError } from './principal.ts';
+import { SearchPage, SearchResults, type SearchPageProps } from '../views/search.tsx';
+import { DocumentPage } from '../views/document.tsx';
+import { ErrorPage } from '../views/errors.tsx';
+import { LoginPage } from '../views/login.tsx';
+
+export interface AppContext {
+  store: SqliteStore;
+  embedder: Embedder;
+  dataDir: DataDir;
+  config: Config;
+  /** False while the demo corpus is still being ingested on first start. */
+  isReady: () => boolean;
+}
+
+type Env = { Variables: { principal: Principal } };
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const HTMX_FILE = path.join(path.dirname(require.resolve('htmx.org/package.json')), 'dist', 'htmx.min.js');
+const STATIC_DIR = path.resolve(here, '../views/static');
+const PER_PAGE = 10;
+
+function html(c: Context, body: unknown, status = 200): Response {
+  return c.html('<!DOCTYPE html>' + String(body), status as any);
+}
+
+function positiveInt(value: string | undefined, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined || value === '') return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`"${value}" is not a positive whole number`);
+  return Math.min(n, max);
+}
+
+export function createApp(ctx: AppContext): Hono<Env> {
+  const app = new Hono<Env>();
+  const { store, embedder, config } = ctx;
+
+  const pageHeaders = secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // htmx adds a small inline style for its request indicators.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+      },
+      referrerPolicy: 'same-origin',
+    });
+  // Original files get their own headers (a page CSP would stop the browser's PDF viewer).
+  app.use('*', (c, next) => (/^\/documents\/[^/]+\/file$/.test(c.req.path) ? next() : pageHeaders(c, next)));
+
+  // Resolve the caller once per request. A bad bearer token is a 401; a stale cookie is dropped.
+  app.use('*', async (c, next) => {
+    try {
+      c.set('principal', principalFrom(c, config.tokens));
+    } catch (err) {
+      if (!(err instanceof UnknownTokenError)) throw err;
+      if (c.req.header('authorization')) return c.json({ error: err.message }, 401);
+      deleteCookie(c, TOKEN_COOKIE, { path: '/' });
+      c.set('principal', PUBLIC_PRINCIPAL);
+    }
+    await next();
+  });
+
+  app.get('/healthz', (c) => {
+    if (!ctx.isReady()) return c.json({ status: 'starting' }, 503);
+    return c.json({ status: 'ok', documents: store.stats().documents, embedder: embedder.id });
+  });
+
+  app.get('/static/htmx.js', (c) => {
+    c.header('Cache-Control', 'public, max-age=86400');
+    return c.body(fs.readFileSync(HTMX_FILE), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+  });
+  app.get('/static/style.css', (c) => {
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(fs.readFileSync(path.join(STATIC_DIR, 'style.css')), 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+
+  // --- JSON API ---------------------------------------------------------------------------
+  app.get('/api/v1/search', async (c) => {
+    const q = c.req.query('q') ?? '';
+    let mode: SearchMode;
+    let limit: number;
+    let offset: number;
+    try {
+      mode = parseMode(c.req.query('mode'));
+      limit = positiveInt(c.req.query('limit'), 10, MAX_LIMIT);
+      offset = c.req.query('offset') ? positiveInt(c.req.query('offset'), 0) : 0;
+    } catch (err) {
+      return c.json({ error: (err as Error).message }, 400);
+    }
+    if (!q.trim()) return c.json({ error: 'Missing query: add ?q=...' }, 400);
+    const res = await search(store, embedder, { query: q, mode, limit, offset, principal: c.get('principal') }, searchOptions(config));
+    return c.json({
+      query: res.query,
+      mode: res.mode,
+      tookMs: res.tookMs,
+      total: res.total,
+      results: res.results.map((h) => ({
+        documentId: h.documentId,
+        chunkId: h.chunkId,
+        title: h.title,
+        source: h.source,
+        pageStart: h.pageStart,
+        pageEnd: h.pageEnd,
+        page: h.page,
+        score: h.score,
+        snippet: h.snippet,
+        kind: h.kind,
+        body: h.body,
+        date: h.date,
+      })),
+    });
+  });
+
+  app.get('/api/v1/documents/:id', (c) => {
+    const doc = store.getDocument(c.req.param('id'), c.get('principal'));
+    if (!doc) return c.json({ error: 'Document not found' }, 404);
+    return c.json(doc);
+  });
+
+  // --- Pages ------------------------------------------------------------------------------
+  app.get('/', async (c) => {
+    const principal = c.get('principal');
+    const q = (c.req.query('q') ?? '').slice(0, 500);
+    const props: SearchPageProps = { q, mode: 'hybrid', page: 1, perPage: PER_PAGE, result: null, principal, error: null };
+    try {
+      props.mode = parseMode(c.req.query('mode'));
+      props.page = positiveInt(c.req.query('side'), 1, 1000);
+    } catch {
+      props.error = 'Ugyldig søkeparameter. Prøv søket på nytt.';
+    }
+    const partial = c.req.header('hx-request') === 'true';
+    c.header('Vary', 'HX-Request, Cookie');
+    if (q.trim() && !props.error) {
+      if (!ctx.isReady()) props.error = 'Innsiktsbanken starter og leser inn dokumenter. Prøv igjen om et øyeblikk.';
+      else {
+        props.result = await searchDocuments(
+          store,
+          embedder,
+          { query: q, mode: props.mode, limit: PER_PAGE, offset: (props.page - 1) * PER_PAGE, principal },
+          { ...searchOptions(config), prefixLast: partial },
+        );
+      }
+    }
+    if (partial) return c.html(String(SearchResults(props)));
+    return html(c, SearchPage(props));
+  });
+
+  app.get('/documents/:id', (c) => {
+    const principal = c.get('principal');
+    const doc = store.getDocument(c.req.param('id'), principal);
+    // The same 404 for "missing" and "not yours": existence of a document is itself information.
+    if (!doc) return html(c, ErrorPage({ status: 404, title: 'Fant ikke dokumentet', message: 'Dokumentet finnes ikke, eller du har ikke tilgang til det.', principal }), 404);
+    let page: number | null = null;
+    try {
+      page = c.req.query('side') ? positiveInt(c.req.query('side'), 1) : null;
+    } catch {
+      page = null;
+    }
+    return html(c, DocumentPage({ doc, q: c.req.query('q') ?? '', page, principal }));
+  });
+
+  app.get('/documents/:id/file', (c) => {
+    const principal = c.get('principal');
+    const doc = store.getDocument(c.req.param('id'), principal);
+    if (!doc) return c.text('Fant ikke dokumentet, eller du har ikke tilgang til det.', 404);
+    const ext = path.extname(doc.source).toLowerCase();
+    const file = ctx.dataDir.bronzeFile(doc.sha256, ext);
+    if (!fs.existsSync(file)) return c.text('Originalfilen mangler i datakatalogen.', 410);
+    const type = doc.mediaType === 'text/html' || doc.mediaType === 'text/markdown' ? 'text/plain; charset=utf-8' : doc.mediaType;
+    const name = doc.source.replace(/["\\\r\n]/g, '_');
+    return c.body(fs.readFileSync(file), 200, {
+      'Content-Type': type,
+      'Content-Disposition': `inline; filename="${name.replace(/[^\x20-\x7e]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(doc.source)}`,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'same-origin',
+      'Cache-Control': principal.internal ? 'private, no-store' : 'public, max-age=3600',
+    });
+  });
+
+  // --- Signing in with an access token (staff) ----------------------------------------------
+  app.get('/logg-inn', (c) => html(c, LoginPage({ principal: c.get('principal'), error: null })));
+  app.post('/logg-inn', async (c) => {
+    const form = await c.req.parseBody();
+    const token = typeof form.token === 'string' ? form.token.trim() : '';
+    const principal = token ? lookupToken(config.tokens, token) : null;
+    if (!principal) return html(c, LoginPage({ principal: PUBLIC_PRINCIPAL, error: 'Ukjent tilgangsnøkkel.' }), 401);
+    setCookie(c, TOKEN_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'Strict', secure: c.req.url.startsWith('https:'), maxAge: 60 * 60 * 12 });
+    return c.redirect('/', 303);
+  });
+  app.post('/logg-ut', (c) => {
+    deleteCookie(c, TOKEN_COOKIE, { path: '/' });
+    return c.redirect('/', 303);
+  });
+
+  app.notFound((c) =>
+    c.req.path.startsWith('/api/')
+      ? c.json({ error: 'Not found' }, 404)
+      : html(c, ErrorPage({ status: 404, title: 'Siden finnes ikke', message: 'Sjekk adressen, eller gå til forsiden og søk.', principal: c.get('principal') ?? PUBLIC_PRINCIPAL }), 404),
+  );
+  app.onError((err, c) => {
+    console.error(`[innsikt] ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    if (c.req.path.startsWith('/api/')) return c.json({ error: 'Internal error: see the server log' }, 500);
+    return html(c, ErrorPage({ status: 500, title: 'Noe gikk galt', message: 'En feil oppstod. Prøv igjen, eller kontakt bydelen hvis feilen vedvarer.', principal: c.get('principal') ?? PUBLIC_PRINCIPAL }), 500);
+  });
+
+  return app;
+}
+
+export function searchOptions(config: Config) {
+  return { weights: { bm25: 1, vector: config.vectorWeight }, minSimilarity: config.minSimilarity };
+}
+

@@ -1,0 +1,83 @@
+/**
+ * Configuration: environment variables with defaults (a `.env` file in the working directory
+ * is read first). The README's configuration table lists the same variables; keep them in step.
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import { ACCESS_LEVELS, type AccessLevel, type Principal } from '../indexes/types.ts';
+import { DEFAULT_LEG_WEIGHTS } from '../indexes/fusion.ts';
+import { DEFAULT_MIN_SIMILARITY } from '../indexes/search.ts';
+
+let dotenvLoaded = false;
+export function loadDotenv(): void {
+  if (dotenvLoaded) return;
+  dotenvLoaded = true;
+  const file = path.resolve('.env');
+  if (fs.existsSync(file)) process.loadEnvFile?.(file);
+}
+
+export interface Config {
+  dataDir: string;
+  port: number;
+  host: string;
+  defaultAccess: AccessLevel;
+  vectorWeight: number;
+  minSimilarity: number;
+  /** Bearer tokens and the principal each one stands for (INNSIKT_TOKENS). */
+  tokens: Map<string, Principal>;
+  env: Record<string, string | undefined>;
+}
+
+function num(env: Record<string, string | undefined>, key: string, dflt: number): number {
+  const v = env[key];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`${key} must be a number, got "${v}"`);
+  return n;
+}
+
+/**
+ * INNSIKT_TOKENS="token1=internal;token2=group:barnevern,group:helse;token3=admin"
+ * Each token maps to a principal: `internal` reads internal documents, `group:x` reads
+ * protected documents shared with group x, `admin` reads everything.
+ */
+export function parseTokens(spec: string | undefined): Map<string, Principal> {
+  const map = new Map<string, Principal>();
+  if (!spec) return map;
+  for (const entry of spec.split(';').map((s) => s.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    if (eq < 1) throw new Error(`INNSIKT_TOKENS: entry "${entry}" must look like token=internal or token=group:name`);
+    const token = entry.slice(0, eq).trim();
+    if (token.length < 12) throw new Error(`INNSIKT_TOKENS: token "${token.slice(0, 4)}…" is shorter than 12 characters`);
+    const rights = entry.slice(eq + 1).split(',').map((s) => s.trim()).filter(Boolean);
+    const p: Principal = { id: `token:${token.slice(0, 4)}`, internal: false, groups: [] };
+    for (const r of rights) {
+      if (r === 'internal') p.internal = true;
+      else if (r === 'admin') {
+        p.admin = true;
+        p.internal = true;
+      } else if (r.startsWith('group:') && r.length > 6) {
+        p.groups.push(r.slice(6));
+        p.internal = true;
+      } else throw new Error(`INNSIKT_TOKENS: unknown right "${r}" (use internal, admin or group:name)`);
+    }
+    map.set(token, p);
+  }
+  return map;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  if (env === process.env) loadDotenv();
+  const defaultAccess = (env.INNSIKT_DEFAULT_ACCESS || 'public') as AccessLevel;
+  if (!ACCESS_LEVELS.includes(defaultAccess)) throw new Error(`INNSIKT_DEFAULT_ACCESS must be one of ${ACCESS_LEVELS.join(', ')}`);
+  return {
+    dataDir: path.resolve(env.INNSIKT_DATA_DIR || './data'),
+    port: num(env, 'PORT', num(env, 'INNSIKT_PORT', 3000)),
+    host: env.INNSIKT_HOST || '127.0.0.1',
+    defaultAccess,
+    vectorWeight: num(env, 'INNSIKT_VECTOR_WEIGHT', DEFAULT_LEG_WEIGHTS.vector),
+    minSimilarity: num(env, 'INNSIKT_MIN_SIMILARITY', DEFAULT_MIN_SIMILARITY),
+    tokens: parseTokens(env.INNSIKT_TOKENS),
+    env,
+  };
+}
