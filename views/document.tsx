@@ -1,0 +1,175 @@
+/**
+ * One document: metadata, a link to the original file, and the extracted text page by page
+ * with the query's hits marked. Document text is hostile: every string from it is a JSX
+ * text child (escaped by hono/jsx) and the whole article carries `hx-ignore`, so htmx never
+ * processes anything inside it.
+ */
+import type { JSX } from 'hono/jsx/jsx-runtime';
+import type { StoredDocument } from '../indexes/store.ts';
+import type { PageText, Principal } from '../indexes/types.ts';
+import { Layout } from './layout.tsx';
+import { Marked, highlightParts, stemsFor } from './highlight.tsx';
+import { accessLabel, fileUrl, formatCount, formatDate, kindLabel, searchUrl } from './format.tsx';
+
+export interface DocumentPageProps {
+  doc: StoredDocument;
+  q: string;
+  page: number | null;
+  principal: Principal;
+}
+
+interface Section {
+  num: number | null;
+  id: string;
+  heading: string;
+  text: string;
+}
+
+/** Paged documents: one section per page; otherwise one section "Tekst". */
+export function sectionsOf(doc: Pick<StoredDocument, 'pages' | 'paged'>): Section[] {
+  const pages: PageText[] = doc.pages ?? [];
+  const numbered = pages.filter((p) => p.num != null);
+  if (numbered.length === 0) {
+    return [{ num: null, id: 'tekst', heading: 'Tekst', text: pages.map((p) => p.text).join('\n\n') }];
+  }
+  const seen = new Set<string>();
+  const out: Section[] = [];
+  for (const p of pages) {
+    if (p.num == null) {
+      // Stray unnumbered text in a paged document: append to the previous page.
+      const last = out[out.length - 1];
+      if (last) last.text += '\n\n' + p.text;
+      else out.push({ num: null, id: 'tekst', heading: 'Tekst', text: p.text });
+      seen.add('tekst');
+      continue;
+    }
+    const id = `side-${p.num}`;
+    if (seen.has(id)) {
+      out.find((s) => s.id === id)!.text += '\n\n' + p.text;
+      continue;
+    }
+    seen.add(id);
+    out.push({ num: p.num, id, heading: `Side ${p.num}`, text: p.text });
+  }
+  return out;
+}
+
+/** Paragraphs on blank lines; single line breaks are kept by CSS (white-space: pre-line). */
+export function paragraphs(text: string): string[] {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split(/\n[ \t\f\v]*\n+/)
+    .map((p) => p.replace(/^\s*\n|\s+$/g, ''))
+    .filter((p) => p.trim() !== '');
+}
+
+function MetaRow(props: { label: string; value: string | null | undefined }) {
+  return (
+    <tr>
+      <th scope="row">{props.label}</th>
+      <td>{props.value ? props.value : '–'}</td>
+    </tr>
+  );
+}
+
+export function DocumentPage(p: DocumentPageProps): JSX.Element {
+  const { doc, q } = p;
+  const query = (q ?? '').trim();
+  const stems = stemsFor(query);
+  const sections = sectionsOf(doc);
+  const isPdf = doc.mediaType === 'application/pdf';
+  const active = p.page != null && sections.some((s) => s.num === p.page) ? p.page : null;
+  const title = doc.title || doc.source || 'Uten tittel';
+  const pageCount = doc.pageCount || sections.filter((s) => s.num != null).length;
+  let access = accessLabel(doc.access);
+  if (doc.access === 'protected' && doc.groups?.length && (p.principal.internal || p.principal.admin)) {
+    access += ` (${doc.groups.join(', ')})`;
+  }
+  const numbered = sections.filter((s) => s.num != null);
+
+  return (
+    <Layout title={title} principal={p.principal} q={q ?? ''}>
+      <article class="dokument" hx-ignore="">
+        <p class="tilbake">
+          {query ? (
+            <a href={searchUrl(query)}>← Tilbake til søket etter «{query}»</a>
+          ) : (
+            <a href="/">← Til søket</a>
+          )}
+        </p>
+        <h1 class="dokumenttittel">{title}</h1>
+        <table class="metadata">
+          <caption class="skjult">Om dokumentet</caption>
+          <tbody>
+            <MetaRow label="Utvalg" value={doc.body} />
+            <MetaRow label="Dato" value={formatDate(doc.date)} />
+            <MetaRow label="Dokumenttype" value={kindLabel(doc.kind)} />
+            {doc.caseNumbers?.length ? <MetaRow label="Saksnummer" value={doc.caseNumbers.join(', ')} /> : null}
+            <MetaRow label="Kilde" value={doc.source} />
+            <MetaRow label="Sider" value={pageCount ? formatCount(pageCount) : null} />
+            <MetaRow label="Tilgang" value={access} />
+          </tbody>
+        </table>
+        <p class="original">
+          <a class="knapp" href={fileUrl(doc.id, isPdf ? active : null)}>
+            {isPdf ? 'Åpne original (PDF)' : 'Last ned original'}
+          </a>
+          {isPdf && active != null ? <span class="original-hint"> Åpner på side {String(active)}.</span> : null}
+        </p>
+        {numbered.length > 1 ? (
+          <nav class="sidenav" aria-label="Gå til side">
+            <p class="sidenav-tittel">Gå til side:</p>
+            <ul>
+              {numbered.map((s) => (
+                <li>
+                  <a
+                    href={`#${s.id}`}
+                    class={s.num === active ? 'aktiv' : undefined}
+                    aria-current={s.num === active ? 'true' : undefined}
+                  >
+                    {String(s.num)}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        ) : null}
+        {query && stems.size > 0 ? (
+          <p class="markeringsinfo">
+            Treff på «{query}» er markert <mark>slik</mark> i teksten.
+          </p>
+        ) : null}
+        <div class="dokumenttekst">
+          {sections.map((s) => {
+            const paras = paragraphs(s.text);
+            const isActive = s.num != null && s.num === active;
+            return (
+              <section id={s.id} class={isActive ? 'side aktiv' : 'side'} aria-labelledby={`${s.id}-tittel`}>
+                <div class="side-hode">
+                  <h2 id={`${s.id}-tittel`} class="side-tittel">
+                    {s.heading}
+                  </h2>
+                  {isActive ? <span class="side-merke">Fra søketreffet</span> : null}
+                  {isPdf && s.num != null ? (
+                    <a class="side-pdf" href={fileUrl(doc.id, s.num)}>
+                      {`Vis side ${s.num} i PDF`}
+                    </a>
+                  ) : null}
+                </div>
+                {paras.length ? (
+                  paras.map((para) => (
+                    <p>
+                      <Marked parts={highlightParts(para, stems)} />
+                    </p>
+                  ))
+                ) : (
+                  <p class="tom">Ingen tekst på denne siden.</p>
+                )}
+              </section>
+            );
+          })}
+        </div>
+      </article>
+    </Layout>
+  );
+}
