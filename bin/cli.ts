@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
-import { loadConfig, type Config } from '../server/config.ts';
+import { loadConfig, searchOptions, type Config } from '../server/config.ts';
 import { openIndex } from '../indexes/open.ts';
 import { ingestPaths, deleteDocument, type IngestResult } from '../ingest/pipeline.ts';
 import { reindex } from '../ingest/reindex.ts';
@@ -77,9 +77,10 @@ files again. Use it after changing the embedding model (INNSIKT_EMBEDDER and fri
 
 const COMMON = { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } } as const;
 
-function parse(args: string[], options: ParseArgsConfig['options']) {
+function parse(args: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -178,10 +179,7 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
   const principal = principalFor(values.as as string | undefined);
   const idx = await openIndex(config);
   try {
-    const res = await search(idx.store, idx.embedder, { query, mode, limit, offset, principal }, {
-      weights: { bm25: 1, vector: config.vectorWeight },
-      minSimilarity: config.minSimilarity,
-    });
+    const res = await search(idx.store, idx.embedder, { query, mode, limit, offset, principal }, searchOptions(config));
     if (values.json) {
       process.stdout.write(
         JSON.stringify({

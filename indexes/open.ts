@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import { SqliteStore } from './embedded/sqlite-store.ts';
-import { createEmbedder } from './embeddings/index.ts';
-import { EmbedderMismatchError, type Embedder } from './embeddings/types.ts';
+import { openEmbedder as openConfiguredEmbedder } from './embeddings/index.ts';
+import { assertSameEmbedder, type Embedder } from './embeddings/types.ts';
 import { DataDir } from '../ingest/data-dir.ts';
 import type { Config } from '../server/config.ts';
 
@@ -16,20 +16,13 @@ export interface OpenIndex {
   dataDir: DataDir;
 }
 
-export async function openEmbedder(config: Config): Promise<Embedder> {
-  const embedder = createEmbedder(config.env) as Embedder & { init?: () => Promise<void> };
-  if (typeof embedder.init === 'function') await embedder.init();
-  return embedder;
+export function openEmbedder(config: Config): Promise<Embedder> {
+  return openConfiguredEmbedder(config.env);
 }
 
 export function checkEmbedder(store: SqliteStore, embedder: Embedder): void {
-  const built = store.embedderInfo();
-  if (!built || store.stats().chunks === 0) return;
-  if (built.id !== embedder.id || built.dimensions !== embedder.dimensions) {
-    throw new EmbedderMismatchError(
-      `The index was built with embedding model ${built.id} (${built.dimensions} dimensions), but ${embedder.id} (${embedder.dimensions}) is configured. Run \`innsikt reindex\` to rebuild the index with the configured model.`,
-    );
-  }
+  if (store.stats().chunks === 0) return;
+  assertSameEmbedder(store.embedderInfo(), embedder);
 }
 
 export async function openIndex(config: Config, opts: { checkEmbedder?: boolean } = {}): Promise<OpenIndex> {

@@ -65,6 +65,7 @@ export interface Store {
   getDocument(id: string, principal: Principal): StoredDocument | null;
   listDocuments(principal: Principal, opts?: { limit?: number; offset?: number }): DocumentSummary[];
   bm25(query: string, req: LegRequest & { prefixLast?: boolean }): { ranked: RankedChunk[]; total: number };
+  unmatchedTerms(query: string, req: Omit<LegRequest, 'limit'>): string[];
   vector(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[];
   chunksByRowid(rowids: number[], principal: Principal): Map<number, ChunkRecord>;
   stats(): StoreStats;

@@ -19,20 +19,22 @@ const KIND_RULES: [RegExp, DocumentKind][] = [
   [/m[øo]tebok/i, 'møtebok'],
   [/saksliste|sakliste|innkalling/i, 'saksliste'],
   [/saksframlegg|saksfremlegg|orienteringssak/i, 'saksframlegg'],
-  [/innsiktsrapport|innsikt/i, 'innsiktsrapport'],
-  [/utredning|evaluering|levekårsundersøkelse|planbeskrivelse/i, 'utredning'],
+  [/innsiktsrapport|innsikt|kartlegging|brukerundersøkelse|spørreundersøkelse/i, 'innsiktsrapport'],
+  [/utredning|evaluering|levekårsundersøkelse|planbeskrivelse|risikovurdering|notat/i, 'utredning'],
   [/rapport|report|veileder/i, 'rapport'],
   [/\bbrev\b|svar på innsyn/i, 'brev'],
   [/forskrift|lovtidend|reguleringsbestemmelser/i, 'forskrift'],
 ];
 
+/** A labelled body ("Utvalg: Bydelsutvalget") wins over any body merely named near the top. */
+const LABELLED_BODY = /^\s*(?:utvalg|utval|organ|styre\/råd\/utval|møte i)\s*[:\-]\s*(.{3,80})$/im;
+/** Otherwise the body named EARLIEST on the first pages. */
 const BODY_PATTERNS: RegExp[] = [
-  /^\s*(?:utvalg|utval|organ|styre\/råd\/utval|møte i)\s*[:\-]\s*(.{3,80})$/im,
   /\b(bydelsutvalget(?: i bydel [\p{L} ]+)?)\b/iu,
   /\b([\p{L}\-]+(?:-,? [\p{L}\-]+)*(?: og [\p{L}\-]+)?komiteen)\b/iu,
   /\b((?:eldre|ungdoms|fylkesvals|fylkesvalg|valg|val|stemme)(?:rådet|styret|styre))\b/iu,
   /\b(rådet for personer med funksjonsnedsettelse)\b/iu,
-  /\b(kommunestyret|formannskapet|bystyret|byrådet|fylkestinget|byråd)\b/iu,
+  /\b(kommunestyret|formannskapet|bystyret|byrådet|fylkestinget|bydelsadministrasjonen)\b/iu,
   /\b(utval(?:get)? for [\p{L} ,]+?)(?:\s{2,}|\t|\d|$)/imu,
 ];
 
@@ -65,17 +67,32 @@ export function findDate(text: string): string | null {
 }
 
 export function findBody(text: string): string | null {
+  const tidy = (name: string) => {
+    // "Miljø-, samferdsels- og byutviklingskomiteen (MSB)": the abbreviation is not part of the name.
+    const n = name.replace(/\s+/g, ' ').trim().replace(/[.,;:]$/, '').replace(/\s*\([\p{Lu}]{2,8}\)$/u, '');
+    return n.length >= 3 ? n.charAt(0).toUpperCase() + n.slice(1) : null;
+  };
+  const labelled = text.match(LABELLED_BODY);
+  if (labelled) return tidy(labelled[1]);
+  let best: { index: number; name: string } | null = null;
   for (const re of BODY_PATTERNS) {
-    const m = text.match(re);
-    if (m) {
-      const name = m[1].replace(/\s+/g, ' ').trim().replace(/[.,;:]$/, '');
-      if (name.length >= 3) return name.charAt(0).toUpperCase() + name.slice(1);
-    }
+    const m = re.exec(text);
+    if (m && (!best || m.index < best.index)) best = { index: m.index, name: m[1] };
   }
-  return null;
+  return best ? tidy(best.name) : null;
 }
 
 export function findKind(title: string, firstPage: string, fileName: string): DocumentKind {
+  // A line of page 1 that starts with a kind word ("Møteprotokoll", "Innsiktsrapport 2024:1")
+  // says what the document is more surely than words in its title or body.
+  const lines = firstPage.slice(0, 3000).split('\n').map((l) => l.trim());
+  for (const line of lines) {
+    if (line.split(/\s+/).length > 4) continue;
+    for (const [re, kind] of KIND_RULES) {
+      const m = re.exec(line);
+      if (m && m.index === 0) return kind;
+    }
+  }
   for (const hay of [title, firstPage.slice(0, 1500), fileName.replace(/[-_]/g, ' ')]) {
     for (const [re, kind] of KIND_RULES) if (re.test(hay)) return kind;
   }

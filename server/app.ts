@@ -14,7 +14,7 @@ import { PUBLIC_PRINCIPAL, type Principal, type SearchMode } from '../indexes/ty
 import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import type { DataDir } from '../ingest/data-dir.ts';
-import type { Config } from './config.ts';
+import { searchOptions, type Config } from './config.ts';
 import { principalFrom, lookupToken, TOKEN_COOKIE, UnknownTokenError } from './principal.ts';
 import { SearchPage, SearchResults, type SearchPageProps } from '../views/search.tsx';
 import { DocumentPage } from '../views/document.tsx';
@@ -156,12 +156,18 @@ export function createApp(ctx: AppContext): Hono<Env> {
     if (q.trim() && !props.error) {
       if (!ctx.isReady()) props.error = 'Innsiktsbanken starter og leser inn dokumenter. Prøv igjen om et øyeblikk.';
       else {
-        props.result = await searchDocuments(
-          store,
-          embedder,
-          { query: q, mode: props.mode, limit: PER_PAGE, offset: (props.page - 1) * PER_PAGE, principal },
-          { ...searchOptions(config), prefixLast: partial },
-        );
+        try {
+          props.result = await searchDocuments(
+            store,
+            embedder,
+            { query: q, mode: props.mode, limit: PER_PAGE, offset: (props.page - 1) * PER_PAGE, principal },
+            { ...searchOptions(config), prefixLast: partial },
+          );
+        } catch (err) {
+          // htmx 4 swaps error responses too: answer with the results region and a message.
+          console.error(`[innsikt] search failed for "${q}": ${(err as Error).stack ?? err}`);
+          props.error = 'Søket feilet. Prøv igjen om litt, eller med andre ord.';
+        }
       }
     }
     if (partial) return c.html(String(SearchResults(props)));
@@ -227,9 +233,5 @@ export function createApp(ctx: AppContext): Hono<Env> {
   });
 
   return app;
-}
-
-export function searchOptions(config: Config) {
-  return { weights: { bm25: 1, vector: config.vectorWeight }, minSimilarity: config.minSimilarity };
 }
 

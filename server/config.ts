@@ -22,6 +22,7 @@ export interface Config {
   host: string;
   defaultAccess: AccessLevel;
   vectorWeight: number;
+  vectorWeightAllMatched: number;
   minSimilarity: number;
   /** Bearer tokens and the principal each one stands for (INNSIKT_TOKENS). */
   tokens: Map<string, Principal>;
@@ -76,8 +77,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: env.INNSIKT_HOST || '127.0.0.1',
     defaultAccess,
     vectorWeight: num(env, 'INNSIKT_VECTOR_WEIGHT', DEFAULT_LEG_WEIGHTS.vector),
+    vectorWeightAllMatched: num(env, 'INNSIKT_VECTOR_WEIGHT_MATCHED', DEFAULT_LEG_WEIGHTS.vectorWhenAllMatched ?? DEFAULT_LEG_WEIGHTS.vector),
     minSimilarity: num(env, 'INNSIKT_MIN_SIMILARITY', DEFAULT_MIN_SIMILARITY),
     tokens: parseTokens(env.INNSIKT_TOKENS),
     env,
+  };
+}
+
+/** The search options the configuration sets (one place for the CLI, the server and tests). */
+export function searchOptions(config: Config) {
+  return {
+    weights: { bm25: 1, vector: config.vectorWeight, vectorWhenAllMatched: config.vectorWeightAllMatched },
+    minSimilarity: config.minSimilarity,
   };
 }

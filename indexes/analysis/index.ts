@@ -108,9 +108,12 @@ export interface AnalyzedQuery {
  * stopwords (then we search for them rather than for nothing). Duplicates are removed.
  */
 export function analyzeQuery(query: string): AnalyzedQuery {
-  const tokens = tokenize(query);
+  // A case number is searched as its normalised token; its bare numbers ("45", "24") would
+  // only match every other case and date, so they are not terms of their own.
+  const tokens = tokenize(query.replace(CASE_NUMBER, ' '));
   const content = tokens.filter((t) => !isStopword(t));
   const chosen = content.length > 0 ? content : tokens;
+  const cases = [...new Set(caseNumberTokens(query))];
   const seen = new Set<string>();
   const terms: QueryTerm[] = [];
   for (const t of chosen) {
@@ -118,7 +121,7 @@ export function analyzeQuery(query: string): AnalyzedQuery {
     seen.add(t);
     terms.push({ exact: t, stem: stem(t) });
   }
-  return { terms, caseNumbers: [...new Set(caseNumberTokens(query))] };
+  return { terms, caseNumbers: cases };
 }
 
 /** The set of stems a query looks for, used to mark hits in snippets. */

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { analyze, analyzeQuery } from '../analysis/index.ts';
 import { accessClause } from './access.ts';
-import { EmbedderMismatchError } from '../embeddings/types.ts';
+import { assertSameEmbedder } from '../embeddings/types.ts';
 import type { Chunk, DocumentSummary, Principal, SearchFilters, SilverDocument, AccessLevel } from '../types.ts';
 import type { ChunkRecord, LegRequest, RankedChunk, Store, StoreStats, StoredDocument } from '../store.ts';
 
@@ -197,11 +197,7 @@ export class SqliteStore implements Store {
     const tx = this.db.transaction(() => {
       const current = this.embedderInfo();
       const count = (this.db.prepare(`SELECT count(*) AS n FROM chunks`).get() as { n: number }).n;
-      if (current && count > 0 && (current.id !== embedder.id || current.dimensions !== embedder.dimensions)) {
-        throw new EmbedderMismatchError(
-          `The index was built with embedding model ${current.id} (${current.dimensions} dimensions), but ${embedder.id} (${embedder.dimensions}) is configured. Run \`innsikt reindex\` to rebuild the index with the configured model.`,
-        );
-      }
+      if (count > 0) assertSameEmbedder(current, embedder);
       if (!current || current.id !== embedder.id || current.dimensions !== embedder.dimensions) {
         const set = this.db.prepare(`INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
         set.run('embedder_id', embedder.id);
@@ -348,12 +344,29 @@ export class SqliteStore implements Store {
     return { ranked: ranked.map((r) => ({ rowid: r.rowid, score: -r.score })), total };
   }
 
+  /**
+   * The query terms that match no chunk this principal may read (by stem or exact form):
+   * words the index does not know in that form, typically compounds or rare inflections.
+   * Checked with the access filter, so the answer reveals nothing about unreadable documents.
+   */
+  unmatchedTerms(query: string, req: Omit<LegRequest, 'limit'>): string[] {
+    const acl = accessClause(req.principal);
+    const f = filterClause(req.filters);
+    const stmt = this.db.prepare(
+      `SELECT 1 FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+       WHERE chunks_fts MATCH @match AND ${acl.sql} AND ${f.sql} LIMIT 1`,
+    );
+    return analyzeQuery(query)
+      .terms.filter((t) => !stmt.get({ match: `{title heading body} : "${t.stem}" OR exact : "${t.exact}"`, ...acl.params, ...f.params }))
+      .map((t) => t.exact);
+  }
+
   vector(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[] {
     const acl = accessClause(req.principal);
     const f = filterClause(req.filters);
     return this.db
       .prepare(
-        `SELECT v.rowid AS rowid, 1.0 - vec_distance_cosine(v.embedding, @q) AS score
+        `SELECT v.rowid AS rowid, coalesce(1.0 - vec_distance_cosine(v.embedding, @q), 0.0) AS score
          FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id
          WHERE ${acl.sql} AND ${f.sql} AND score >= @min
          ORDER BY score DESC LIMIT @limit`,

@@ -1,0 +1,110 @@
+/** The `innsikt` command as a user runs it: real processes, real files, JSON on stdout. */
+import { describe, expect, it, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { tempDir } from './helpers.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'innsikt.js');
+const DEMO = path.join(ROOT, 'fixtures', 'demo');
+
+function innsikt(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('innsikt command line', () => {
+  const data = tempDir();
+  const work = tempDir();
+  const env = { INNSIKT_DATA_DIR: data };
+  const run = (...args: string[]) => innsikt(args, env);
+  const changing = path.join(work, 'notat.txt');
+
+  beforeAll(() => {
+    fs.writeFileSync(path.join(work, 'broken.pdf'), '%PDF-1.7\nthis is not really a pdf\n');
+    fs.writeFileSync(changing, 'Notat om snøbrøyting i Kampen park.\n\nBydelen vil prioritere gangveier.');
+  });
+
+  it('has --help on every command', () => {
+    for (const cmd of ['ingest', 'search', 'serve', 'status', 'show', 'delete', 'reindex']) {
+      const r = run(cmd, '--help');
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toMatch(/^Usage: innsikt /);
+    }
+    expect(run('--help').stdout).toContain('Commands:');
+    const bad = run('frobnicate');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown command');
+  });
+
+  it('ingests files, reports each one, and one bad file stops nothing', () => {
+    const r = run('ingest', path.join(DEMO, '2024-03-14-bydelsutvalget.pdf'), path.join(work, 'broken.pdf'), path.join(work, 'missing.pdf'), changing, '--json');
+    expect(r.code).toBe(0);
+    const { files } = JSON.parse(r.stdout);
+    const status = Object.fromEntries(files.map((f: { file: string; status: string }) => [path.basename(f.file), f]));
+    expect(status['2024-03-14-bydelsutvalget.pdf']).toMatchObject({ status: 'ok', pages: 5, reason: null });
+    expect(status['2024-03-14-bydelsutvalget.pdf'].chunks).toBeGreaterThan(0);
+    expect(status['broken.pdf'].status).toBe('failed');
+    expect(status['broken.pdf'].reason).toMatch(/^corrupt: /);
+    expect(status['missing.pdf']).toMatchObject({ status: 'failed', reason: 'no such file or folder', documentId: null });
+    expect(status['notat.txt']).toMatchObject({ status: 'ok', pages: 1 });
+    for (const f of files) expect(Object.keys(f).sort()).toEqual(['chunks', 'documentId', 'file', 'pages', 'reason', 'status']);
+  });
+
+  it('skips unchanged files and replaces changed ones', () => {
+    const again = JSON.parse(run('ingest', path.join(DEMO, '2024-03-14-bydelsutvalget.pdf'), '--json').stdout);
+    expect(again.files[0].status).toBe('unchanged');
+    fs.writeFileSync(changing, 'Notat om strøsand på Vålerenga.\n\nNy tekst.');
+    const changed = JSON.parse(run('ingest', changing, '--json').stdout);
+    expect(changed.files[0].status).toBe('ok');
+    expect(JSON.parse(run('search', 'snøbrøyting', '--json', '--mode', 'bm25').stdout).results).toEqual([]);
+    expect(JSON.parse(run('search', 'strøsand', '--json').stdout).results[0].source).toBe('notat.txt');
+  });
+
+  it('searches with exactly one JSON object on stdout', () => {
+    const r = run('search', 'Tøyenparken lekeplass', '--json', '--limit', '3');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out).sort()).toEqual(['mode', 'query', 'results', 'tookMs', 'total']);
+    expect(out.mode).toBe('hybrid');
+    expect(out.results.length).toBeGreaterThan(0);
+    expect(out.results.length).toBeLessThanOrEqual(3);
+    const hit = out.results[0];
+    expect(hit.source).toBe('2024-03-14-bydelsutvalget.pdf');
+    expect(hit.pageStart).toBeGreaterThanOrEqual(1);
+    expect(hit.pageEnd).toBeGreaterThanOrEqual(hit.pageStart);
+    for (const k of ['documentId', 'chunkId', 'title', 'source', 'pageStart', 'pageEnd', 'score', 'snippet']) expect(hit).toHaveProperty(k);
+    for (const mode of ['bm25', 'vector']) expect(JSON.parse(run('search', 'lekeplass', '--json', '--mode', mode).stdout).mode).toBe(mode);
+    expect(run('search', 'x', '--mode', 'fuzzy').code).toBe(2);
+  });
+
+  it('reports status, shows silver, deletes', () => {
+    const status = JSON.parse(run('status', '--json').stdout);
+    expect(status.documents).toBe(2);
+    expect(status.chunks).toBeGreaterThan(2);
+    expect(status.indexBytes).toBeGreaterThan(0);
+    expect(status.embedder.id).toMatch(/^local-hash/);
+    const id = JSON.parse(run('search', 'strøsand', '--json').stdout).results[0].documentId;
+    const silver = JSON.parse(run('show', id, '--json').stdout);
+    expect(silver.pages[0].text).toContain('strøsand');
+    expect(run('delete', id).code).toBe(0);
+    expect(run('delete', id).code).toBe(1);
+    expect(JSON.parse(run('status', '--json').stdout).documents).toBe(1);
+  });
+
+  it('refuses a changed embedder until reindex, and reindex rebuilds from silver only', () => {
+    const other = { ...env, INNSIKT_LOCAL_DIMENSIONS: '1024' };
+    const refused = innsikt(['search', 'lekeplass', '--json'], other);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('innsikt reindex');
+    // Reindex must not need the original files: move the demo copy's bronze away.
+    fs.rmSync(path.join(data, 'bronze'), { recursive: true, force: true });
+    const re = innsikt(['reindex', '--json'], other);
+    expect(re.code).toBe(0);
+    expect(JSON.parse(re.stdout)).toMatchObject({ documents: 1, failed: [] });
+    const after = JSON.parse(innsikt(['search', 'Tøyenparken lekeplass', '--json'], other).stdout);
+    expect(after.results[0].source).toBe('2024-03-14-bydelsutvalget.pdf');
+    expect(JSON.parse(innsikt(['status', '--json'], other).stdout).embedder).toEqual({ id: expect.stringContaining('1024'), dimensions: 1024 });
+  });
+});

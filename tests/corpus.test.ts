@@ -1,0 +1,113 @@
+/**
+ * Real public documents from ../shared/corpus: nasty PDFs fail one by one with clear reasons,
+ * the rest are searchable, and known queries find the right file and page.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { DataDir } from '../ingest/data-dir.ts';
+import { ingestPaths, type IngestResult } from '../ingest/pipeline.ts';
+import { shutdownExtractors } from '../ingest/extract/index.ts';
+import { search } from '../indexes/search.ts';
+import { analyze, analyzeQuery } from '../indexes/analysis/index.ts';
+import { ADMIN_PRINCIPAL } from '../indexes/types.ts';
+import { CORPUS, HAS_CORPUS, NO_CORPUS_REASON, tempDir } from './helpers.ts';
+
+describe.skipIf(!HAS_CORPUS)(`real corpus (${HAS_CORPUS ? CORPUS : NO_CORPUS_REASON})`, () => {
+  let store: SqliteStore;
+  const embedder = new LocalHashEmbedder();
+  let dataDir: DataDir;
+  let results: IngestResult[];
+  const byName = (name: string) => results.find((r) => path.basename(r.file) === name)!;
+
+  beforeAll(async () => {
+    dataDir = new DataDir(tempDir());
+    store = new SqliteStore(dataDir.indexFile);
+    results = await ingestPaths([path.join(CORPUS, 'pdfs'), path.join(CORPUS, 'text')], { store, embedder, dataDir, defaultAccess: 'public' });
+  });
+  afterAll(async () => {
+    store?.close();
+    await shutdownExtractors();
+  });
+
+  it('fails each unreadable PDF with a specific reason and ingests all the others', () => {
+    const expected: Record<string, string> = {
+      'xx_encrypted_aes256-r6_user-usersecret.pdf': 'encrypted',
+      'xx_encrypted_user-password_openpassword.pdf': 'encrypted',
+      'no_namsskogan_valgprotokoll-2019_SCANNED-NO-TEXT.pdf': 'no-text',
+      'xx_scanned-jbig2-xerox_no-text.pdf': 'no-text',
+      'xx_broken-xref_unreadable.pdf': 'corrupt',
+    };
+    for (const [name, code] of Object.entries(expected)) {
+      const r = byName(name);
+      expect(r.status, name).toBe('failed');
+      expect(r.reason, name).toMatch(new RegExp(`^${code}: `));
+    }
+    const failed = results.filter((r) => r.status === 'failed').map((r) => path.basename(r.file));
+    expect(failed.sort()).toEqual(Object.keys(expected).sort());
+    expect(results.filter((r) => r.status === 'ok').length).toBeGreaterThanOrEqual(30);
+  });
+
+  it('leaves nothing of a failed file in the index or the silver layer', () => {
+    for (const r of results.filter((x) => x.status === 'failed')) {
+      expect(store.getDocument(r.documentId!, ADMIN_PRINCIPAL)).toBeNull();
+      expect(dataDir.readSilver(r.documentId!)).toBeNull();
+    }
+  });
+
+  it('warns about garbled text layers instead of failing', () => {
+    expect(byName('xx_non-unicode-cmap_garbage-text.pdf').warnings?.join(' ')).toMatch(/garbled/);
+  });
+
+  it('ingests plain-text protocols as unpaged documents', () => {
+    const r = byName('no_levanger_kommunestyret_moteprotokoll_2026-03-25_EXCERPT_PS6-PS13.txt');
+    expect(r.status).toBe('ok');
+    const doc = store.getDocument(r.documentId!, ADMIN_PRINCIPAL)!;
+    expect(doc.pages[0].num).toBeNull();
+    expect(doc.body?.toLowerCase()).toContain('kommunestyret');
+  });
+
+  /** The page a hit names must really contain the query's words (by stem). */
+  function pageHasTerms(documentId: string, page: number, query: string): boolean {
+    const doc = store.getDocument(documentId, ADMIN_PRINCIPAL)!;
+    const stems = new Set(analyze(doc.pages.find((p) => p.num === page)!.text).stems);
+    return analyzeQuery(query).terms.some((t) => stems.has(t.stem));
+  }
+
+  it('finds "forhåndsstemmer" in the Oslo valgstyre møtebok on a page that has it', async () => {
+    const res = await search(store, embedder, { query: 'forhåndsstemmer', limit: 10, principal: ADMIN_PRINCIPAL });
+    const oslo = res.results.find((r) => r.source === 'no_oslo_valgstyrets-motebok_kommunestyrevalget-2019.pdf');
+    expect(oslo, 'Oslo møtebok in the top 10').toBeDefined();
+    for (const r of res.results) expect(pageHasTerms(r.documentId, r.page!, 'forhåndsstemmer'), `${r.source} p. ${r.page}`).toBe(true);
+  });
+
+  it('finds the Breisås zoning plan documents for "reguleringsplan Breisås"', async () => {
+    const res = await search(store, embedder, { query: 'reguleringsplan Breisås', limit: 5, principal: ADMIN_PRINCIPAL });
+    expect(res.results.length).toBeGreaterThanOrEqual(3);
+    for (const r of res.results.slice(0, 3)) expect(r.source).toMatch(/^no_bo-kommune_.*breisas/);
+    expect(pageHasTerms(res.results[0].documentId, res.results[0].page!, 'Breisås')).toBe(true);
+  });
+
+  it('finds a case by its number however it is typed', async () => {
+    for (const q of ['139/12', 'sak 139/2012', 'PTN 139/12']) {
+      const res = await search(store, embedder, { query: q, limit: 3, principal: ADMIN_PRINCIPAL });
+      expect(res.results[0]?.source, q).toBe('no_bo-kommune_motebok_PTN-139-12_K-112-12_breisas-syd_2012.pdf');
+    }
+  });
+
+  it('finds nynorsk protocols by nynorsk words', async () => {
+    const res = await search(store, embedder, { query: 'valstyret', limit: 5, principal: ADMIN_PRINCIPAL });
+    expect(res.results.map((r) => r.source)).toContain('no_orsta_valprotokoll-valstyret_kommunestyrevalet-2019.pdf');
+  });
+
+  it('re-ingesting the same files changes nothing', async () => {
+    const again = await ingestPaths([path.join(CORPUS, 'pdfs', 'no_bo-kommune_planbeskrivelse_breisas-sor_2012.pdf')], {
+      store,
+      embedder,
+      dataDir,
+      defaultAccess: 'public',
+    });
+    expect(again[0].status).toBe('unchanged');
+  });
+});

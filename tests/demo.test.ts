@@ -1,0 +1,222 @@
+/**
+ * The demo corpus end to end: real PDFs (fixtures/demo) through extraction, understanding,
+ * chunking, the local embedder and the embedded store, then the judged queries of
+ * fixtures/expected-queries.json, and access control over HTTP with planted canaries.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { DataDir } from '../ingest/data-dir.ts';
+import { ingestDemo, readDemoManifest, DEMO_DIR } from '../ingest/demo.ts';
+import { search } from '../indexes/search.ts';
+import { createApp } from '../server/app.ts';
+import { loadConfig, searchOptions } from '../server/config.ts';
+import { shutdownExtractors } from '../ingest/extract/index.ts';
+import { scoreQuery, summarize, formatTable, type JudgedQuery } from '../eval/metrics.ts';
+import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type SearchMode } from '../indexes/types.ts';
+import type { IngestResult } from '../ingest/pipeline.ts';
+import { analyze, analyzeQuery } from '../indexes/analysis/index.ts';
+import { tempDir } from './helpers.ts';
+
+const readQueries = (name: string): JudgedQuery[] => JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures', name), 'utf8')).queries;
+const QUERIES = readQueries('expected-queries.json');
+const COMPOUNDS = readQueries('expected-queries-compounds.json');
+const manifest = readDemoManifest();
+const INTERNAL_TOKEN = 'intern-nokkel-0123456789';
+const BARNEVERN_TOKEN = 'barnevern-nokkel-0123456789';
+
+let store: SqliteStore;
+let dataDir: DataDir;
+const embedder = new LocalHashEmbedder();
+let results: IngestResult[];
+let app: ReturnType<typeof createApp>;
+
+beforeAll(async () => {
+  dataDir = new DataDir(tempDir());
+  store = new SqliteStore(dataDir.indexFile);
+  results = await ingestDemo({ store, embedder, dataDir, defaultAccess: 'public' });
+  await shutdownExtractors();
+  const config = loadConfig({ INNSIKT_DATA_DIR: dataDir.root, INNSIKT_TOKENS: `${INTERNAL_TOKEN}=internal;${BARNEVERN_TOKEN}=group:barnevern` });
+  app = createApp({ store, embedder, dataDir, config, isReady: () => true });
+});
+afterAll(() => store?.close());
+
+const defaults = searchOptions(loadConfig({}));
+async function run(mode: SearchMode, q: JudgedQuery) {
+  const res = await search(store, embedder, { query: q.query, mode, limit: 10, principal: ADMIN_PRINCIPAL }, defaults);
+  return scoreQuery(q, res.results);
+}
+
+describe('demo corpus ingestion', () => {
+  it('ingests every demo PDF with pages and chunks', () => {
+    expect(results.length).toBe(manifest.documents.length);
+    expect(results.length).toBeGreaterThanOrEqual(16);
+    for (const r of results) {
+      expect(r.status, `${r.file}: ${r.reason}`).toBe('ok');
+      expect(r.pages).toBeGreaterThan(0);
+      expect(r.chunks).toBeGreaterThan(0);
+    }
+  });
+
+  it('understands title, kind, body and date of the demo documents', () => {
+    let right = 0;
+    for (const d of manifest.documents) {
+      const id = results.find((r) => r.file.endsWith(d.file))!.documentId!;
+      const doc = store.getDocument(id, ADMIN_PRINCIPAL)!;
+      expect(doc.access).toBe(d.access);
+      if (doc.date === d.date && doc.kind === d.kind && doc.body === d.body) right++;
+    }
+    // Heuristics over real PDF text: most, not necessarily all, must be exactly right.
+    expect(right / manifest.documents.length).toBeGreaterThanOrEqual(0.8);
+  });
+});
+
+describe('judged queries over the demo corpus', () => {
+  it('finds the expected document and page for the judged queries', async () => {
+    const misses: string[] = [];
+    const scores = [];
+    for (const q of QUERIES) {
+      const s = await run('hybrid', q);
+      scores.push(s);
+      if (q.expect.length && s.pageHit10 === 0) misses.push(`${q.id} "${q.query}"`);
+    }
+    const sum = summarize(scores);
+    console.log(formatTable([{ name: 'hybrid (demo)', s: sum }]));
+    expect(QUERIES.length).toBeGreaterThanOrEqual(20);
+    expect(misses, `page misses: ${misses.join(', ')}`).toEqual([]);
+    expect(sum.mrr10).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it('hybrid is never worse than BM25 alone, and finds compounds BM25 cannot', async () => {
+    const table = [];
+    for (const [name, set] of [['judged', QUERIES.filter((q) => q.expect.length)], ['compounds', COMPOUNDS]] as const) {
+      const per: Record<string, ReturnType<typeof summarize>> = {};
+      for (const mode of ['bm25', 'vector', 'hybrid'] as const) {
+        const scores = [];
+        for (const q of set) scores.push(await run(mode, q));
+        per[mode] = summarize(scores);
+        table.push({ name: `${name} ${mode}`, s: per[mode] });
+      }
+      for (const k of ['ndcg10', 'mrr10', 'recall10', 'pageHit10'] as const) expect(per.hybrid[k], `${name} ${k}`).toBeGreaterThanOrEqual(per.bm25[k]);
+      if (name === 'compounds') {
+        expect(per.bm25.recall10).toBe(0);
+        expect(per.hybrid.recall10).toBeGreaterThanOrEqual(0.8);
+      }
+    }
+    console.log(formatTable(table));
+  });
+
+  it('answers a query outside the corpus with no full match, and a nonsense word with nothing', async () => {
+    for (const q of QUERIES.filter((x) => x.expect.length === 0)) {
+      const res = await search(store, embedder, { query: q.query, limit: 10, principal: ADMIN_PRINCIPAL }, defaults);
+      const terms = analyzeQuery(q.query).terms.map((t) => t.stem);
+      for (const r of res.results) {
+        const stems = new Set(analyze(r.snippet + ' ' + r.title).stems);
+        expect(terms.every((t) => stems.has(t)), `${q.query} fully matched ${r.source}`).toBe(false);
+      }
+    }
+    expect((await search(store, embedder, { query: 'xqzvlk', limit: 10, principal: ADMIN_PRINCIPAL }, defaults)).results).toEqual([]);
+  });
+});
+
+describe('access control over HTTP (canaries planted in non-public demo documents)', () => {
+  const get = (url: string, token?: string) => app.request(url, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
+  const nonPublic = manifest.documents.filter((d) => d.access !== 'public');
+  const idOf = (file: string) => results.find((r) => r.file.endsWith(file))!.documentId!;
+
+  it('the demo has non-public documents with canaries', () => {
+    expect(nonPublic.length).toBeGreaterThanOrEqual(2);
+    expect(manifest.canaries.length).toBeGreaterThanOrEqual(2);
+  });
+
+  for (const mode of ['hybrid', 'bm25', 'vector']) {
+    it(`anonymous ${mode} search never returns a canary`, async () => {
+      for (const c of manifest.canaries) {
+        const res = await get(`/api/v1/search?q=${encodeURIComponent(c.word)}&mode=${mode}&limit=100`);
+        expect(res.status).toBe(200);
+        const { results } = await res.json();
+        expect(JSON.stringify(results)).not.toContain(c.word);
+        for (const r of results) expect(nonPublic.map((d) => idOf(d.file))).not.toContain(r.documentId);
+      }
+    });
+  }
+
+  it('anonymous HTML search, document pages and files hide non-public documents', async () => {
+    for (const c of manifest.canaries) {
+      // Search for the canary's first part, so the page does not merely echo the query.
+      const page = await (await get(`/?q=${encodeURIComponent(c.word.split('-').slice(0, 2).join(' '))}`)).text();
+      expect(page).not.toContain(c.word);
+      const id = idOf(c.file);
+      expect((await get(`/documents/${id}`)).status).toBe(404);
+      expect((await get(`/documents/${id}/file`)).status).toBe(404);
+      expect((await get(`/api/v1/documents/${id}`)).status).toBe(404);
+    }
+  });
+
+  it('staff with a token see internal canaries; only the group sees protected ones', async () => {
+    for (const c of manifest.canaries) {
+      const asInternal = await (await get(`/api/v1/search?q=${encodeURIComponent(c.word)}&mode=bm25`, INTERNAL_TOKEN)).text();
+      const asGroup = await (await get(`/api/v1/search?q=${encodeURIComponent(c.word)}&mode=bm25`, BARNEVERN_TOKEN)).text();
+      if (c.access === 'internal') expect(asInternal).toContain(idOf(c.file));
+      else {
+        expect(asInternal).not.toContain(idOf(c.file));
+        expect(asGroup).toContain(idOf(c.file));
+        expect((await get(`/documents/${idOf(c.file)}/file`, BARNEVERN_TOKEN)).status).toBe(200);
+      }
+    }
+  });
+
+  it('rejects an unknown bearer token instead of treating it as anonymous', async () => {
+    expect((await get('/api/v1/search?q=budsjett', 'wrong-token-123456')).status).toBe(401);
+  });
+});
+
+describe('the web app on the demo corpus', () => {
+  it('serves the search page with a doctype, lang=nb and results', async () => {
+    const res = await app.request('/?q=lekeplass+T%C3%B8yenparken');
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).toContain('lang="nb"');
+    expect(html).toContain('<mark>');
+    expect(html).toMatch(/Tøyenparken/);
+  });
+
+  it('answers htmx requests with the results partial only', async () => {
+    const res = await app.request('/?q=budsjett', { headers: { 'HX-Request': 'true' } });
+    const html = await res.text();
+    expect(html).not.toContain('<html');
+    expect(html).toContain('budsjett');
+    expect(res.headers.get('vary')).toContain('HX-Request');
+  });
+
+  it('serves the document page and the original PDF', async () => {
+    const api = await (await app.request('/api/v1/search?q=lekeplass&limit=1')).json();
+    const hit = api.results[0];
+    const page = await app.request(`/documents/${hit.documentId}?side=${hit.page}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`id="side-${hit.page}"`);
+    const file = await app.request(`/documents/${hit.documentId}/file`);
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toBe('application/pdf');
+    const bytes = Buffer.from(await file.arrayBuffer());
+    expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(bytes.equals(fs.readFileSync(path.join(DEMO_DIR, hit.source)))).toBe(true);
+  });
+
+  it('validates API parameters with clear errors', async () => {
+    expect((await app.request('/api/v1/search?q=x&mode=fuzzy')).status).toBe(400);
+    expect((await app.request('/api/v1/search?q=x&limit=abc')).status).toBe(400);
+    expect((await app.request('/api/v1/search')).status).toBe(400);
+    const ok = await (await app.request('/api/v1/search?q=budsjett&limit=3&mode=bm25')).json();
+    expect(Object.keys(ok).sort()).toEqual(['mode', 'query', 'results', 'tookMs', 'total']);
+    expect(ok.results.length).toBeLessThanOrEqual(3);
+    expect(new Set(ok.results.map((r: { chunkId: string }) => r.chunkId)).size).toBe(ok.results.length);
+  });
+
+  it('healthz answers 200 when ready', async () => {
+    expect((await app.request('/healthz')).status).toBe(200);
+  });
+});
