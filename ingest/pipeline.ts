@@ -13,6 +13,7 @@ import path from 'node:path';
 import { extractBuffer, mediaTypeFor, ExtractionError } from './extract/index.ts';
 import { chunkPages, embeddingText } from './chunk.ts';
 import { understand } from './understand.ts';
+import { stripRunningLines } from './boilerplate.ts';
 import { DataDir, documentIdFor, sha256 } from './data-dir.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
@@ -74,7 +75,7 @@ export function expandPaths(inputs: string[]): { files: string[]; missing: strin
 }
 
 export function toChunks(documentId: string, pages: SilverDocument['pages']): Chunk[] {
-  return chunkPages(pages).map((c) => ({
+  return chunkPages(stripRunningLines(pages)).map((c) => ({
     id: `${documentId}:${c.ord}`,
     documentId,
     ord: c.ord,
