@@ -2,7 +2,7 @@
  * Hybrid search over any Store: analysis -> BM25 leg and vector leg (same principal, same
  * filters, each applied inside its own query) -> weighted reciprocal rank fusion -> snippets.
  */
-import { queryStems } from './analysis/index.ts';
+import { analyzeQuery, queryStems } from './analysis/index.ts';
 import { DEFAULT_LEG_WEIGHTS, reciprocalRankFusion } from './fusion.ts';
 import { makeSnippet, pageAt } from './snippet.ts';
 import type { Embedder } from './embeddings/types.ts';
@@ -50,13 +50,18 @@ async function rank(
   const candidates = Math.max(opts.candidates ?? DEFAULT_CANDIDATES, need);
   const leg = { principal: req.principal, filters: req.filters, limit: candidates };
   const weights = { ...DEFAULT_LEG_WEIGHTS, ...opts.weights };
-  const bm25 = mode === 'vector' ? null : store.bm25(req.query, { ...leg, prefixLast: opts.prefixLast });
+  const needUnmatched = (mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined) || (mode !== 'vector' && opts.prefixLast);
+  const unmatched = needUnmatched ? store.unmatchedTerms(req.query, { principal: req.principal, filters: req.filters }) : [];
+  // Search as you type: the last word counts as a prefix only while it is not yet a whole word
+  // the index knows, so a finished query ranks exactly as the same query loaded from its URL.
+  const terms = analyzeQuery(req.query).terms;
+  const prefixLast = !!opts.prefixLast && terms.length > 0 && unmatched.includes(terms[terms.length - 1].exact);
+  const bm25 = mode === 'vector' ? null : store.bm25(req.query, { ...leg, prefixLast });
   // The vector leg gets its full weight only when BM25 cannot use every query word (a
   // compound or word form the index does not hold); otherwise it only breaks near-ties.
   let vectorWeight = weights.vector;
-  if (mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined) {
-    const unmatched = store.unmatchedTerms(req.query, { principal: req.principal, filters: req.filters });
-    if (unmatched.length === 0) vectorWeight = weights.vectorWhenAllMatched;
+  if (mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined && unmatched.length === 0) {
+    vectorWeight = weights.vectorWhenAllMatched;
   }
   let vector: { rowid: number; score: number }[] | null = null;
   if (mode === 'vector' || (mode === 'hybrid' && vectorWeight > 0)) {
@@ -159,9 +164,17 @@ export async function searchDocuments(
   const page = order.slice(offset, offset + limit);
   const groups: DocumentGroup[] = [];
   for (const docId of page) {
-    const list = byDoc.get(docId)!.slice(0, 1 + more);
-    const hits = hydrate(store, req, list);
-    if (hits.length) groups.push({ best: hits[0], more: hits.slice(1) });
+    // Hydrate a few extra chunks: "more from this document" lists other pages only.
+    const hits = hydrate(store, req, byDoc.get(docId)!.slice(0, 1 + more * 3));
+    if (!hits.length) continue;
+    const pages = new Set([hits[0].page]);
+    const others: SearchHit[] = [];
+    for (const h of hits.slice(1)) {
+      if (others.length >= more || pages.has(h.page)) continue;
+      pages.add(h.page);
+      others.push(h);
+    }
+    groups.push({ best: hits[0], more: others });
   }
   return { query: req.query, mode, tookMs: Number((performance.now() - t0).toFixed(2)), totalDocuments: order.length, groups };
 }

@@ -10,7 +10,7 @@ import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { DataDir } from '../ingest/data-dir.ts';
 import { ingestDemo, readDemoManifest, DEMO_DIR } from '../ingest/demo.ts';
-import { search } from '../indexes/search.ts';
+import { search, searchDocuments } from '../indexes/search.ts';
 import { createApp } from '../server/app.ts';
 import { loadConfig, searchOptions } from '../server/config.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
@@ -118,6 +118,28 @@ describe('judged queries over the demo corpus', () => {
       }
     }
     expect((await search(store, embedder, { query: 'xqzvlk', limit: 10, principal: ADMIN_PRINCIPAL }, defaults)).results).toEqual([]);
+  });
+});
+
+describe('results page search', () => {
+  it('groups by document and lists only other pages under "more from this document"', async () => {
+    const res = await searchDocuments(store, embedder, { query: 'lekeplass Tøyenparken', limit: 10, principal: ADMIN_PRINCIPAL }, defaults);
+    expect(res.groups.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(res.groups.map((g) => g.best.documentId)).size).toBe(res.groups.length);
+    for (const g of res.groups) {
+      const pages = [g.best.page, ...g.more.map((m) => m.page)];
+      expect(new Set(pages).size).toBe(pages.length);
+      for (const m of g.more) expect(m.documentId).toBe(g.best.documentId);
+    }
+  });
+
+  it('treats an unfinished last word as a prefix, and a finished query exactly as without', async () => {
+    const req = { limit: 10, principal: ADMIN_PRINCIPAL, mode: 'bm25' as const };
+    const typing = await search(store, embedder, { ...req, query: 'Tøyenparken lekepl' }, { ...defaults, prefixLast: true });
+    expect(typing.results.length).toBeGreaterThan(0);
+    expect((await search(store, embedder, { ...req, query: 'Tøyenparken lekepl' }, defaults)).results.map((r) => r.chunkId)).not.toEqual(typing.results.map((r) => r.chunkId));
+    const full = (prefix: boolean) => search(store, embedder, { ...req, mode: 'hybrid', query: 'lekeplass Tøyenparken' }, { ...defaults, prefixLast: prefix });
+    expect((await full(true)).results.map((r) => r.chunkId)).toEqual((await full(false)).results.map((r) => r.chunkId));
   });
 });
 

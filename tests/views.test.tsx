@@ -180,7 +180,8 @@ describe('SearchResults', () => {
 
   it('shows the no-hits message with tips', () => {
     const html = render(SearchResults(props({ q: 'xyzzy', result: result({ query: 'xyzzy', totalDocuments: 0, groups: [] }) })));
-    expect(html).toContain('Ingen treff for «xyzzy».');
+    expect(html).toContain('Ingen treff for «xyzzy»');
+    expect((html.match(/Ingen treff/g) ?? []).length).toBe(1);
     expect(html).toContain('Sjekk stavemåten');
     expect(html).toContain('færre eller andre ord');
     expect(html).not.toContain('<ol');
@@ -414,6 +415,11 @@ describe('formatting helpers', () => {
 
   it('splits paragraphs and highlights with the shared analysis', () => {
     expect(paragraphs('a\nb\n\n\nc\r\n\r\nd')).toEqual(['a\nb', 'c', 'd']);
+    // PDF line wraps inside a paragraph are joined; list items and short lines keep their break.
+    const long = 'Bydelsutvalget ber bydelsdirektøren om å legge frem en plan for rehabilitering av';
+    expect(paragraphs(`${long}\nlekeplassen i Tøyenparken.\n1. Planen skal være klar i mai.\n2. Kostnaden dekkes.`)).toEqual([
+      `${long} lekeplassen i Tøyenparken.\n1. Planen skal være klar i mai.\n2. Kostnaden dekkes.`,
+    ]);
     const parts = highlightParts('Lekeplassene og en lekeplass', stemsFor('lekeplass'));
     expect(parts.filter((p) => p.hit).map((p) => p.text)).toEqual(['Lekeplassene', 'lekeplass']);
     expect(parts.map((p) => p.text).join('')).toBe('Lekeplassene og en lekeplass');

@@ -55,12 +55,33 @@ export function sectionsOf(doc: Pick<StoredDocument, 'pages' | 'paged'>): Sectio
 }
 
 /** Paragraphs on blank lines; single line breaks are kept by CSS (white-space: pre-line). */
+/** A line that starts something of its own: a list item, a numbered point, an agenda item. */
+const STARTS_LINE = /^\s*(?:[-•*–]\s|\d{1,3}[.)]\s|[a-zæøå][.)]\s|(?:sak|ps|rs|os)\s+\d+\/\d+|vedtak\b|innstilling\b|votering\b|behandling\b)/i;
+
+/**
+ * Paragraphs for display. PDF text keeps the PDF's own line wraps; within a paragraph a wrapped
+ * line is joined to the next, while a short line (a heading, the end of a paragraph) or a line
+ * that starts a list item keeps its break.
+ */
 export function paragraphs(text: string): string[] {
-  return text
+  const blocks = text
     .replace(/\r\n?/g, '\n')
     .split(/\n[ \t\f\v]*\n+/)
     .map((p) => p.replace(/^\s*\n|\s+$/g, ''))
     .filter((p) => p.trim() !== '');
+  const lengths = blocks.flatMap((b) => b.split('\n').map((l) => l.trim().length)).filter((n) => n > 0).sort((a, b) => a - b);
+  // A4 text lines run 60-100 characters; short pages say little about their own line length.
+  const typical = Math.max(60, lengths.length ? lengths[Math.floor(lengths.length * 0.75)] : 80);
+  return blocks.map((block) => {
+    const lines = block.split('\n');
+    let out = lines[0];
+    for (let i = 1; i < lines.length; i++) {
+      const prev = lines[i - 1].trim();
+      const wrapped = prev.length >= typical * 0.7 && !/[:;]$/.test(prev) && !STARTS_LINE.test(lines[i]);
+      out += wrapped ? ' ' + lines[i].trim() : '\n' + lines[i];
+    }
+    return out;
+  });
 }
 
 function MetaRow(props: { label: string; value: string | null | undefined }) {

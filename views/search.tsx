@@ -214,7 +214,7 @@ function Intro() {
 function NoHits(props: { q: string; mode: SearchMode }) {
   return (
     <div class="ingen-treff">
-      <p class="ingen-treff-melding">Ingen treff for {quoted(props.q)}.</p>
+      <p class="ingen-treff-melding">Noen tips:</p>
       <ul class="tips">
         <li>Sjekk stavemåten.</li>
         <li>Prøv færre eller andre ord, for eksempel et sted, et utvalg eller et saksnummer («Sak 45/24»).</li>

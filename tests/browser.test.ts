@@ -1,0 +1,285 @@
+/**
+ * The web UI in a real browser: the server as a child process (`innsikt serve --demo` over a
+ * temporary data directory), driven with headless Chromium through playwright-core.
+ *
+ * Covers search as you type (htmx input trigger, hx-push-url, back button), opening a result
+ * at the right page of the document, the link to the original PDF, the form without
+ * JavaScript, and the no-hits message. Every page must run without script errors or console
+ * errors (a CSP violation, a failed htmx request, …). Screenshots go to tests/artifacts/.
+ *
+ * Skipped when /usr/bin/chromium is missing (never downloads a browser).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { tempDir } from './helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
+if (!HAS_CHROMIUM) console.warn(`[skip] ${CHROMIUM} not found: browser tests skipped (install chromium; never "npx playwright install")`);
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
+const QUERY = 'lekeplass Tøyenparken';
+const EXPECTED: { query: string; expect: { file: string; page: number }[] }[] = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'fixtures/expected-queries.json'), 'utf8'),
+).queries;
+const EXPECTED_PAGES = EXPECTED.find((q) => q.query === QUERY)!.expect;
+
+/** Results in the results region (one <li class="treff"> per document). */
+const RESULT_ITEMS = '#resultater ol.treffliste > li.treff';
+
+let dataDir: string;
+let server: ChildProcess | null = null;
+let serverLog = '';
+let base: string;
+let browser: Browser | null = null;
+
+/** Page errors and console errors from every page of every test, checked after each test. */
+let problems: string[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (server?.exitCode != null) throw new Error(`server exited with code ${server.exitCode}:\n${serverLog}`);
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+      last = `status ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} not healthy after ${timeoutMs} ms (${last}):\n${serverLog}`);
+}
+
+function watch(page: Page, label: string): Page {
+  page.on('pageerror', (err) => problems.push(`[${label}] pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const text = msg.text();
+    if (/favicon/i.test(text) || /favicon/i.test(msg.location()?.url ?? '')) return;
+    problems.push(`[${label}] console.error: ${text} (${msg.location()?.url ?? ''})`);
+  });
+  return page;
+}
+
+async function newPage(label: string, options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser!.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nb-NO', ...options });
+  const page = watch(await context.newPage(), label);
+  return { context, page };
+}
+
+describe.skipIf(!HAS_CHROMIUM)('web UI in a browser', () => {
+  beforeAll(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    dataDir = tempDir('innsikt-browser-');
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    server = spawn(process.execPath, ['bin/innsikt.js', 'serve', '--demo', '--port', String(port)], {
+      cwd: ROOT,
+      env: { ...process.env, INNSIKT_DATA_DIR: dataDir, INNSIKT_HOST: '127.0.0.1', PORT: String(port), INNSIKT_TOKENS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout!.on('data', (d) => (serverLog += d));
+    server.stderr!.on('data', (d) => (serverLog += d));
+    await Promise.all([
+      chromium
+        .launch({
+          executablePath: CHROMIUM,
+          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+        })
+        .then((b) => (browser = b)),
+      waitForHealthy(`${base}/healthz`, 60_000),
+    ]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    if (server && server.exitCode == null && server.signalCode == null) {
+      const exited = new Promise<void>((resolve) => server!.once('exit', () => resolve()));
+      server.kill('SIGTERM');
+      const timer = setTimeout(() => server?.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  }, 30_000);
+
+  afterEach(() => {
+    const found = problems;
+    problems = [];
+    expect(found, 'page errors / console errors').toEqual([]);
+  });
+
+  it('searches as you type, pushes the URL and goes back', async () => {
+    const { context, page } = await newPage('search');
+    try {
+      await page.goto(`${base}/`);
+      await expect.poll(() => page.locator('.intro .eksempler li').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+      // htmx must be loaded and have processed the input before we type.
+      await page.waitForFunction(() => 'htmx' in window);
+
+      const input = page.locator('input#q');
+      await input.click();
+      await input.pressSequentially(QUERY, { delay: 20 }); // real key events, no Enter
+      // The debounced request for the full query answers, and its URL is pushed.
+      await page.waitForURL((url) => url.searchParams.get('q') === QUERY, { timeout: 10_000 });
+      await expect.poll(() => page.locator('#sokestatus').textContent(), { timeout: 10_000 }).toContain(`«${QUERY}»`);
+      await page.locator(RESULT_ITEMS).first().waitFor();
+
+      expect(page.url()).toContain('q=lekeplass');
+      expect(await page.locator('form.sokeskjema').count()).toBe(1); // swapped the fragment, not a page
+      const items = page.locator(RESULT_ITEMS);
+      expect(await items.count()).toBeGreaterThanOrEqual(3);
+      const firstThree = await Promise.all(
+        [0, 1, 2].map(async (i) => ({
+          title: (await items.nth(i).locator('.treff-tittel a').textContent()) ?? '',
+          marks: await items.nth(i).locator('.treff-utdrag mark').count(),
+        })),
+      );
+      expect(firstThree.some((r) => /Tøyenparken/i.test(r.title) || r.marks > 0), JSON.stringify(firstThree)).toBe(true);
+      expect(await page.locator(`${RESULT_ITEMS} mark`).count()).toBeGreaterThan(0);
+      const markText = (await page.locator(`${RESULT_ITEMS} mark`).allTextContents()).join(' ').toLowerCase();
+      expect(markText).toMatch(/lekeplass|tøyenpark/);
+      // The input keeps what was typed (the swap replaced only #resultater).
+      expect(await input.inputValue()).toBe(QUERY);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'search.png'), fullPage: true });
+
+      // Back: to the empty search (or an earlier, shorter query pushed while typing).
+      await page.goBack();
+      await page.waitForURL((url) => url.searchParams.get('q') !== QUERY, { timeout: 10_000 });
+      const back = new URL(page.url());
+      const backQ = back.searchParams.get('q') ?? '';
+      expect(back.pathname).toBe('/');
+      expect(QUERY.startsWith(backQ), `back to q="${backQ}"`).toBe(true);
+      if (backQ === '') {
+        await expect.poll(() => page.locator('#resultater .intro').count(), { timeout: 10_000 }).toBe(1);
+        expect(await page.locator(RESULT_ITEMS).count()).toBe(0);
+        expect(await input.inputValue()).toBe('');
+      } else {
+        await expect.poll(() => page.locator('#sokestatus').textContent(), { timeout: 10_000 }).toContain(`«${backQ}»`);
+      }
+      await page.screenshot({ path: path.join(ARTIFACTS, 'search-back.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('opens the first result at the right page, with a link to that page of the PDF', async () => {
+    const { context, page } = await newPage('document');
+    try {
+      await page.goto(`${base}/?q=${encodeURIComponent(QUERY)}`);
+      const first = page.locator(`${RESULT_ITEMS} .treff-tittel a`).first();
+      await first.waitFor();
+      await Promise.all([page.waitForURL((url) => url.pathname.startsWith('/documents/')), first.click()]);
+      await page.waitForLoadState('load');
+
+      const url = new URL(page.url());
+      expect(url.pathname).toMatch(/^\/documents\/[^/]+$/);
+      const side = url.searchParams.get('side');
+      expect(side, page.url()).toMatch(/^\d+$/);
+      const n = Number(side);
+      expect(url.hash).toBe(`#side-${n}`);
+      expect(url.searchParams.get('q')).toBe(QUERY);
+
+      // The page from the hit: present, marked as the active one, scrolled into view, with marks.
+      const section = page.locator(`section#side-${n}`);
+      expect(await section.count()).toBe(1);
+      expect(await section.getAttribute('class')).toContain('aktiv');
+      expect(await section.locator('.side-merke').textContent()).toContain('Fra søketreffet');
+      const viewport = page.viewportSize()!;
+      await expect
+        .poll(async () => {
+          const box = await section.boundingBox();
+          return box != null && box.y >= -5 && box.y < viewport.height * 0.5;
+        }, { timeout: 5_000 })
+        .toBe(true);
+      expect(await section.locator('mark').count()).toBeGreaterThan(0);
+
+      // The hit is one of the judged pages for this query.
+      const source = (await page.locator('table.metadata tr', { hasText: 'Kilde' }).locator('td').textContent())?.trim();
+      expect(
+        EXPECTED_PAGES.some((e) => e.file === source && e.page === n),
+        `${source} page ${n} not among the expected pages for «${QUERY}»`,
+      ).toBe(true);
+
+      const original = page.getByRole('link', { name: 'Åpne original (PDF)' });
+      const href = await original.getAttribute('href');
+      expect(href).toMatch(new RegExp(`^/documents/[^/]+/file#page=${n}$`));
+      expect(href!.split('#')[0]).toBe(`${url.pathname}/file`);
+      const pdf = await page.request.get(new URL(href!, page.url()).href);
+      expect(pdf.status()).toBe(200);
+      expect(pdf.headers()['content-type']).toMatch(/^application\/pdf/);
+      expect((await pdf.body()).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+
+      await page.screenshot({ path: path.join(ARTIFACTS, 'document.png') });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'document-full.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('works without JavaScript: server-rendered results and a plain form submit', async () => {
+    const { context, page } = await newPage('no-js', { javaScriptEnabled: false });
+    try {
+      await page.goto(`${base}/?q=budsjett`);
+      expect(await page.locator(RESULT_ITEMS).count()).toBeGreaterThan(0);
+      expect(await page.locator('#sokestatus').textContent()).toContain('«budsjett»');
+      expect(await page.locator('input#q').inputValue()).toBe('budsjett');
+
+      await page.locator('input#q').fill('sykehjem');
+      await Promise.all([
+        page.waitForURL((url) => url.searchParams.get('q') === 'sykehjem'),
+        page.locator('form.sokeskjema button[type="submit"]').click(),
+      ]);
+      expect(page.url()).toContain('q=sykehjem');
+      expect(await page.locator(RESULT_ITEMS).count()).toBeGreaterThan(0);
+      expect(await page.locator('#sokestatus').textContent()).toContain('«sykehjem»');
+      expect(await page.locator(`${RESULT_ITEMS} mark`).count()).toBeGreaterThan(0);
+      expect(await page.locator('input#q').inputValue()).toBe('sykehjem');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'no-js.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('says "Ingen treff" for a word that is nowhere', async () => {
+    const { context, page } = await newPage('no-hits');
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForFunction(() => 'htmx' in window);
+      const input = page.locator('input#q');
+      await input.click();
+      await input.pressSequentially('xqzvlk', { delay: 20 });
+      const message = page.locator('#resultater .ingen-treff-melding');
+      await message.waitFor({ timeout: 10_000 });
+      expect(await message.textContent()).toContain('Ingen treff for «xqzvlk»');
+      expect(await page.locator(RESULT_ITEMS).count()).toBe(0);
+      await page.waitForURL((url) => url.searchParams.get('q') === 'xqzvlk');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'no-hits.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
+  // Hostile document text (script tags, hx-* attributes in PDFs) is covered in views.test.tsx;
+  // the demo corpus has none.
+});
