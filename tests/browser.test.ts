@@ -269,9 +269,9 @@ describe.skipIf(!HAS_CHROMIUM)('web UI in a browser', () => {
       const input = page.locator('input#q');
       await input.click();
       await input.pressSequentially('xqzvlk', { delay: 20 });
-      const message = page.locator('#resultater .ingen-treff-melding');
-      await message.waitFor({ timeout: 10_000 });
-      expect(await message.textContent()).toContain('Ingen treff for «xqzvlk»');
+      const status = page.locator('#resultater #sokestatus', { hasText: 'Ingen treff for «xqzvlk»' });
+      await status.waitFor({ timeout: 10_000 });
+      await page.locator('#resultater .ingen-treff .tips').waitFor();
       expect(await page.locator(RESULT_ITEMS).count()).toBe(0);
       await page.waitForURL((url) => url.searchParams.get('q') === 'xqzvlk');
       await page.screenshot({ path: path.join(ARTIFACTS, 'no-hits.png'), fullPage: true });
