@@ -9,7 +9,7 @@ import { loadConfig, searchOptions, type Config } from '../server/config.ts';
 import { openIndex } from '../indexes/open.ts';
 import { ingestPaths, deleteDocument, type IngestResult } from '../ingest/pipeline.ts';
 import { reindex } from '../ingest/reindex.ts';
-import { search, parseMode } from '../indexes/search.ts';
+import { search, searchJson, parseMode } from '../indexes/search.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
 import { ACCESS_LEVELS, ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type AccessLevel, type Principal } from '../indexes/types.ts';
 
@@ -181,25 +181,7 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
   try {
     const res = await search(idx.store, idx.embedder, { query, mode, limit, offset, principal }, searchOptions(config));
     if (values.json) {
-      process.stdout.write(
-        JSON.stringify({
-          query: res.query,
-          mode: res.mode,
-          tookMs: res.tookMs,
-          total: res.total,
-          results: res.results.map((h) => ({
-            documentId: h.documentId,
-            chunkId: h.chunkId,
-            title: h.title,
-            source: h.source,
-            pageStart: h.pageStart,
-            pageEnd: h.pageEnd,
-            page: h.page,
-            score: h.score,
-            snippet: h.snippet,
-          })),
-        }) + '\n',
-      );
+      process.stdout.write(JSON.stringify(searchJson(res)) + '\n');
     } else {
       console.log(`${res.total} matches for "${query}" (${res.mode}, ${res.tookMs} ms)\n`);
       res.results.forEach((h, i) => {

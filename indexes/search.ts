@@ -178,3 +178,30 @@ export async function searchDocuments(
   }
   return { query: req.query, mode, tookMs: Number((performance.now() - t0).toFixed(2)), totalDocuments: order.length, groups };
 }
+
+/**
+ * The search JSON of the CLI (`innsikt search --json`) and the API (`GET /api/v1/search`):
+ * one shape, written in one place.
+ */
+export function searchJson(res: SearchResponse) {
+  return {
+    query: res.query,
+    mode: res.mode,
+    tookMs: res.tookMs,
+    total: res.total,
+    results: res.results.map((h) => ({
+      documentId: h.documentId,
+      chunkId: h.chunkId,
+      title: h.title,
+      source: h.source,
+      pageStart: h.pageStart,
+      pageEnd: h.pageEnd,
+      page: h.page,
+      score: h.score,
+      snippet: h.snippet,
+      kind: h.kind,
+      body: h.body,
+      date: h.date,
+    })),
+  };
+}

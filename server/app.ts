@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { search, searchDocuments, parseMode, MAX_LIMIT } from '../indexes/search.ts';
+import { search, searchDocuments, searchJson, parseMode, MAX_LIMIT } from '../indexes/search.ts';
 import { PUBLIC_PRINCIPAL, type Principal, type SearchMode } from '../indexes/types.ts';
 import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
@@ -42,10 +42,10 @@ function html(c: Context, body: unknown, status = 200): Response {
   return c.html('<!DOCTYPE html>' + String(body), status as any);
 }
 
-function positiveInt(value: string | undefined, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
+function positiveInt(value: string | undefined, dflt: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
   if (value === undefined || value === '') return dflt;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`"${value}" is not a positive whole number`);
+  if (!Number.isInteger(n) || n < min) throw new RangeError(`"${value}" must be a whole number of at least ${min}`);
   return Math.min(n, max);
 }
 
@@ -106,32 +106,13 @@ export function createApp(ctx: AppContext): Hono<Env> {
     try {
       mode = parseMode(c.req.query('mode'));
       limit = positiveInt(c.req.query('limit'), 10, MAX_LIMIT);
-      offset = c.req.query('offset') ? positiveInt(c.req.query('offset'), 0) : 0;
+      offset = positiveInt(c.req.query('offset'), 0, Number.MAX_SAFE_INTEGER, 0);
     } catch (err) {
       return c.json({ error: (err as Error).message }, 400);
     }
     if (!q.trim()) return c.json({ error: 'Missing query: add ?q=...' }, 400);
     const res = await search(store, embedder, { query: q, mode, limit, offset, principal: c.get('principal') }, searchOptions(config));
-    return c.json({
-      query: res.query,
-      mode: res.mode,
-      tookMs: res.tookMs,
-      total: res.total,
-      results: res.results.map((h) => ({
-        documentId: h.documentId,
-        chunkId: h.chunkId,
-        title: h.title,
-        source: h.source,
-        pageStart: h.pageStart,
-        pageEnd: h.pageEnd,
-        page: h.page,
-        score: h.score,
-        snippet: h.snippet,
-        kind: h.kind,
-        body: h.body,
-        date: h.date,
-      })),
-    });
+    return c.json(searchJson(res));
   });
 
   app.get('/api/v1/documents/:id', (c) => {

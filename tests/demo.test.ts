@@ -232,8 +232,14 @@ describe('the web app on the demo corpus', () => {
     expect((await app.request('/api/v1/search?q=x&mode=fuzzy')).status).toBe(400);
     expect((await app.request('/api/v1/search?q=x&limit=abc')).status).toBe(400);
     expect((await app.request('/api/v1/search')).status).toBe(400);
+    expect((await app.request('/api/v1/search?q=x&offset=-1')).status).toBe(400);
+    const page2 = await (await app.request('/api/v1/search?q=lekeplass&limit=2&offset=2&mode=bm25')).json();
+    const first4 = await (await app.request('/api/v1/search?q=lekeplass&limit=4&offset=0&mode=bm25')).json();
+    expect(page2.results.map((r: { chunkId: string }) => r.chunkId)).toEqual(first4.results.slice(2).map((r: { chunkId: string }) => r.chunkId));
     const ok = await (await app.request('/api/v1/search?q=budsjett&limit=3&mode=bm25')).json();
     expect(Object.keys(ok).sort()).toEqual(['mode', 'query', 'results', 'tookMs', 'total']);
+    // The API and the CLI share one JSON shape (indexes/search.ts searchJson).
+    expect(Object.keys(ok.results[0]).sort()).toEqual(['body', 'chunkId', 'date', 'documentId', 'kind', 'page', 'pageEnd', 'pageStart', 'score', 'snippet', 'source', 'title']);
     expect(ok.results.length).toBeLessThanOrEqual(3);
     expect(new Set(ok.results.map((r: { chunkId: string }) => r.chunkId)).size).toBe(ok.results.length);
   });
