@@ -2,7 +2,7 @@
  * Hybrid search over any Store: analysis -> BM25 leg and vector leg (same principal, same
  * filters, each applied inside its own query) -> weighted reciprocal rank fusion -> snippets.
  */
-import { analyzeQuery, queryStems } from './analysis/index.ts';
+import { highlightStems, parseQuery, type AnalysisOptions } from './analysis/query.ts';
 import { DEFAULT_LEG_WEIGHTS, reciprocalRankFusion } from './fusion.ts';
 import { makeSnippet, pageAt } from './snippet.ts';
 import type { Embedder } from './embeddings/types.ts';
@@ -20,6 +20,8 @@ export interface SearchOptions {
   minSimilarity?: number;
   /** Treat the last query word as a prefix (search as you type). */
   prefixLast?: boolean;
+  /** Which query expansions to use (all by default; `npm run eval` switches them). */
+  analysis?: AnalysisOptions;
 }
 
 export const DEFAULT_CANDIDATES = 100;
@@ -51,12 +53,12 @@ async function rank(
   const leg = { principal: req.principal, filters: req.filters, limit: candidates };
   const weights = { ...DEFAULT_LEG_WEIGHTS, ...opts.weights };
   const needUnmatched = (mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined) || (mode !== 'vector' && opts.prefixLast);
-  const unmatched = needUnmatched ? store.unmatchedTerms(req.query, { principal: req.principal, filters: req.filters }) : [];
+  const unmatched = needUnmatched ? store.unmatchedTerms(req.query, { principal: req.principal, filters: req.filters, analysis: opts.analysis }) : [];
   // Search as you type: the last word counts as a prefix only while it is not yet a whole word
   // the index knows, so a finished query ranks exactly as the same query loaded from its URL.
-  const terms = analyzeQuery(req.query).terms;
-  const prefixLast = !!opts.prefixLast && terms.length > 0 && unmatched.includes(terms[terms.length - 1].exact);
-  const bm25 = mode === 'vector' ? null : store.bm25(req.query, { ...leg, prefixLast });
+  const words = parseQuery(req.query, opts.analysis).words;
+  const prefixLast = !!opts.prefixLast && words.length > 0 && unmatched.includes(words[words.length - 1].exact);
+  const bm25 = mode === 'vector' ? null : store.bm25(req.query, { ...leg, prefixLast, analysis: opts.analysis });
   // The vector leg gets its full weight only when BM25 cannot use every query word (a
   // compound or word form the index does not hold); otherwise it only breaks near-ties.
   let vectorWeight = weights.vector;
@@ -79,7 +81,7 @@ async function rank(
 
 function hydrate(store: Store, req: SearchRequest, ranked: { rowid: number; score: number }[]): SearchHit[] {
   const records = store.chunksByRowid(ranked.map((r) => r.rowid), req.principal);
-  const stems = queryStems(req.query);
+  const stems = highlightStems(req.query);
   const hits: SearchHit[] = [];
   for (const r of ranked) {
     const c = records.get(r.rowid);
@@ -101,6 +103,8 @@ function hydrate(store: Store, req: SearchRequest, ranked: { rowid: number; scor
       snippet: snip.text,
       snippetParts: snip.parts,
       heading: c.heading,
+      text: c.text,
+      pageBreaks: c.pageBreaks,
     });
   }
   return hits;

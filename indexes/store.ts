@@ -12,6 +12,7 @@ import type {
   SilverDocument,
   AccessLevel,
 } from './types.ts';
+import type { AnalysisOptions } from './analysis/query.ts';
 
 export interface StoredDocument extends DocumentSummary {
   sha256: string;
@@ -64,8 +65,8 @@ export interface Store {
   setAccess(id: string, access: AccessLevel, groups: string[]): boolean;
   getDocument(id: string, principal: Principal): StoredDocument | null;
   listDocuments(principal: Principal, opts?: { limit?: number; offset?: number }): DocumentSummary[];
-  bm25(query: string, req: LegRequest & { prefixLast?: boolean }): { ranked: RankedChunk[]; total: number };
-  unmatchedTerms(query: string, req: Omit<LegRequest, 'limit'>): string[];
+  bm25(query: string, req: LegRequest & { prefixLast?: boolean; analysis?: AnalysisOptions }): { ranked: RankedChunk[]; total: number };
+  unmatchedTerms(query: string, req: Omit<LegRequest, 'limit'> & { analysis?: AnalysisOptions }): string[];
   vector(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[];
   chunksByRowid(rowids: number[], principal: Principal): Map<number, ChunkRecord>;
   stats(): StoreStats;

@@ -30,7 +30,10 @@ describe('Norwegian analysis', () => {
   it('normalises case numbers however they are written', () => {
     expect(caseNumberTokens('Sak 45/24')).toEqual(['sak45x2024']);
     expect(caseNumberTokens('sak 045/2024 og PS 6/26')).toEqual(['sak45x2024', 'sak6x2026']);
-    expect(caseNumberTokens('Arkivsak 24/1234')).toEqual(['sak24x1234']);
+    expect(caseNumberTokens('Arkivsak 24/1234')).toEqual(['ark2024x1234']);
+    expect(caseNumberTokens('2026/8')).toEqual(['sak8x2026']);
+    expect(caseNumberTokens('08/26 og sak 8/2026')).toEqual(['sak8x2026', 'sak8x2026']);
+    expect(caseNumberTokens('1/2 liter')).toEqual([]);
     expect(caseNumberTokens('dato 14.03.2024')).toEqual([]);
     expect(analyzeQuery('Sak 45/24').caseNumbers).toEqual(['sak45x2024']);
   });

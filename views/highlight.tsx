@@ -3,12 +3,13 @@
  * the index and the snippets use), so "lekeplassen" lights up for the query "lekeplass".
  * Output is always JSX text children: the text is escaped by hono/jsx, never raw HTML.
  */
-import { isStopword, queryStems, stem, tokenizeWithOffsets } from '../indexes/analysis/index.ts';
+import { isStopword, stem, tokenizeWithOffsets } from '../indexes/analysis/index.ts';
+import { highlightStems } from '../indexes/analysis/query.ts';
 import type { SnippetPart } from '../indexes/types.ts';
 
 /** The stems to mark for a query (empty for an empty query). */
 export function stemsFor(query: string): Set<string> {
-  return query.trim() ? queryStems(query) : new Set<string>();
+  return query.trim() ? highlightStems(query) : new Set<string>();
 }
 
 /** Split `text` into plain and hit parts for `stems`, the same way the snippets do. */

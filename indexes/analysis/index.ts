@@ -16,8 +16,10 @@ import { NORWEGIAN_STOPWORDS } from './stopwords.ts';
 export { NORWEGIAN_STOPWORDS };
 
 const WORD = /[\p{L}\p{N}]+/gu;
-// "45/24", "45 / 2024", "PS 6/26". Year part 2 or 4 digits; number up to 5 digits.
-const CASE_NUMBER = /(?<![\p{L}\p{N}/])(\d{1,5})\s?\/\s?(\d{4}|\d{2})(?![\p{N}/])/gu;
+// "45/24", "45 / 2024", "2026/8", "24/1377": two numbers around a slash (see caseNumberTokens).
+const CASE_NUMBER = /(?<![\p{L}\p{N}/])(\d{1,5})\s?\/\s?(\d{1,6})(?![\p{N}/])/gu;
+/** The same pattern, for callers that remove case numbers from a text. */
+export const CASE_NUMBER_RE = CASE_NUMBER;
 
 export function normalize(text: string): string {
   return text.normalize('NFC').toLowerCase();
@@ -60,14 +62,27 @@ export function tokenizeWithOffsets(text: string): TokenSpan[] {
   return spans;
 }
 
-/** Normalised case-number tokens found in a text: "Sak 45/24" -> "sak45x2024". */
+const isYear = (n: number) => n >= 1950 && n <= 2099;
+const fullYear = (yy: number) => (yy > 50 ? 1900 : 2000) + yy;
+
+/**
+ * Normalised case-number tokens found in a text. Agenda items are "number/year" ("Sak 45/24",
+ * "sak 45/2024", "045/24", "PS 6/26") or year first ("2026/8"): all become `sak45x2024`.
+ * Archive case numbers are "year/sequence" with a long sequence ("Arkivsak 24/1377",
+ * "2024/1377"): they become `ark2024x1377`, so they never collide with agenda items.
+ * Anything else with a slash (fractions, "1/2") yields nothing.
+ */
 export function caseNumberTokens(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(CASE_NUMBER)) {
-    const num = String(parseInt(m[1], 10));
-    let year = m[2];
-    if (year.length === 2) year = (parseInt(year, 10) > 50 ? '19' : '20') + year;
-    out.push(`sak${num}x${year}`);
+    const [a, b] = [m[1], m[2]];
+    const na = parseInt(a, 10);
+    const nb = parseInt(b, 10);
+    if (b.length === 2 && a.length <= 4 && !(a.length === 4 && isYear(na))) out.push(`sak${na}x${fullYear(nb)}`);
+    else if (b.length === 4 && isYear(nb) && a.length <= 4) out.push(`sak${na}x${nb}`);
+    else if (a.length === 4 && isYear(na) && b.length <= 3) out.push(`sak${nb}x${na}`);
+    else if (a.length === 2 && b.length >= 3) out.push(`ark${fullYear(na)}x${nb}`);
+    else if (a.length === 4 && isYear(na) && b.length >= 4) out.push(`ark${na}x${nb}`);
   }
   return out;
 }

@@ -14,7 +14,9 @@ import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import fs from 'node:fs';
 import path from 'node:path';
-import { analyze, analyzeQuery } from '../analysis/index.ts';
+import { analyze } from '../analysis/index.ts';
+import { parseQuery, DEFAULT_ANALYSIS, type AnalysisOptions, type Vocabulary } from '../analysis/query.ts';
+import { ftsExpression, wordExpression } from './fts-query.ts';
 import { accessClause } from './access.ts';
 import { assertSameEmbedder } from '../embeddings/types.ts';
 import type { Chunk, DocumentSummary, Principal, SearchFilters, SilverDocument, AccessLevel } from '../types.ts';
@@ -106,18 +108,10 @@ function filterClause(filters: SearchFilters | undefined): { sql: string; params
   return { sql: parts.length ? parts.join(' AND ') : '1 = 1', params };
 }
 
-/** FTS5 MATCH expression for a query: each term by stem (title/heading/body) or exact form. */
-export function ftsMatchExpression(query: string, prefixLast = false): string | null {
-  const q = analyzeQuery(query);
-  const clauses: string[] = [];
-  q.terms.forEach((t, i) => {
-    // Terms are letters and digits only (the analysis guarantees it), so quoting is enough.
-    const alts = [`{title heading body} : "${t.stem}"`, `exact : "${t.exact}"`];
-    if (prefixLast && i === q.terms.length - 1 && t.exact.length >= 3) alts.push(`exact : "${t.exact}"*`);
-    clauses.push(`(${alts.join(' OR ')})`);
-  });
-  for (const c of q.caseNumbers) clauses.push(`exact : "${c}"`);
-  return clauses.length ? clauses.join(' OR ') : null;
+/** FTS5 MATCH expression for a query (kept for callers that have no store at hand). */
+export function ftsMatchExpression(query: string, prefixLast = false, analysis: AnalysisOptions = DEFAULT_ANALYSIS): string | null {
+  const q = parseQuery(query, analysis, null);
+  return ftsExpression(q, { prefixWord: prefixLast ? q.words.length - 1 : undefined });
 }
 
 interface DocRow {
@@ -170,6 +164,34 @@ export class SqliteStore implements Store {
       this.db.exec(SCHEMA);
       this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)`).run(SCHEMA_VERSION);
     }
+  }
+
+  private vocabReady = false;
+  /** The index's term dictionary (stems and exact forms), for decompounding and typo matching. */
+  readonly vocabulary: Vocabulary = {
+    has: (token) => {
+      this.ensureVocab();
+      return !!this.db.prepare(`SELECT 1 FROM temp.fts_vocab WHERE term = ?`).get(token);
+    },
+    withPrefix: (prefix, limit) => {
+      this.ensureVocab();
+      return (
+        this.db.prepare(`SELECT term FROM temp.fts_vocab WHERE term >= ? AND term < ? LIMIT ?`).all(prefix, prefix + '\uffff', limit) as {
+          term: string;
+        }[]
+      ).map((r) => r.term);
+    },
+  };
+
+  private ensureVocab(): void {
+    if (this.vocabReady) return;
+    this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, 'chunks_fts', 'row')`);
+    this.vocabReady = true;
+  }
+
+  /** The query as this index understands it (expansions looked up in its vocabulary). */
+  parse(query: string, analysis: AnalysisOptions = DEFAULT_ANALYSIS) {
+    return parseQuery(query, analysis, this.vocabulary);
   }
 
   private meta(key: string): string | null {
@@ -322,8 +344,9 @@ export class SqliteStore implements Store {
     return rows.map(summary);
   }
 
-  bm25(query: string, req: LegRequest & { prefixLast?: boolean }): { ranked: RankedChunk[]; total: number } {
-    const match = ftsMatchExpression(query, req.prefixLast);
+  bm25(query: string, req: LegRequest & { prefixLast?: boolean; analysis?: AnalysisOptions }): { ranked: RankedChunk[]; total: number } {
+    const q = this.parse(query, req.analysis);
+    const match = ftsExpression(q, { prefixWord: req.prefixLast ? q.words.length - 1 : undefined });
     if (!match) return { ranked: [], total: 0 };
     const acl = accessClause(req.principal);
     const f = filterClause(req.filters);
@@ -349,16 +372,16 @@ export class SqliteStore implements Store {
    * words the index does not know in that form, typically compounds or rare inflections.
    * Checked with the access filter, so the answer reveals nothing about unreadable documents.
    */
-  unmatchedTerms(query: string, req: Omit<LegRequest, 'limit'>): string[] {
+  unmatchedTerms(query: string, req: Omit<LegRequest, 'limit'> & { analysis?: AnalysisOptions }): string[] {
     const acl = accessClause(req.principal);
     const f = filterClause(req.filters);
     const stmt = this.db.prepare(
       `SELECT 1 FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
        WHERE chunks_fts MATCH @match AND ${acl.sql} AND ${f.sql} LIMIT 1`,
     );
-    return analyzeQuery(query)
-      .terms.filter((t) => !stmt.get({ match: `{title heading body} : "${t.stem}" OR exact : "${t.exact}"`, ...acl.params, ...f.params }))
-      .map((t) => t.exact);
+    return this.parse(query, req.analysis)
+      .words.filter((w) => !stmt.get({ match: wordExpression(w), ...acl.params, ...f.params }))
+      .map((w) => w.exact);
   }
 
   vector(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[] {

@@ -1,0 +1,112 @@
+/** What a query means (indexes/analysis/query.ts) and what it finds in a real store. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { parseQuery, editDistance, DEFAULT_ANALYSIS, highlightStems } from '../indexes/analysis/query.ts';
+import { stem } from '../indexes/analysis/index.ts';
+import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL } from '../indexes/types.ts';
+import { silverDoc, pageChunks, unitVector, tempDir } from './helpers.ts';
+
+describe('query syntax', () => {
+  it('reads phrases, exclusions and words', () => {
+    const q = parseQuery('"møte i valgstyret" -budsjett lekeplass -"sak om park"');
+    expect(q.phrases).toEqual([['møte', 'valgstyret']]);
+    expect(q.words.map((w) => w.exact)).toEqual(['lekeplass']);
+    expect(q.excluded).toHaveLength(2);
+    expect(q.excluded).toContainEqual([{ kind: 'phrase', tokens: ['sak', 'park'] }]);
+    expect(q.excluded).toContainEqual([{ kind: 'exact', token: 'budsjett' }, { kind: 'stem', token: stem('budsjett') }]);
+  });
+
+  it('expands abbreviations both ways and nynorsk variants', () => {
+    const bu = parseQuery('BU').words[0];
+    expect(bu.alternatives).toContainEqual({ kind: 'stem', token: stem('bydelsutvalget') });
+    const full = parseQuery('bydelsutvalget').words[0];
+    expect(full.alternatives).toContainEqual({ kind: 'exact', token: 'bu' });
+    expect(parseQuery('vedteke').words[0].alternatives).toContainEqual({ kind: 'exact', token: 'vedtatt' });
+    expect(parseQuery('samrøystes').words[0].alternatives).toContainEqual({ kind: 'exact', token: 'enstemmig' });
+    expect(parseQuery('vedteke', { ...DEFAULT_ANALYSIS, synonyms: false }).words[0].alternatives.map((a) => a.kind)).toEqual(['exact', 'stem']);
+  });
+
+  it('measures edit distance with transpositions', () => {
+    expect(editDistance('lekeplass', 'lekeplsas', 2)).toBe(1);
+    expect(editDistance('budsjett', 'budsjet', 2)).toBe(1);
+    expect(editDistance('sykehjem', 'bydelen', 1)).toBe(2);
+  });
+
+  it('highlights variants and phrase words but not excluded words', () => {
+    const stems = highlightStems('vedteke "Tøyen park" -budsjett');
+    expect(stems.has(stem('vedtatt'))).toBe(true);
+    expect(stems.has(stem('tøyen'))).toBe(true);
+    expect(stems.has(stem('budsjett'))).toBe(false);
+  });
+});
+
+describe('query features in the embedded store', () => {
+  let store: SqliteStore;
+  const docs: Record<string, string> = {
+    bu: 'Bydelsutvalget vedtok ny lekeplass i Tøyenparken.',
+    valg: 'Protokoll fra møte i valgstyret om forhåndsstemmer.',
+    budsjett: 'Budsjett for lekeplass og parkdrift.',
+    innstilling: 'Innstillingen ble vedtatt med 9 mot 4 stemmer.',
+    levekar: 'Levekår i bydelen: store utfordringer for barnefamilier.',
+    sak: 'Sak 8/26 Kampen park – rehabilitering.',
+    arkiv: 'Arkivsak 24/1377 gjelder hjemmetjenesten.',
+    hemmelig: 'Notat om forhåndsstemmeopptelling i valgstyret.',
+  };
+  beforeAll(() => {
+    store = new SqliteStore(path.join(tempDir(), 'index.sqlite'));
+    Object.entries(docs).forEach(([id, text], i) => {
+      const doc = silverDoc(id, [text], { title: `Dokument nummer ${i + 1}`, access: id === 'hemmelig' ? 'internal' : 'public' });
+      const chunks = pageChunks(doc);
+      store.upsertDocument(doc, chunks, chunks.map(() => unitVector(8, i)), { id: 't', dimensions: 8 });
+    });
+  });
+  afterAll(() => store.close());
+
+  const find = (q: string, principal = ADMIN_PRINCIPAL, analysis = DEFAULT_ANALYSIS) => {
+    const { ranked } = store.bm25(q, { principal, limit: 20, analysis });
+    return [...store.chunksByRowid(ranked.map((r) => r.rowid), ADMIN_PRINCIPAL).values()].map((c) => c.documentId);
+  };
+
+  it('finds "bydelsutvalget" for "BU" only with synonyms on', () => {
+    expect(find('BU')).toEqual(['bu']);
+    expect(find('BU', ADMIN_PRINCIPAL, { ...DEFAULT_ANALYSIS, synonyms: false })).toEqual([]);
+  });
+
+  it('finds bokmål text for nynorsk words', () => {
+    expect(find('vedteke')).toContain('innstilling');
+    expect(find('tilråding')).toEqual(['innstilling']);
+    expect(find('røyster')).toEqual(['innstilling']);
+  });
+
+  it('decompounds words the index does not hold whole', () => {
+    expect(find('valgstyremøte')).toContain('valg');
+    expect(find('levekårsutfordringer')).toEqual(['levekar']);
+    expect(find('levekårsutfordringer', ADMIN_PRINCIPAL, { ...DEFAULT_ANALYSIS, decompound: false })).toEqual([]);
+  });
+
+  it('tolerates a typo in a long word, never in a short one', () => {
+    expect(find('lekeplsas')).toEqual(expect.arrayContaining(['bu', 'budsjett']));
+    expect(find('lekeplsas', ADMIN_PRINCIPAL, { ...DEFAULT_ANALYSIS, typos: false })).toEqual([]);
+    expect(find('prak')).toEqual([]);
+  });
+
+  it('requires quoted phrases and honours exclusions', () => {
+    expect(find('"møte i valgstyret"')).toEqual(['valg']);
+    expect(find('"valgstyret møte"')).toEqual([]);
+    expect(find('lekeplass -budsjett')).toEqual(['bu']);
+    expect(find('lekeplass -"parkdrift"')).toEqual(['bu']);
+  });
+
+  it('finds a case number however it is typed', () => {
+    for (const q of ['PS 8/26', 'sak 8/2026', '2026/8', '08/26']) expect(find(q), q).toEqual(['sak']);
+    expect(find('24/1377')).toEqual(['arkiv']);
+    expect(find('2024/1377')).toEqual(['arkiv']);
+  });
+
+  it('expansions never reach a document the caller may not read', () => {
+    expect(find('valgstyremøte', PUBLIC_PRINCIPAL)).not.toContain('hemmelig');
+    expect(find('forhåndsstemmeopptelling', PUBLIC_PRINCIPAL)).toEqual([]);
+    expect(find('forhandsstemmeopptelling', PUBLIC_PRINCIPAL)).toEqual([]);
+  });
+});
