@@ -10,7 +10,8 @@ import { DataDir } from '../ingest/data-dir.ts';
 import { ingestPaths, type IngestResult } from '../ingest/pipeline.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
 import { search } from '../indexes/search.ts';
-import { analyze, analyzeQuery } from '../indexes/analysis/index.ts';
+import { analyze } from '../indexes/analysis/index.ts';
+import { parseQuery } from '../indexes/analysis/query.ts';
 import { ADMIN_PRINCIPAL } from '../indexes/types.ts';
 import { CORPUS, HAS_CORPUS, NO_CORPUS_REASON, tempDir } from './helpers.ts';
 
@@ -72,7 +73,7 @@ describe.skipIf(!HAS_CORPUS)(`real corpus (${HAS_CORPUS ? CORPUS : NO_CORPUS_REA
   function pageHasTerms(documentId: string, page: number, query: string): boolean {
     const doc = store.getDocument(documentId, ADMIN_PRINCIPAL)!;
     const stems = new Set(analyze(doc.pages.find((p) => p.num === page)!.text).stems);
-    return analyzeQuery(query).terms.some((t) => stems.has(t.stem));
+    return parseQuery(query).words.some((t) => stems.has(t.stem));
   }
 
   it('finds "forhåndsstemmer" in the Oslo valgstyre møtebok on a page that has it', async () => {

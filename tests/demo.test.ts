@@ -17,8 +17,8 @@ import { shutdownExtractors } from '../ingest/extract/index.ts';
 import { scoreQuery, summarize, formatTable, type JudgedQuery } from '../eval/metrics.ts';
 import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type SearchMode } from '../indexes/types.ts';
 import type { IngestResult } from '../ingest/pipeline.ts';
-import { analyze, analyzeQuery } from '../indexes/analysis/index.ts';
-import { DEFAULT_ANALYSIS } from '../indexes/analysis/query.ts';
+import { analyze } from '../indexes/analysis/index.ts';
+import { DEFAULT_ANALYSIS, parseQuery } from '../indexes/analysis/query.ts';
 import { tempDir } from './helpers.ts';
 
 const readQueries = (name: string): JudgedQuery[] => JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures', name), 'utf8')).queries;
@@ -122,7 +122,7 @@ describe('judged queries over the demo corpus', () => {
   it('answers a query outside the corpus with no full match, and a nonsense word with nothing', async () => {
     for (const q of QUERIES.filter((x) => x.expect.length === 0)) {
       const res = await search(store, embedder, { query: q.query, limit: 10, principal: ADMIN_PRINCIPAL }, defaults);
-      const terms = analyzeQuery(q.query).terms.map((t) => t.stem);
+      const terms = parseQuery(q.query).words.map((t) => t.stem);
       for (const r of res.results) {
         const stems = new Set(analyze(r.snippet + ' ' + r.title).stems);
         expect(terms.every((t) => stems.has(t)), `${q.query} fully matched ${r.source}`).toBe(false);

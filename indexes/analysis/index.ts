@@ -107,40 +107,4 @@ export function analyze(text: string): AnalyzedText {
   return { stems: stems.concat(cases), exact: exact.concat(cases) };
 }
 
-export interface QueryTerm {
-  exact: string;
-  stem: string;
-}
-
-export interface AnalyzedQuery {
-  terms: QueryTerm[];
-  /** Normalised case numbers named in the query. */
-  caseNumbers: string[];
-}
-
-/**
- * Analysis of a user's query. Stopwords are dropped unless the query is nothing but
- * stopwords (then we search for them rather than for nothing). Duplicates are removed.
- */
-export function analyzeQuery(query: string): AnalyzedQuery {
-  // A case number is searched as its normalised token; its bare numbers ("45", "24") would
-  // only match every other case and date, so they are not terms of their own.
-  const tokens = tokenize(query.replace(CASE_NUMBER, ' '));
-  const content = tokens.filter((t) => !isStopword(t));
-  const chosen = content.length > 0 ? content : tokens;
-  const cases = [...new Set(caseNumberTokens(query))];
-  const seen = new Set<string>();
-  const terms: QueryTerm[] = [];
-  for (const t of chosen) {
-    if (seen.has(t)) continue;
-    seen.add(t);
-    terms.push({ exact: t, stem: stem(t) });
-  }
-  return { terms, caseNumbers: cases };
-}
-
-/** The set of stems a query looks for, used to mark hits in snippets. */
-export function queryStems(query: string): Set<string> {
-  const q = analyzeQuery(query);
-  return new Set(q.terms.map((t) => t.stem));
-}
+// Queries are parsed in ./query.ts (parseQuery), on top of this analysis.
