@@ -143,7 +143,7 @@ export async function searchDocuments(
   store: Store,
   embedder: Embedder,
   req: SearchRequest,
-  opts: SearchOptions & { morePerDocument?: number } = {},
+  opts: SearchOptions & { morePerDocument?: number; sort?: 'relevance' | 'date' } = {},
 ): Promise<GroupedResponse> {
   const t0 = performance.now();
   const mode = parseMode(req.mode);
@@ -163,6 +163,13 @@ export async function searchDocuments(
     if (!list) byDoc.set(c.documentId, (list = []));
     if (list.length === 0) order.push(c.documentId);
     list.push(r);
+  }
+  if (opts.sort === 'date') {
+    // Newest first among the relevant documents; undated ones last, in relevance order.
+    const dateOf = new Map<string, string>();
+    for (const c of records.values()) if (c.date) dateOf.set(c.documentId, c.date);
+    const rank = new Map(order.map((id, i) => [id, i]));
+    order.sort((a, b) => (dateOf.get(b) ?? '').localeCompare(dateOf.get(a) ?? '') || rank.get(a)! - rank.get(b)!);
   }
   const more = opts.morePerDocument ?? 2;
   const page = order.slice(offset, offset + limit);

@@ -259,3 +259,32 @@ describe('the web app on the demo corpus', () => {
     expect((await app.request('/healthz')).status).toBe(200);
   });
 });
+
+describe('facets, filters and sorting on the demo corpus', () => {
+  it('counts matching documents per body, year and kind, filtered by access', async () => {
+    const { facetCounts } = await import('../indexes/embedded/facets.ts');
+    const all = facetCounts(store, 'budsjett', { principal: ADMIN_PRINCIPAL });
+    const pub = facetCounts(store, 'budsjett', { principal: PUBLIC_PRINCIPAL });
+    const sum = (xs: { count: number }[]) => xs.reduce((a, x) => a + x.count, 0);
+    expect(all.body.length).toBeGreaterThanOrEqual(3);
+    expect(all.year.map((y) => y.value)).toEqual([...all.year.map((y) => y.value)].sort().reverse());
+    // The internal budget memo matches "budsjett": admins count it, the public does not.
+    expect(sum(all.kind)).toBeGreaterThan(sum(pub.kind));
+    const res = await searchDocuments(store, embedder, { query: 'budsjett', limit: 100, principal: PUBLIC_PRINCIPAL }, defaults);
+    expect(sum(pub.kind)).toBe(res.totalDocuments);
+    // Choosing a body keeps the other bodies' counts (multi-select), and narrows the years.
+    const bu = facetCounts(store, 'budsjett', { principal: PUBLIC_PRINCIPAL, filters: { body: ['Bydelsutvalget'] } });
+    expect(bu.body).toEqual(pub.body);
+    expect(sum(bu.year)).toBe(pub.body.find((b) => b.value === 'Bydelsutvalget')!.count);
+  });
+
+  it('filters by date range and sorts by date', async () => {
+    const req = { query: 'lekeplass', limit: 50, principal: ADMIN_PRINCIPAL };
+    const in2024 = await searchDocuments(store, embedder, { ...req, filters: { dateFrom: '2024-01-01', dateTo: '2024-12-31' } }, defaults);
+    expect(in2024.groups.length).toBeGreaterThan(0);
+    for (const g of in2024.groups) expect(g.best.date!.startsWith('2024')).toBe(true);
+    const byDate = await searchDocuments(store, embedder, req, { ...defaults, sort: 'date' });
+    const dates = byDate.groups.map((g) => g.best.date ?? '');
+    expect(dates).toEqual([...dates].sort().reverse());
+  });
+});
