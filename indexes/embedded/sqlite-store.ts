@@ -81,7 +81,7 @@ function toBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
-function filterClause(filters: SearchFilters | undefined): { sql: string; params: Record<string, unknown> } {
+export function filterClause(filters: SearchFilters | undefined): { sql: string; params: Record<string, unknown> } {
   const parts: string[] = [];
   const params: Record<string, unknown> = {};
   if (!filters) return { sql: '1 = 1', params };
