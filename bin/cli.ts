@@ -9,7 +9,7 @@ import { loadConfig, searchOptions, type Config } from '../server/config.ts';
 import { openIndex } from '../indexes/open.ts';
 import { ingestPaths, deleteDocument, type IngestResult } from '../ingest/pipeline.ts';
 import { reindex } from '../ingest/reindex.ts';
-import { search, searchJson, parseMode } from '../indexes/search.ts';
+import { search, searchJson, parseMode, parseFilters } from '../indexes/search.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
 import { ACCESS_LEVELS, ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type AccessLevel, type Principal } from '../indexes/types.ts';
 
@@ -51,6 +51,11 @@ Options:
   --offset <n>       skip the first n results
   --mode <mode>      hybrid (default) | bm25 | vector
   --as <who>         read as: admin (default) | public | internal | group:<name>
+  --body <name>      only documents of this body (utvalg); repeatable
+  --kind <kind>      only this document kind (møteprotokoll, innsiktsrapport ...); repeatable
+  --year <yyyy>      only documents dated in this year
+  --from <date>      only documents dated on or after this date (YYYY-MM-DD)
+  --to <date>        only documents dated on or before this date (YYYY-MM-DD)
   --json             print one JSON object
   -h, --help         show this help`,
   serve: `Usage: innsikt serve [options]
@@ -77,10 +82,10 @@ files again. Use it after changing the embedding model (INNSIKT_EMBEDDER and fri
 
 const COMMON = { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } } as const;
 
-function parse(args: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+function parse(args: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -164,8 +169,22 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
     offset: { type: 'string' },
     mode: { type: 'string' },
     as: { type: 'string' },
+    body: { type: 'string', multiple: true },
+    kind: { type: 'string', multiple: true },
+    year: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
   });
   if (values.help) return help('search');
+  let filters;
+  try {
+    filters = parseFilters((k) => {
+      const v = (values as Record<string, unknown>)[k];
+      return v === undefined ? [] : Array.isArray(v) ? (v as string[]) : [String(v)];
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const query = positionals.join(' ').trim();
   if (!query) throw new UsageError('search needs a query, e.g. innsikt search "budsjett 2025"');
   let mode;
@@ -179,7 +198,7 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
   const principal = principalFor(values.as as string | undefined);
   const idx = await openIndex(config);
   try {
-    const res = await search(idx.store, idx.embedder, { query, mode, limit, offset, principal }, searchOptions(config));
+    const res = await search(idx.store, idx.embedder, { query, mode, limit, offset, filters, principal }, searchOptions(config));
     if (values.json) {
       process.stdout.write(JSON.stringify(searchJson(res)) + '\n');
     } else {

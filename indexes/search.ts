@@ -7,7 +7,7 @@ import { DEFAULT_LEG_WEIGHTS, reciprocalRankFusion } from './fusion.ts';
 import { makeSnippet, pageAt } from './snippet.ts';
 import type { Embedder } from './embeddings/types.ts';
 import type { Store } from './store.ts';
-import type { SearchHit, SearchMode, SearchRequest, SearchResponse } from './types.ts';
+import type { SearchFilters, SearchHit, SearchMode, SearchRequest, SearchResponse } from './types.ts';
 
 export interface SearchOptions {
   weights?: { bm25?: number; vector?: number; vectorWhenAllMatched?: number };
@@ -215,4 +215,34 @@ export function searchJson(res: SearchResponse) {
       date: h.date,
     })),
   };
+}
+
+/**
+ * Filters from URL or command-line parameters, shared by the API, the results page and the
+ * CLI: `body` and `kind` (repeatable), `year` (YYYY), `from` and `to` (YYYY-MM-DD).
+ * Throws RangeError with a message that names the bad value.
+ */
+export function parseFilters(get: (key: string) => string[]): SearchFilters {
+  const f: SearchFilters = {};
+  const body = get('body').filter(Boolean);
+  const kind = get('kind').filter(Boolean);
+  if (body.length) f.body = body;
+  if (kind.length) f.kind = kind;
+  const date = (key: string) => {
+    const v = get(key)[0];
+    if (!v) return undefined;
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v))) throw new RangeError(`${key} must be a date like 2024-03-14, not "${v}"`);
+    return v;
+  };
+  f.dateFrom = date('from');
+  f.dateTo = date('to');
+  const year = get('year')[0];
+  if (year) {
+    if (!/^\d{4}$/.test(year)) throw new RangeError(`year must be four digits, not "${year}"`);
+    f.dateFrom = `${year}-01-01`;
+    f.dateTo = `${year}-12-31`;
+  }
+  if (!f.dateFrom) delete f.dateFrom;
+  if (!f.dateTo) delete f.dateTo;
+  return f;
 }

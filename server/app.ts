@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { search, searchDocuments, searchJson, parseMode, MAX_LIMIT } from '../indexes/search.ts';
-import { PUBLIC_PRINCIPAL, type Principal, type SearchMode } from '../indexes/types.ts';
+import { search, searchDocuments, searchJson, parseMode, parseFilters, MAX_LIMIT } from '../indexes/search.ts';
+import { PUBLIC_PRINCIPAL, type Principal, type SearchFilters, type SearchMode } from '../indexes/types.ts';
 import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import type { DataDir } from '../ingest/data-dir.ts';
@@ -103,15 +103,17 @@ export function createApp(ctx: AppContext): Hono<Env> {
     let mode: SearchMode;
     let limit: number;
     let offset: number;
+    let filters: SearchFilters;
     try {
       mode = parseMode(c.req.query('mode'));
       limit = positiveInt(c.req.query('limit'), 10, MAX_LIMIT);
       offset = positiveInt(c.req.query('offset'), 0, Number.MAX_SAFE_INTEGER, 0);
+      filters = parseFilters((k) => c.req.queries(k) ?? []);
     } catch (err) {
       return c.json({ error: (err as Error).message }, 400);
     }
     if (!q.trim()) return c.json({ error: 'Missing query: add ?q=...' }, 400);
-    const res = await search(store, embedder, { query: q, mode, limit, offset, principal: c.get('principal') }, searchOptions(config));
+    const res = await search(store, embedder, { query: q, mode, limit, offset, filters, principal: c.get('principal') }, searchOptions(config));
     return c.json(searchJson(res));
   });
 

@@ -77,6 +77,11 @@ describe('innsikt command line', () => {
     for (const k of ['documentId', 'chunkId', 'title', 'source', 'pageStart', 'pageEnd', 'score', 'snippet']) expect(hit).toHaveProperty(k);
     for (const mode of ['bm25', 'vector']) expect(JSON.parse(run('search', 'lekeplass', '--json', '--mode', mode).stdout).mode).toBe(mode);
     expect(run('search', 'x', '--mode', 'fuzzy').code).toBe(2);
+    expect(JSON.parse(run('search', 'lekeplass', '--json', '--year', '2019').stdout).results).toEqual([]);
+    expect(JSON.parse(run('search', 'lekeplass', '--json', '--year', '2024', '--body', 'Bydelsutvalget').stdout).results.length).toBeGreaterThan(0);
+    const bad = run('search', 'x', '--from', '14.03.2024');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('from must be a date like 2024-03-14');
   });
 
   it('reports status, shows silver, deletes', () => {

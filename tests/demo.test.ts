@@ -244,6 +244,10 @@ describe('the web app on the demo corpus', () => {
     expect((await app.request('/api/v1/search?q=x&limit=abc')).status).toBe(400);
     expect((await app.request('/api/v1/search')).status).toBe(400);
     expect((await app.request('/api/v1/search?q=x&offset=-1')).status).toBe(400);
+    expect((await app.request('/api/v1/search?q=x&year=24')).status).toBe(400);
+    const filtered = await (await app.request('/api/v1/search?q=lekeplass&limit=50&kind=innsiktsrapport&from=2024-01-01')).json();
+    expect(filtered.results.length).toBeGreaterThan(0);
+    for (const r of filtered.results) expect(r.kind === 'innsiktsrapport' && r.date >= '2024-01-01').toBe(true);
     const page2 = await (await app.request('/api/v1/search?q=lekeplass&limit=2&offset=2&mode=bm25')).json();
     const first4 = await (await app.request('/api/v1/search?q=lekeplass&limit=4&offset=0&mode=bm25')).json();
     expect(page2.results.map((r: { chunkId: string }) => r.chunkId)).toEqual(first4.results.slice(2).map((r: { chunkId: string }) => r.chunkId));
