@@ -7,6 +7,10 @@
  * - vedtak: a decision. saksnummer: a case number such as "Sak 45/24".
  * - innsiktsrapport / utredning: an insight report / a study.
  */
+import type { Meeting, UnparsedSpan } from '../ingest/protocol/types.ts';
+
+/** The protocol structure in SILVER (meetings, agenda items, votes, decisions): see ingest/protocol/types.ts. */
+export type { Meeting, UnparsedSpan };
 
 /** Who may read a document. `protected` documents name the groups that may read them. */
 export type AccessLevel = 'public' | 'internal' | 'protected';
@@ -65,6 +69,10 @@ export interface SilverDocument {
   paged: boolean;
   extraction: { method: string; warnings: string[] };
   ingestedAt: string;
+  /** Protocols only (møteprotokoll, møtebok, saksprotokoll, saksliste, saksframlegg): what the parser read. */
+  meetings?: Meeting[];
+  /** Protocols only: page ranges the parser could not read as agenda items (still searchable). */
+  unparsed?: UnparsedSpan[];
 }
 
 /** GOLD: one searchable piece of a document. */
@@ -78,6 +86,19 @@ export interface Chunk {
   pageEnd: number | null;
   /** Where a new page starts inside `text` (offset into text), so a snippet can name its page. */
   pageBreaks: { offset: number; page: number }[];
+  // Protocol context (ingest/protocol/chunks.ts), absent for other documents. The store does
+  // not keep these yet; the case number and item title are in `heading`, so they are searchable.
+  /** Index into SilverDocument.meetings, and that meeting's body (utvalg) and date. */
+  meetingIndex?: number | null;
+  meetingBody?: string | null;
+  meetingDate?: string | null;
+  /** Index into the meeting's agendaItems, the case number as written and normalised ("2024/45"), the item title. */
+  itemIndex?: number | null;
+  caseId?: string | null;
+  caseIdNormalized?: string | null;
+  itemTitle?: string | null;
+  /** The chunk is (part of) the item's decision (vedtak). */
+  isDecision?: boolean;
 }
 
 export type SearchMode = 'hybrid' | 'bm25' | 'vector';
@@ -122,6 +143,9 @@ export interface SearchHit {
   snippet: string;
   snippetParts: SnippetPart[];
   heading: string | null;
+  /** The whole chunk text and where its pages start (for answers; not in the search JSON). */
+  text?: string;
+  pageBreaks?: { offset: number; page: number }[];
 }
 
 export interface SearchResponse {

@@ -14,6 +14,8 @@ import { extractBuffer, mediaTypeFor, ExtractionError } from './extract/index.ts
 import { chunkPages, embeddingText } from './chunk.ts';
 import { understand } from './understand.ts';
 import { stripRunningLines } from './boilerplate.ts';
+import { isProtocolCandidate, parseProtocol, type ParsedProtocol } from './protocol/index.ts';
+import { protocolChunks } from './protocol/chunks.ts';
 import { DataDir, documentIdFor, sha256 } from './data-dir.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
@@ -74,7 +76,30 @@ export function expandPaths(inputs: string[]): { files: string[]; missing: strin
   return { files: [...new Set(files)], missing };
 }
 
-export function toChunks(documentId: string, pages: SilverDocument['pages']): Chunk[] {
+/** The protocol parse of a silver document, or null when it is not a protocol. */
+export function parseSilverProtocol(doc: Pick<SilverDocument, 'kind' | 'pages'>): ParsedProtocol | null {
+  return isProtocolCandidate(doc.kind, doc.pages) ? parseProtocol(doc.pages, { kind: doc.kind }) : null;
+}
+
+/**
+ * Silver pages -> chunks. A protocol with agenda items is cut by item first (never two items in
+ * one chunk, the decision a chunk of its own) and every chunk carries its meeting and item;
+ * anything else goes through the ordinary chunker.
+ */
+export function toChunks(documentId: string, pages: SilverDocument['pages'], protocol: ParsedProtocol | null = null): Chunk[] {
+  if (protocol && protocol.structure.meetings.some((m) => m.agendaItems.length > 0)) {
+    return protocolChunks(protocol).map((c) => ({
+      id: `${documentId}:${c.ord}`,
+      documentId,
+      ord: c.ord,
+      heading: c.heading,
+      text: c.text,
+      pageStart: c.pageStart,
+      pageEnd: c.pageEnd,
+      pageBreaks: c.pageBreaks,
+      ...c.context,
+    }));
+  }
   return chunkPages(stripRunningLines(pages)).map((c) => ({
     id: `${documentId}:${c.ord}`,
     documentId,
@@ -97,8 +122,12 @@ export async function embedChunks(embedder: Embedder, title: string, chunks: Chu
 }
 
 /** Chunk, embed and store a silver document (used by ingest and by reindex). */
-export async function indexSilver(ctx: Pick<IngestContext, 'store' | 'embedder'>, doc: SilverDocument): Promise<number> {
-  const chunks = toChunks(doc.id, doc.pages);
+export async function indexSilver(
+  ctx: Pick<IngestContext, 'store' | 'embedder'>,
+  doc: SilverDocument,
+  protocol: ParsedProtocol | null = parseSilverProtocol(doc),
+): Promise<number> {
+  const chunks = toChunks(doc.id, doc.pages, protocol);
   const vectors = await embedChunks(ctx.embedder, doc.title, chunks);
   ctx.store.upsertDocument(doc, chunks, vectors, { id: ctx.embedder.id, dimensions: ctx.embedder.dimensions });
   return chunks.length;
@@ -159,6 +188,7 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
       pages,
     });
     const facts = understand(pages, path.basename(file), extraction.title);
+    const protocol = parseSilverProtocol({ kind: facts.kind, pages });
     const doc: SilverDocument = {
       id,
       sha256: hash,
@@ -167,6 +197,7 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
       ...facts,
       access,
       groups,
+      ...(protocol ? { meetings: protocol.structure.meetings, unparsed: protocol.structure.unparsed } : {}),
       pages,
       paged: extraction.paged,
       extraction: { method: extraction.method, warnings: extraction.warnings },
@@ -174,7 +205,7 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
     };
     const staged = ctx.dataDir.stageSilver(doc);
     try {
-      result.chunks = await indexSilver(ctx, doc);
+      result.chunks = await indexSilver(ctx, doc, protocol);
       staged.commit();
     } catch (err) {
       staged.abort();
