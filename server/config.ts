@@ -26,7 +26,22 @@ export interface Config {
   minSimilarity: number;
   /** Bearer tokens and the principal each one stands for (INNSIKT_TOKENS). */
   tokens: Map<string, Principal>;
+  /** The language model for summaries (server/answer); `none` gives the extractive summary. */
+  llm: LlmConfig;
   env: Record<string, string | undefined>;
+}
+
+export type LlmProvider = 'none' | 'openai' | 'azure';
+export const LLM_PROVIDERS: readonly LlmProvider[] = ['none', 'openai', 'azure'];
+
+export interface LlmConfig {
+  provider: LlmProvider; // INNSIKT_LLM
+  model: string; // INNSIKT_LLM_MODEL (for Azure: the deployment, unless AZURE_OPENAI_API_DEPLOYMENT_NAME is set)
+  temperature: number; // INNSIKT_LLM_TEMPERATURE
+  /** Characters of source text sent to the model at most (INNSIKT_LLM_CONTEXT_CHARS). */
+  contextChars: number;
+  /** The whole model call, first token to last (INNSIKT_LLM_TIMEOUT_MS). */
+  timeoutMs: number;
 }
 
 function num(env: Record<string, string | undefined>, key: string, dflt: number): number {
@@ -80,7 +95,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     vectorWeightAllMatched: num(env, 'INNSIKT_VECTOR_WEIGHT_MATCHED', DEFAULT_LEG_WEIGHTS.vectorWhenAllMatched ?? DEFAULT_LEG_WEIGHTS.vector),
     minSimilarity: num(env, 'INNSIKT_MIN_SIMILARITY', DEFAULT_MIN_SIMILARITY),
     tokens: parseTokens(env.INNSIKT_TOKENS),
+    llm: llmConfig(env),
     env,
+  };
+}
+
+function llmConfig(env: Record<string, string | undefined>): LlmConfig {
+  const provider = (env.INNSIKT_LLM?.trim().toLowerCase() || 'none') as LlmProvider;
+  if (!LLM_PROVIDERS.includes(provider)) throw new Error(`INNSIKT_LLM must be one of ${LLM_PROVIDERS.join(', ')}, got "${env.INNSIKT_LLM}"`);
+  const contextChars = num(env, 'INNSIKT_LLM_CONTEXT_CHARS', 12_000);
+  const timeoutMs = num(env, 'INNSIKT_LLM_TIMEOUT_MS', 30_000);
+  if (contextChars < 500) throw new Error('INNSIKT_LLM_CONTEXT_CHARS must be at least 500');
+  if (timeoutMs < 1) throw new Error('INNSIKT_LLM_TIMEOUT_MS must be positive');
+  return {
+    provider,
+    model: env.INNSIKT_LLM_MODEL?.trim() || 'gpt-4o-mini',
+    temperature: num(env, 'INNSIKT_LLM_TEMPERATURE', 0.1),
+    contextChars,
+    timeoutMs,
   };
 }
 

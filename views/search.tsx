@@ -15,6 +15,7 @@ import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { GroupedResponse, DocumentGroup } from '../indexes/search.ts';
 import type { Principal, SearchHit, SearchMode } from '../indexes/types.ts';
 import { Layout } from './layout.tsx';
+import { AnswerPanel } from './answer.tsx';
 import { Marked } from './highlight.tsx';
 import {
   MODE_LABELS,
@@ -272,6 +273,7 @@ export function SearchResults(p: SearchPageProps): JSX.Element {
     const start = (Math.max(1, p.page) - 1) * (p.perPage > 0 ? p.perPage : 10) + 1;
     body = (
       <>
+        {p.page === 1 ? <AnswerPanel q={q} mode={p.mode} /> : null}
         <ol class="treffliste" start={start} hx-ignore="">
           {result.groups.map((group) => (
             <ResultItem group={group} q={q} />
@@ -373,6 +375,8 @@ export function SearchPage(p: SearchPageProps): JSX.Element {
           <SearchResults {...p} />
         </section>
       </div>
+      {/* htmx's SSE extension streams the summary panel (views/answer.tsx); after htmx itself. */}
+      <script src="/static/hx-sse.js" defer></script>
     </Layout>
   );
 }
