@@ -23,6 +23,7 @@ Usage: innsikt <command> [options]
 Commands:
   ingest <file-or-folder>...   Read PDF, .txt, .md and .html files into the index
   search "<query>"             Search the index
+  answer "<question>"          A cited summary from the documents
   serve                        Start the web server
   status                       Show what the index holds
   show <documentId>            Print a stored (silver) document
@@ -56,6 +57,18 @@ Options:
   --year <yyyy>      only documents dated in this year
   --from <date>      only documents dated on or after this date (YYYY-MM-DD)
   --to <date>        only documents dated on or before this date (YYYY-MM-DD)
+  --decisions        only decisions (vedtak) of agenda items
+  --json             print one JSON object
+  -h, --help         show this help`,
+  answer: `Usage: innsikt answer "<question>" [options]
+
+Answers from the documents with numbered citations [n], each checked against its source.
+Without a language model (INNSIKT_LLM=none, the default) the answer is extractive: the most
+relevant sentences of the sources, quoted. No source above the relevance floor: says so.
+
+Options:
+  --mode <mode>      retrieval: hybrid (default) | bm25 | vector
+  --as <who>         read as: admin (default) | public | internal | group:<name>
   --json             print one JSON object
   -h, --help         show this help`,
   serve: `Usage: innsikt serve [options]
@@ -174,6 +187,7 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
     year: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
+    decisions: { type: 'boolean' },
   });
   if (values.help) return help('search');
   let filters;
@@ -208,6 +222,44 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
         console.log(`${String(offset + i + 1).padStart(3)}. ${h.title}  [${h.source}${pages ? ', ' + pages : ''}]  score ${h.score}`);
         console.log(`     ${h.snippet}\n`);
       });
+    }
+  } finally {
+    idx.store.close();
+  }
+  return 0;
+}
+
+async function cmdAnswer(args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parse(args, { mode: { type: 'string' }, as: { type: 'string' } });
+  if (values.help) return help('answer');
+  const question = positionals.join(' ').trim();
+  if (!question) throw new UsageError('answer needs a question, e.g. innsikt answer "Hva ble vedtatt om budsjett 2025?"');
+  let mode;
+  try {
+    mode = parseMode(values.mode);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const principal = principalFor(values.as as string | undefined);
+  const { Answerer, answerJson, NO_ANSWER_TEXT, EXTRACTIVE_LABEL } = await import('../server/answer/answerer.ts');
+  const idx = await openIndex(config);
+  try {
+    const answerer = new Answerer({ store: idx.store, embedder: idx.embedder, config });
+    const result = await answerer.answer({ question, principal, mode });
+    const json = answerJson(result);
+    if (values.json) {
+      process.stdout.write(JSON.stringify(json) + '\n');
+    } else if (json.noAnswer) {
+      console.log(`${NO_ANSWER_TEXT}.`);
+    } else {
+      if (result.notice) console.log(`Note: the language model failed, so this is the extractive summary (${result.notice})\n`);
+      console.log(json.mode === 'extractive' ? `(${EXTRACTIVE_LABEL})\n` : `(${result.model})\n`);
+      console.log(json.answer + '\n');
+      for (const c of json.citations) {
+        const pages = c.pageStart === null ? '' : c.pageStart === c.pageEnd ? `, p. ${c.pageStart}` : `, pp. ${c.pageStart}-${c.pageEnd}`;
+        console.log(`[${c.n}] ${c.title} [${c.source}${pages}]${c.supported ? '' : '  (NOT SUPPORTED by this source)'}`);
+        console.log(`    "${c.quote}"`);
+      }
     }
   } finally {
     idx.store.close();
@@ -324,6 +376,7 @@ function help(cmd: string): number {
 const COMMANDS: Record<string, (args: string[], config: Config) => Promise<number>> = {
   ingest: cmdIngest,
   search: cmdSearch,
+  answer: cmdAnswer,
   serve: cmdServe,
   status: cmdStatus,
   show: cmdShow,

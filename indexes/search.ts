@@ -81,6 +81,7 @@ async function rank(
 
 function hydrate(store: Store, req: SearchRequest, ranked: { rowid: number; score: number }[]): SearchHit[] {
   const records = store.chunksByRowid(ranked.map((r) => r.rowid), req.principal);
+  const items = store.chunkItems?.(ranked.map((r) => r.rowid), req.principal);
   const stems = highlightStems(req.query);
   const hits: SearchHit[] = [];
   for (const r of ranked) {
@@ -103,6 +104,7 @@ function hydrate(store: Store, req: SearchRequest, ranked: { rowid: number; scor
       snippet: snip.text,
       snippetParts: snip.parts,
       heading: c.heading,
+      item: items?.get(r.rowid),
       text: c.text,
       pageBreaks: c.pageBreaks,
     });
@@ -213,13 +215,15 @@ export function searchJson(res: SearchResponse) {
       kind: h.kind,
       body: h.body,
       date: h.date,
+      item: h.item ?? null,
     })),
   };
 }
 
 /**
  * Filters from URL or command-line parameters, shared by the API, the results page and the
- * CLI: `body` and `kind` (repeatable), `year` (YYYY), `from` and `to` (YYYY-MM-DD).
+ * CLI: `body` and `kind` (repeatable), `year` (YYYY), `from` and `to` (YYYY-MM-DD), and
+ * `decisions=1` for decisions (vedtak) only.
  * Throws RangeError with a message that names the bad value.
  */
 export function parseFilters(get: (key: string) => string[]): SearchFilters {
@@ -242,6 +246,8 @@ export function parseFilters(get: (key: string) => string[]): SearchFilters {
     f.dateFrom = `${year}-01-01`;
     f.dateTo = `${year}-12-31`;
   }
+  const decisions = get('decisions')[0];
+  if (decisions === '1' || decisions === 'true') f.decisionsOnly = true;
   if (!f.dateFrom) delete f.dateFrom;
   if (!f.dateTo) delete f.dateTo;
   return f;

@@ -13,6 +13,7 @@ import type {
   AccessLevel,
 } from './types.ts';
 import type { AnalysisOptions } from './analysis/query.ts';
+import type { ItemAtAGlance } from './embedded/protocol-tables.ts';
 
 export interface StoredDocument extends DocumentSummary {
   sha256: string;
@@ -69,6 +70,8 @@ export interface Store {
   unmatchedTerms(query: string, req: Omit<LegRequest, 'limit'> & { analysis?: AnalysisOptions }): string[];
   vector(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[];
   chunksByRowid(rowids: number[], principal: Principal): Map<number, ChunkRecord>;
+  /** Protocol chunks: their agenda item at a glance (optional: stores without protocol tables). */
+  chunkItems?(rowids: number[], principal: Principal): Map<number, ItemAtAGlance>;
   stats(): StoreStats;
   close(): void;
 }

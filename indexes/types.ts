@@ -109,6 +109,8 @@ export interface SearchFilters {
   dateFrom?: string; // YYYY-MM-DD
   dateTo?: string;
   documentId?: string;
+  /** Only chunks that are (part of) a decision (vedtak) of an agenda item. */
+  decisionsOnly?: boolean;
 }
 
 export interface SearchRequest {
@@ -143,6 +145,16 @@ export interface SearchHit {
   snippet: string;
   snippetParts: SnippetPart[];
   heading: string | null;
+  /** For protocol chunks: the agenda item (case id, outcome, vote) the chunk belongs to. */
+  item?: {
+    caseId: string | null;
+    caseIdNormalized: string | null;
+    itemTitle: string | null;
+    isDecision: boolean;
+    outcome: string | null;
+    votes: { for: number | null; against: number | null; unanimous: boolean } | null;
+    meetingIndex: number | null;
+  };
   /** The whole chunk text and where its pages start (for answers; not in the search JSON). */
   text?: string;
   pageBreaks?: { offset: number; page: number }[];

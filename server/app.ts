@@ -19,7 +19,11 @@ import { principalFrom, lookupToken, TOKEN_COOKIE, UnknownTokenError } from './p
 import { SearchPage, SearchResults, type SearchPageProps } from '../views/search.tsx';
 import { DocumentPage } from '../views/document.tsx';
 import { ErrorPage } from '../views/errors.tsx';
+import { MeetingPage, CasePage, BodyPage } from '../views/protocol.tsx';
+import { getMeeting, getCase, meetingsOfBody } from '../indexes/embedded/protocol-tables.ts';
 import { LoginPage } from '../views/login.tsx';
+import { Answerer } from './answer/answerer.ts';
+import { registerAnswerRoutes } from './answer/routes.ts';
 
 export interface AppContext {
   store: SqliteStore;
@@ -35,6 +39,8 @@ type Env = { Variables: { principal: Principal } };
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const HTMX_FILE = path.join(path.dirname(require.resolve('htmx.org/package.json')), 'dist', 'htmx.min.js');
+// htmx 4 core reads responses whole; its SSE extension streams text/event-stream (the summary).
+const HTMX_SSE_FILE = path.join(path.dirname(require.resolve('htmx.org/package.json')), 'dist', 'ext', 'hx-sse.min.js');
 const STATIC_DIR = path.resolve(here, '../views/static');
 const PER_PAGE = 10;
 
@@ -92,6 +98,10 @@ export function createApp(ctx: AppContext): Hono<Env> {
     c.header('Cache-Control', 'public, max-age=86400');
     return c.body(fs.readFileSync(HTMX_FILE), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
   });
+  app.get('/static/hx-sse.js', (c) => {
+    c.header('Cache-Control', 'public, max-age=86400');
+    return c.body(fs.readFileSync(HTMX_SSE_FILE), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+  });
   app.get('/static/style.css', (c) => {
     c.header('Cache-Control', 'public, max-age=3600');
     return c.body(fs.readFileSync(path.join(STATIC_DIR, 'style.css')), 200, { 'Content-Type': 'text/css; charset=utf-8' });
@@ -122,6 +132,9 @@ export function createApp(ctx: AppContext): Hono<Env> {
     if (!doc) return c.json({ error: 'Document not found' }, 404);
     return c.json(doc);
   });
+
+  // --- Answers (cited summaries): POST /api/v1/answer and the summary panel /oppsummering ---
+  registerAnswerRoutes(app, new Answerer({ store, embedder, config }), ctx.isReady);
 
   // --- Pages ------------------------------------------------------------------------------
   app.get('/', async (c) => {
@@ -187,6 +200,34 @@ export function createApp(ctx: AppContext): Hono<Env> {
       'Referrer-Policy': 'same-origin',
       'Cache-Control': principal.internal ? 'private, no-store' : 'public, max-age=3600',
     });
+  });
+
+  // --- Browsing protocols: meetings, cases, bodies -----------------------------------------
+  const notFound = (c: Context, what: string) =>
+    html(c, ErrorPage({ status: 404, title: `Fant ikke ${what}`, message: `${what.charAt(0).toUpperCase() + what.slice(1)} finnes ikke, eller du har ikke tilgang.`, principal: c.get('principal') }), 404);
+
+  app.get('/moter/:id/:idx', (c) => {
+    const idx = Number(c.req.param('idx'));
+    const view = Number.isInteger(idx) && idx >= 0 ? getMeeting(store.db, c.req.param('id'), idx, c.get('principal')) : null;
+    if (!view) return notFound(c, 'møtet');
+    const isPdf = view.source.toLowerCase().endsWith('.pdf');
+    return html(c, MeetingPage({ view, isPdf, principal: c.get('principal') }));
+  });
+
+  app.get('/saker/:case', (c) => {
+    const m = /^(\d{4})-(\d{1,6})$/.exec(c.req.param('case'));
+    if (!m) return notFound(c, 'saken');
+    const caseNorm = `${m[1]}/${Number(m[2])}`;
+    const steps = getCase(store.db, caseNorm, c.get('principal'));
+    if (!steps.length) return notFound(c, 'saken');
+    return html(c, CasePage({ caseNorm, steps, principal: c.get('principal') }));
+  });
+
+  app.get('/utvalg/:body', (c) => {
+    const body = c.req.param('body');
+    const meetings = meetingsOfBody(store.db, body, c.get('principal'));
+    if (!meetings.length) return notFound(c, 'utvalget');
+    return html(c, BodyPage({ body, meetings, principal: c.get('principal') }));
   });
 
   // --- Signing in with an access token (staff) ----------------------------------------------

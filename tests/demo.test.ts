@@ -254,7 +254,7 @@ describe('the web app on the demo corpus', () => {
     const ok = await (await app.request('/api/v1/search?q=budsjett&limit=3&mode=bm25')).json();
     expect(Object.keys(ok).sort()).toEqual(['mode', 'query', 'results', 'tookMs', 'total']);
     // The API and the CLI share one JSON shape (indexes/search.ts searchJson).
-    expect(Object.keys(ok.results[0]).sort()).toEqual(['body', 'chunkId', 'date', 'documentId', 'kind', 'page', 'pageEnd', 'pageStart', 'score', 'snippet', 'source', 'title']);
+    expect(Object.keys(ok.results[0]).sort()).toEqual(['body', 'chunkId', 'date', 'documentId', 'item', 'kind', 'page', 'pageEnd', 'pageStart', 'score', 'snippet', 'source', 'title']);
     expect(ok.results.length).toBeLessThanOrEqual(3);
     expect(new Set(ok.results.map((r: { chunkId: string }) => r.chunkId)).size).toBe(ok.results.length);
   });
@@ -290,5 +290,91 @@ describe('facets, filters and sorting on the demo corpus', () => {
     const byDate = await searchDocuments(store, embedder, req, { ...defaults, sort: 'date' });
     const dates = byDate.groups.map((g) => g.best.date ?? '');
     expect(dates).toEqual([...dates].sort().reverse());
+  });
+});
+
+describe('protocol structure in the store (meetings, cases, bodies)', () => {
+  it('finds decisions only, and shows their case, outcome and vote', async () => {
+    const res = await search(store, embedder, { query: 'sykehjemsplasser', limit: 20, filters: { decisionsOnly: true }, principal: ADMIN_PRINCIPAL }, defaults);
+    expect(res.results.length).toBeGreaterThan(0);
+    for (const r of res.results) expect(r.item?.isDecision, r.chunkId).toBe(true);
+    const bu = res.results.find((r) => r.source === '2024-03-14-bydelsutvalget.pdf')!;
+    expect(bu.item).toMatchObject({ caseIdNormalized: '2024/18', outcome: 'vedtatt' });
+    const all = await search(store, embedder, { query: 'sykehjemsplasser', limit: 50, principal: ADMIN_PRINCIPAL }, defaults);
+    expect(all.results.some((r) => !r.item?.isDecision)).toBe(true);
+  });
+
+  it('follows a case across bodies in date order', async () => {
+    const { getCase } = await import('../indexes/embedded/protocol-tables.ts');
+    const steps = getCase(store.db, '2024/22', PUBLIC_PRINCIPAL);
+    const bodies = steps.map((s) => s.body);
+    expect(bodies).toContain('Oppvekst- og kulturkomiteen');
+    expect(bodies).toContain('Bydelsutvalget');
+    const dates = steps.map((s) => s.date ?? '');
+    expect(dates).toEqual([...dates].sort());
+    expect(bodies.indexOf('Oppvekst- og kulturkomiteen')).toBeLessThan(bodies.lastIndexOf('Bydelsutvalget'));
+  });
+
+  it('lists meetings of a body and shows a meeting with its agenda', async () => {
+    const { meetingsOfBody, getMeeting, bodies } = await import('../indexes/embedded/protocol-tables.ts');
+    const list = meetingsOfBody(store.db, 'Bydelsutvalget', PUBLIC_PRINCIPAL);
+    expect(list.length).toBeGreaterThanOrEqual(4);
+    expect(list.map((m) => m.date)).toEqual([...list.map((m) => m.date)].sort().reverse());
+    const m = list.find((x) => x.date === '2024-03-14')!;
+    const view = getMeeting(store.db, m.documentId, m.index, PUBLIC_PRINCIPAL)!;
+    expect(view.meeting.agendaItems.map((i) => i.caseIdNormalized)).toContain('2024/18');
+    expect(view.meeting.agendaItems.find((i) => i.caseIdNormalized === '2024/22')!.decision).toMatch(/lekeplass/i);
+    expect(bodies(store.db, PUBLIC_PRINCIPAL).map((b) => b.body)).toContain('Bydelsutvalget');
+  });
+
+  it('keeps protected protocols out of cases, meetings and bodies for the public', async () => {
+    const { getMeeting, meetingsOfBody, getCase } = await import('../indexes/embedded/protocol-tables.ts');
+    const secret = results.find((r) => r.file.endsWith('2024-10-30-saksprotokoll-lukket-barnevern.pdf'))!.documentId!;
+    const silver = dataDir.readSilver(secret)!;
+    expect(silver.meetings?.length).toBeGreaterThan(0);
+    expect(getMeeting(store.db, secret, 0, PUBLIC_PRINCIPAL)).toBeNull();
+    expect(getMeeting(store.db, secret, 0, { id: 'bv', internal: true, groups: ['barnevern'] })).not.toBeNull();
+    const body = silver.meetings![0].body!;
+    expect(meetingsOfBody(store.db, body, PUBLIC_PRINCIPAL).map((m) => m.documentId)).not.toContain(secret);
+    for (const it of silver.meetings![0].agendaItems) {
+      if (it.caseIdNormalized) expect(getCase(store.db, it.caseIdNormalized, PUBLIC_PRINCIPAL).map((s) => s.documentId)).not.toContain(secret);
+    }
+  });
+});
+
+describe('meeting, case and body pages', () => {
+  const idOf = (file: string) => results.find((r) => r.file.endsWith(file))!.documentId!;
+
+  it('shows a meeting with each item, its decision, vote and pages', async () => {
+    const res = await app.request(`/moter/${idOf('2024-03-14-bydelsutvalget.pdf')}/0`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<h1>Bydelsutvalget 14. mars 2024</h1>');
+    expect(html).toContain('Sak 22/24');
+    expect(html).toContain('href="/saker/2024-22"');
+    expect(html).toMatch(/Vedtatt (enstemmig|\d+–\d+)/);
+    expect(html).toMatch(/href="\/documents\/[^"]+\?side=\d+#side-\d+"/);
+  });
+
+  it('follows a case across bodies', async () => {
+    const html = await (await app.request('/saker/2024-22')).text();
+    expect(html).toContain('Oppvekst- og kulturkomiteen');
+    expect(html).toContain('Bydelsutvalget');
+    expect(html.indexOf('6. mars 2024')).toBeLessThan(html.indexOf('14. mars 2024'));
+    expect((await app.request('/saker/2024-99999')).status).toBe(404);
+    expect((await app.request('/saker/tull')).status).toBe(404);
+  });
+
+  it('lists a body’s meetings by year', async () => {
+    const html = await (await app.request(`/utvalg/${encodeURIComponent('Bydelsutvalget')}`)).text();
+    expect(html).toContain('<h2>2025</h2>');
+    expect(html).toContain('<h2>2024</h2>');
+    expect((await app.request('/utvalg/Finnes%20ikke')).status).toBe(404);
+  });
+
+  it('hides protected meetings from the public', async () => {
+    const secret = idOf('2024-10-30-saksprotokoll-lukket-barnevern.pdf');
+    expect((await app.request(`/moter/${secret}/0`)).status).toBe(404);
+    expect((await app.request(`/moter/${secret}/0`, { headers: { Authorization: `Bearer ${BARNEVERN_TOKEN}` } })).status).toBe(200);
   });
 });

@@ -20,6 +20,8 @@ export interface Facets {
   body: FacetValue[];
   year: FacetValue[];
   kind: FacetValue[];
+  /** Matching documents with a matching decision (vedtak) chunk. */
+  decisions: number;
 }
 
 const DIMENSIONS = {
@@ -34,10 +36,10 @@ export function facetCounts(
   req: { principal: Principal; filters?: SearchFilters; analysis?: AnalysisOptions },
 ): Facets {
   const match = ftsExpression(store.parse(query, req.analysis));
-  const out: Facets = { body: [], year: [], kind: [] };
+  const out: Facets = { body: [], year: [], kind: [], decisions: 0 };
   if (!match) return out;
   const acl = accessClause(req.principal);
-  for (const [name, dim] of Object.entries(DIMENSIONS) as [keyof Facets, (typeof DIMENSIONS)[keyof typeof DIMENSIONS]][]) {
+  for (const [name, dim] of Object.entries(DIMENSIONS) as [keyof typeof DIMENSIONS, (typeof DIMENSIONS)[keyof typeof DIMENSIONS]][]) {
     const f = filterClause(dim.without(req.filters ?? {}));
     const rows = store.db
       .prepare(
@@ -49,5 +51,14 @@ export function facetCounts(
       .all({ match, ...acl.params, ...f.params }) as FacetValue[];
     out[name] = rows;
   }
+  const f = filterClause({ ...(req.filters ?? {}), decisionsOnly: true });
+  out.decisions = (
+    store.db
+      .prepare(
+        `SELECT count(DISTINCT d.id) AS n FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+         WHERE chunks_fts MATCH @match AND ${acl.sql} AND ${f.sql}`,
+      )
+      .get({ match, ...acl.params, ...f.params }) as { n: number }
+  ).n;
   return out;
 }

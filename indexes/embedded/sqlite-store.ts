@@ -9,6 +9,10 @@
  * - FTS rows hold ANALYSED text (stems; exact forms in `exact`), never the original; snippets
  *   are cut from chunks.text.
  * - Every read goes through accessClause() inside its own SQL.
+ * - The vector leg scans chunk_vectors exactly while the index is small; from ANN_MIN_VECTORS
+ *   on it asks the HNSW graphs of vector-index.ts for candidates and rescores them here, in
+ *   SQL, with the same access clause and filters. chunk_vectors stays the truth; the graphs
+ *   (index.sqlite.vectors/) are a cache kept current through the vector_log table.
  */
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
@@ -17,7 +21,9 @@ import path from 'node:path';
 import { analyze } from '../analysis/index.ts';
 import { parseQuery, DEFAULT_ANALYSIS, type AnalysisOptions, type Vocabulary } from '../analysis/query.ts';
 import { ftsExpression, wordExpression } from './fts-query.ts';
-import { accessClause } from './access.ts';
+import { accessClause, type AccessClause } from './access.ts';
+import { PROTOCOL_SCHEMA, writeProtocol, writeChunkContext, removeChunkContext, DECISION_CHUNK_SQL, chunkItems, type ItemAtAGlance } from './protocol-tables.ts';
+import { VectorIndex, VECTOR_LOG_SCHEMA, type VectorIndexOptions } from './vector-index.ts';
 import { assertSameEmbedder } from '../embeddings/types.ts';
 import type { Chunk, DocumentSummary, Principal, SearchFilters, SilverDocument, AccessLevel } from '../types.ts';
 import type { ChunkRecord, LegRequest, RankedChunk, Store, StoreStats, StoredDocument } from '../store.ts';
@@ -30,6 +36,24 @@ const SCHEMA_VERSION = '1';
  * word written exactly as in the query. Re-measure with `npm run eval` before changing.
  */
 export const BM25_WEIGHTS = { title: 3.0, heading: 2.0, body: 1.0, exact: 0.5 } as const;
+
+/**
+ * From this many vectors on, the vector leg uses the HNSW index instead of the exact scan.
+ * Measured with `npm run bench` (docs/benchmarks.md): sqlite-vec's exact cosine scan of
+ * 2048-dimensional vectors costs about 6.5 ms per 1000 vectors (66 ms at 10k, 0.7 s at 100k),
+ * the index 2-6 ms at 10k-1M including the exact rescoring; at 2000 vectors the scan is
+ * ~13 ms and needs no second copy of the vectors.
+ */
+export const ANN_MIN_VECTORS = 2_000;
+
+export interface SqliteStoreOptions {
+  readonly?: boolean;
+  /**
+   * The approximate vector index: false for the exact scan always; options to tune it
+   * (`minVectors` overrides ANN_MIN_VECTORS, e.g. 0 in tests).
+   */
+  vectorIndex?: false | (VectorIndexOptions & { minVectors?: number });
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,6 +125,7 @@ export function filterClause(filters: SearchFilters | undefined): { sql: string;
     parts.push(`d.date <= @f_to`);
     params.f_to = filters.dateTo;
   }
+  if (filters.decisionsOnly) parts.push(DECISION_CHUNK_SQL);
   if (filters.documentId) {
     parts.push(`d.id = @f_doc`);
     params.f_doc = filters.documentId;
@@ -149,9 +174,14 @@ function summary(r: DocRow): DocumentSummary {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly file: string;
+  private readonly annOptions: false | (VectorIndexOptions & { minVectors: number });
+  private ann: VectorIndex | null = null;
+  /** Log position at which the index was last found too small for the HNSW index. */
+  private annCheckedAt = -1;
 
-  constructor(file: string, opts: { readonly?: boolean } = {}) {
+  constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.file = file;
+    this.annOptions = opts.vectorIndex === false ? false : { minVectors: ANN_MIN_VECTORS, ...opts.vectorIndex };
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file, { readonly: opts.readonly ?? false });
     sqliteVec.load(this.db);
@@ -162,6 +192,8 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     if (!opts.readonly) {
       this.db.exec(SCHEMA);
+      this.db.exec(PROTOCOL_SCHEMA);
+      this.db.exec(VECTOR_LOG_SCHEMA);
       this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)`).run(SCHEMA_VERSION);
     }
   }
@@ -247,6 +279,7 @@ export class SqliteStore implements Store {
           pageCount: doc.pages.length,
           ingestedAt: doc.ingestedAt,
         });
+      writeProtocol(this.db, doc);
       const insPage = this.db.prepare(`INSERT INTO pages (document_id, idx, num, text) VALUES (?, ?, ?, ?)`);
       doc.pages.forEach((p, i) => insPage.run(doc.id, i, p.num, p.text));
       const insChunk = this.db.prepare(
@@ -268,12 +301,14 @@ export class SqliteStore implements Store {
           [...title.exact, ...heading.exact, ...body.exact].join(' '),
         );
         insVec.run(rowid, toBlob(vectors[i]));
+        writeChunkContext(this.db, rowid, c);
       });
     });
     tx();
   }
 
   private removeDocumentRows(id: string): void {
+    removeChunkContext(this.db, id);
     this.db.prepare(`DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)`).run(id);
     this.db.prepare(`DELETE FROM chunk_vectors WHERE rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)`).run(id);
     this.db.prepare(`DELETE FROM chunks WHERE document_id = ?`).run(id);
@@ -385,16 +420,88 @@ export class SqliteStore implements Store {
   }
 
   vector(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[] {
-    const acl = accessClause(req.principal);
-    const f = filterClause(req.filters);
+    const ann = this.vectorIndex();
+    if (ann) {
+      const acl = accessClause(req.principal);
+      const f = filterClause(req.filters);
+      const ranked = ann.search(vector, {
+        acl,
+        limit: req.limit,
+        minSimilarity: req.minSimilarity,
+        rescore: (rowids, limit) => this.vectorScan(vector, acl, f, req.minSimilarity, limit, rowids),
+      });
+      if (ranked) return ranked;
+    }
+    return this.vectorExact(vector, req);
+  }
+
+  /** The exact vector leg: every readable vector compared in SQL (the reference for recall). */
+  vectorExact(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[] {
+    return this.vectorScan(vector, accessClause(req.principal), filterClause(req.filters), req.minSimilarity, req.limit, null);
+  }
+
+  /** Cosine similarity in SQL over all vectors, or over the given candidate rowids only. */
+  private vectorScan(
+    vector: Float32Array,
+    acl: AccessClause,
+    f: { sql: string; params: Record<string, unknown> },
+    minSimilarity: number,
+    limit: number,
+    rowids: number[] | null,
+  ): RankedChunk[] {
+    const only = rowids ? `v.rowid IN (SELECT value FROM json_each(@ids)) AND` : '';
     return this.db
       .prepare(
         `SELECT v.rowid AS rowid, coalesce(1.0 - vec_distance_cosine(v.embedding, @q), 0.0) AS score
          FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id
-         WHERE ${acl.sql} AND ${f.sql} AND score >= @min
+         WHERE ${only} ${acl.sql} AND ${f.sql} AND score >= @min
          ORDER BY score DESC LIMIT @limit`,
       )
-      .all({ q: toBlob(vector), min: req.minSimilarity, limit: req.limit, ...acl.params, ...f.params }) as RankedChunk[];
+      .all({
+        q: toBlob(vector),
+        min: minSimilarity,
+        limit,
+        ...(rowids ? { ids: JSON.stringify(rowids) } : {}),
+        ...acl.params,
+        ...f.params,
+      }) as RankedChunk[];
+  }
+
+  /**
+   * The HNSW index when the vector leg should use it: once one is saved next to the database,
+   * or once the database holds ANN_MIN_VECTORS vectors (built on first use, then saved).
+   */
+  vectorIndex(): VectorIndex | null {
+    if (this.ann) return this.ann;
+    if (this.annOptions === false) return null;
+    // A read-only store on a database from before the vector log has no log: exact scan.
+    if (!this.db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'vector_log'`).get()) return null;
+    const head = (this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'vector_log'`).pluck().get() as number | undefined) ?? 0;
+    if (head === this.annCheckedAt) return null;
+    this.annCheckedAt = head;
+    const saved = this.file !== ':memory:' && fs.existsSync(`${this.file}.vectors/manifest.json`);
+    if (!saved && this.annOptions.minVectors > 0) {
+      const top = (this.db.prepare(`SELECT max(rowid) FROM chunk_vectors`).pluck().get() as number | null) ?? 0;
+      if (top < this.annOptions.minVectors) return null;
+      const n = this.db.prepare(`SELECT count(*) FROM chunks`).pluck().get() as number;
+      if (n < this.annOptions.minVectors) return null;
+    }
+    this.ann = new VectorIndex(this.db, this.file, this.annOptions);
+    return this.ann;
+  }
+
+  /** Build (or rebuild) the HNSW index now and save it, whatever the size of the index. */
+  buildVectorIndex(): VectorIndex {
+    if (this.annOptions === false) throw new Error('buildVectorIndex: this store was opened with vectorIndex: false');
+    this.ann ??= new VectorIndex(this.db, this.file, this.annOptions);
+    this.ann.build();
+    if (!this.db.readonly) this.ann.save();
+    return this.ann;
+  }
+
+  /** The agenda item (case, outcome, vote) of each protocol chunk, access-filtered. */
+  chunkItems(rowids: number[], principal: Principal): Map<number, ItemAtAGlance> {
+    return chunkItems(this.db, rowids, principal);
   }
 
   chunksByRowid(rowids: number[], principal: Principal): Map<number, ChunkRecord> {
@@ -448,6 +555,7 @@ export class SqliteStore implements Store {
         }
       }
     }
+    indexBytes += this.ann?.diskBytes() ?? 0;
     return {
       documents: one(`SELECT count(*) AS n FROM documents`),
       chunks: one(`SELECT count(*) AS n FROM chunks`),
@@ -460,6 +568,10 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    // Save the graphs with the changes applied since they were loaded, so the next start
+    // does not replay them; a crash before this only costs that replay.
+    if (this.ann && !this.db.readonly) this.ann.save();
+    this.db.close();
   }
 }

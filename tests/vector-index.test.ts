@@ -1,0 +1,240 @@
+/**
+ * The HNSW vector index behind SqliteStore.vector(): access inside the vector leg, no
+ * influence of unreadable documents, consistency with writes (in this process and others),
+ * persistence, and recall against the exact scan.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SqliteStore, type SqliteStoreOptions } from '../indexes/embedded/sqlite-store.ts';
+import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { quantizeI8 } from '../indexes/embedded/vector-index.ts';
+import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal, type SilverDocument } from '../indexes/types.ts';
+import { pageChunks, silverDoc, tempDir } from './helpers.ts';
+
+const embedder = new LocalHashEmbedder({ dimensions: 256 });
+const EMB = { id: embedder.id, dimensions: embedder.dimensions };
+const INTERNAL: Principal = { id: 'staff', internal: true, groups: [] };
+const BARNEVERN: Principal = { id: 'bv', internal: true, groups: ['barnevern'] };
+const HELSE: Principal = { id: 'helse', internal: true, groups: ['helse'] };
+/** Always the HNSW index, however small the test index. */
+const ANN: SqliteStoreOptions = { vectorIndex: { minVectors: 0 } };
+
+const TOPICS = [
+  'Bydelsutvalget vedtok ny lekeplass i Tøyenparken med universell utforming.',
+  'Budsjett for parkdrift og vedlikehold av grøntarealer i 2025.',
+  'Eldrerådet ba om flere sykehjemsplasser og bedre hjemmetjenester.',
+  'Ungdomsrådet fordelte midler til fritidsklubber og helgeåpne møteplasser.',
+  'Trafikksikkerhet ved Grønland torg og farlige punkter på skoleveiene.',
+  'Valgstyret godkjente forhåndsstemmer og manntallet før valget.',
+  'Levekårsundersøkelsen viser trangboddhet og lav inntekt i deler av bydelen.',
+  'Miljøkomiteen behandlet svevestøv, piggdekkgebyr og luftkvalitet.',
+];
+const SECRET = 'Barnevernssak om fosterhjem og lekeplass. Kodeord KANARISKJERMET.';
+const INTERNAL_SECRET = 'Internt notat om lekeplass og budsjett. Kodeord KANARIINTERN.';
+
+function put(store: SqliteStore, id: string, pages: string[], over: Partial<SilverDocument> = {}) {
+  const doc = silverDoc(id, pages, over);
+  const chunks = pageChunks(doc);
+  store.upsertDocument(doc, chunks, chunks.map((c) => embedder.embedOne(c.text)), EMB);
+}
+
+/** Public documents: every topic in a few wordings, so the public partition has some depth. */
+function putPublic(store: SqliteStore, copies = 6) {
+  for (let i = 0; i < copies; i++) {
+    put(store, `offentlig-${i}`, TOPICS.map((t, j) => `${t} Møte ${i + 1}, sak ${j + 10}/${20 + i}. ${TOPICS[(j + i) % TOPICS.length]}`));
+  }
+}
+
+function putSecrets(store: SqliteStore, copies = 1) {
+  for (let i = 0; i < copies; i++) {
+    put(store, `skjermet-${i}`, [`${SECRET} Variant ${i}.`], { access: 'protected', groups: ['barnevern'] });
+    put(store, `intern-${i}`, [`${INTERNAL_SECRET} Variant ${i}.`], { access: 'internal' });
+  }
+}
+
+/** The vector leg as (chunk id, score) pairs, best first. */
+function vectorHits(store: SqliteStore, text: string, principal: Principal, opts: { limit?: number; minSimilarity?: number; exact?: boolean; filters?: object } = {}) {
+  const req = { principal, limit: opts.limit ?? 20, minSimilarity: opts.minSimilarity ?? 0, filters: opts.filters };
+  const q = embedder.embedOne(text);
+  const ranked = opts.exact ? store.vectorExact(q, req) : store.vector(q, req);
+  const records = store.chunksByRowid(ranked.map((r) => r.rowid), ADMIN_PRINCIPAL);
+  return ranked.map((r) => ({ id: records.get(r.rowid)!.id, doc: records.get(r.rowid)!.documentId, score: Number(r.score.toFixed(5)) }));
+}
+
+const docs = (hits: { doc: string }[]) => new Set(hits.map((h) => h.doc));
+
+let dir: string;
+let store: SqliteStore;
+
+beforeEach(() => {
+  dir = tempDir('innsikt-ann-');
+  store = new SqliteStore(path.join(dir, 'index.sqlite'), ANN);
+  putPublic(store);
+  putSecrets(store);
+});
+afterEach(() => store.close());
+
+describe('vector index: access is applied inside the vector leg', () => {
+  it('is the index that answers, with one graph per access partition', () => {
+    vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL);
+    const ann = store.vectorIndex();
+    expect(ann).not.toBeNull();
+    expect(ann!.size).toBe(6 * TOPICS.length + 2);
+    expect(ann!.partitionCount).toBe(3); // public, internal, protected ["barnevern"]
+  });
+
+  it('never returns a non-public chunk to the public, even for the exact vector of a secret chunk', () => {
+    for (const q of [SECRET, INTERNAL_SECRET, 'kanariskjermet', 'kanariintern']) {
+      const hits = vectorHits(store, q, PUBLIC_PRINCIPAL, { limit: 100 });
+      expect(hits.length).toBeGreaterThan(0);
+      expect([...docs(hits)].every((d) => d.startsWith('offentlig-'))).toBe(true);
+    }
+  });
+
+  it('lets internal staff see internal but not protected chunks, and group members theirs', () => {
+    expect(vectorHits(store, SECRET, INTERNAL, { limit: 100 }).some((h) => h.doc.startsWith('skjermet'))).toBe(false);
+    expect(vectorHits(store, SECRET, HELSE, { limit: 100 }).some((h) => h.doc.startsWith('skjermet'))).toBe(false);
+    expect(vectorHits(store, INTERNAL_SECRET, INTERNAL, { limit: 1 })[0].doc).toBe('intern-0');
+    expect(vectorHits(store, SECRET, BARNEVERN, { limit: 1 })[0].doc).toBe('skjermet-0');
+  });
+
+  it('gives the public exactly what it would get if the secret documents did not exist', () => {
+    // Many unreadable chunks closer to the query than any public one: they must neither show
+    // up nor push readable chunks out of the candidate list.
+    putSecrets(store, 150);
+    const clean = new SqliteStore(path.join(tempDir('innsikt-ann-clean-'), 'index.sqlite'), ANN);
+    putPublic(clean);
+    try {
+      for (const q of [SECRET, INTERNAL_SECRET, 'lekeplass budsjett', 'sykehjemsplasser']) {
+        for (const principal of [PUBLIC_PRINCIPAL, { id: 'helse-ekstern', internal: false, groups: ['helse'] }]) {
+          const withSecrets = vectorHits(store, q, principal, { limit: 30 });
+          // Only the public graph was walked, in one round: the secrets took no candidate slot.
+          expect(store.vectorIndex()!.lastSearch).toMatchObject({ partitions: 1, rounds: 1 });
+          expect(withSecrets.length).toBe(30);
+          expect(withSecrets).toEqual(vectorHits(clean, q, principal, { limit: 30 }));
+        }
+      }
+    } finally {
+      clean.close();
+    }
+  });
+
+  it('applies filters inside the leg, like the exact scan', () => {
+    put(store, 'gammel', ['Lekeplass på Kampen, vedtatt i 2019.'], { date: '2019-05-01', kind: 'utredning' });
+    for (const filters of [{ dateTo: '2020-01-01' }, { kind: ['utredning'] }, { documentId: 'offentlig-3' }]) {
+      const hits = vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL, { filters, limit: 10 });
+      expect(hits).toEqual(vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL, { filters, limit: 10, exact: true }));
+      expect(hits.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('vector index: consistent with writes', () => {
+  it('sees new, replaced and deleted documents at the next query', () => {
+    vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL); // index built now
+    put(store, 'ny', ['Kodeord NYKANARI om badstue i Vaterlandsparken.']);
+    expect(vectorHits(store, 'NYKANARI badstue Vaterlandsparken', PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('ny');
+    put(store, 'ny', ['Helt annen tekst om snøbrøyting.']);
+    expect(vectorHits(store, 'NYKANARI badstue Vaterlandsparken', PUBLIC_PRINCIPAL, { limit: 100 }).some((h) => h.doc === 'ny' && h.score > 0.5)).toBe(false);
+    expect(store.deleteDocument('ny')).toBe(true);
+    expect(docs(vectorHits(store, 'snøbrøyting', ADMIN_PRINCIPAL, { limit: 100 })).has('ny')).toBe(false);
+    expect(store.vectorIndex()!.size).toBe(6 * TOPICS.length + 2);
+  });
+
+  it('moves a document between partitions when its access changes', () => {
+    vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL);
+    expect(store.setAccess('intern-0', 'public', [])).toBe(true);
+    expect(vectorHits(store, INTERNAL_SECRET, PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('intern-0');
+    expect(store.setAccess('intern-0', 'protected', ['helse'])).toBe(true);
+    expect(docs(vectorHits(store, INTERNAL_SECRET, PUBLIC_PRINCIPAL, { limit: 100 })).has('intern-0')).toBe(false);
+    expect(docs(vectorHits(store, INTERNAL_SECRET, BARNEVERN, { limit: 100 })).has('intern-0')).toBe(false);
+    expect(vectorHits(store, INTERNAL_SECRET, HELSE, { limit: 1 })[0].doc).toBe('intern-0');
+  });
+
+  it('catches up with writes made by another process (another connection, no index of its own)', () => {
+    vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL);
+    const other = new SqliteStore(store.file, { vectorIndex: false });
+    try {
+      put(other, 'fra-annen', ['Kodeord ANNENPROSESS om hundeløpegård i Kampen park.']);
+      other.setAccess('skjermet-0', 'public', []);
+      other.deleteDocument('offentlig-0');
+    } finally {
+      other.close();
+    }
+    expect(vectorHits(store, 'ANNENPROSESS hundeløpegård', PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('fra-annen');
+    expect(vectorHits(store, SECRET, PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('skjermet-0');
+    expect(docs(vectorHits(store, 'lekeplass', ADMIN_PRINCIPAL, { limit: 100 })).has('offentlig-0')).toBe(false);
+  });
+});
+
+describe('vector index: saved next to index.sqlite', () => {
+  it('is saved on close and loaded, not rebuilt, on the next open; the log is pruned', () => {
+    const before = vectorHits(store, 'sykehjemsplasser', PUBLIC_PRINCIPAL);
+    store.close();
+    expect(fs.existsSync(path.join(dir, 'index.sqlite.vectors', 'manifest.json'))).toBe(true);
+    store = new SqliteStore(path.join(dir, 'index.sqlite'), ANN);
+    expect((store.db.prepare(`SELECT count(*) FROM vector_log`).pluck().get() as number)).toBe(0);
+    expect(vectorHits(store, 'sykehjemsplasser', PUBLIC_PRINCIPAL)).toEqual(before);
+    expect(store.vectorIndex()!.origin).toBe('loaded');
+  });
+
+  it('replays what changed while it was closed', () => {
+    vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL);
+    store.close();
+    const ingest = new SqliteStore(path.join(dir, 'index.sqlite'), { vectorIndex: false });
+    put(ingest, 'senere', ['Kodeord SENEREKANARI om sjøbad og badevakter.']);
+    ingest.setAccess('intern-0', 'public', []);
+    ingest.close();
+    store = new SqliteStore(path.join(dir, 'index.sqlite'), ANN);
+    expect(vectorHits(store, 'SENEREKANARI sjøbad', PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('senere');
+    expect(vectorHits(store, INTERNAL_SECRET, PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('intern-0');
+    expect(store.vectorIndex()!.origin).toBe('loaded');
+  });
+
+  it('rebuilds when the saved files are damaged, with the right answers', () => {
+    const before = vectorHits(store, SECRET, BARNEVERN);
+    store.close();
+    const vdir = path.join(dir, 'index.sqlite.vectors');
+    for (const f of fs.readdirSync(vdir)) if (f.endsWith('.usearch')) fs.writeFileSync(path.join(vdir, f), 'not an index');
+    store = new SqliteStore(path.join(dir, 'index.sqlite'), ANN);
+    expect(vectorHits(store, SECRET, BARNEVERN)).toEqual(before);
+    expect(store.vectorIndex()!.origin).toBe('built');
+    expect(vectorHits(store, SECRET, PUBLIC_PRINCIPAL, { limit: 100 }).some((h) => h.doc.startsWith('skjermet'))).toBe(false);
+  });
+});
+
+describe('vector index: quality', () => {
+  it('keeps int8 copies within a rounding step of the vector, up to scale', () => {
+    const v = embedder.embedOne('Bydelsutvalget vedtok budsjettet for 2025.');
+    const q = quantizeI8(v);
+    const max = Math.max(...Array.from(v, Math.abs));
+    expect(Math.max(...Array.from(q, Math.abs))).toBe(127);
+    for (let i = 0; i < v.length; i++) expect(Math.abs(q[i] - (v[i] * 127) / max)).toBeLessThanOrEqual(0.5);
+  });
+
+  it('finds at least 98% of the exact top 10 on a few thousand chunks', () => {
+    const big = new SqliteStore(path.join(tempDir('innsikt-ann-recall-'), 'index.sqlite'), ANN);
+    try {
+      const words = TOPICS.join(' ').split(/\s+/);
+      let seed = 7;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      for (let d = 0; d < 100; d++) {
+        put(big, `d${d}`, Array.from({ length: 30 }, () => Array.from({ length: 40 }, () => words[Math.floor(rnd() * words.length)]).join(' ')));
+      }
+      let hits = 0;
+      let total = 0;
+      for (const q of ['lekeplass', 'sykehjemsplasser hjemmetjenester', 'valget manntallet', 'svevestøv luftkvalitet', 'budsjett 2025', 'fritidsklubber']) {
+        const exact = vectorHits(big, q, PUBLIC_PRINCIPAL, { limit: 10, exact: true });
+        const approx = vectorHits(big, q, PUBLIC_PRINCIPAL, { limit: 10 });
+        const floor = exact[exact.length - 1].score;
+        hits += approx.filter((h) => h.score >= floor).length;
+        total += exact.length;
+      }
+      expect(big.vectorIndex()!.size).toBe(3000);
+      expect(hits / total).toBeGreaterThanOrEqual(0.98);
+    } finally {
+      big.close();
+    }
+  });
+});
