@@ -17,6 +17,16 @@ describe('query syntax', () => {
     expect(q.excluded).toContainEqual([{ kind: 'exact', token: 'budsjett' }, { kind: 'stem', token: stem('budsjett') }]);
   });
 
+  it('reads a hyphen after a quote as part of the word, and drops question phrasing', () => {
+    const q = parseQuery('Hva heter "Special Edition"-utgaven av spillet?');
+    expect(q.excluded).toEqual([]);
+    expect(q.phrases).toEqual([['special', 'edition']]);
+    expect(q.words.map((w) => w.exact)).toEqual(['utgaven', 'spillet']);
+    expect(parseQuery('Hva menes med "sockenmål"?').words).toEqual([]);
+    // A query of nothing but phrasing still searches for it.
+    expect(parseQuery('hva skjedde').words.map((w) => w.exact)).toEqual(['skjedde']);
+  });
+
   it('expands abbreviations both ways and nynorsk variants', () => {
     const bu = parseQuery('BU').words[0];
     expect(bu.alternatives).toContainEqual({ kind: 'stem', token: stem('bydelsutvalget') });
@@ -93,7 +103,9 @@ describe('query features in the embedded store', () => {
 
   it('requires quoted phrases and honours exclusions', () => {
     expect(find('"møte i valgstyret"')).toEqual(['valg']);
-    expect(find('"valgstyret møte"')).toEqual([]);
+    expect(find('"møte i valgstyret" lekeplass')).toEqual(['valg']);
+    // A phrase that occurs nowhere: its words are ranked instead of returning nothing.
+    expect(find('"valgstyret møte"')[0]).toBe('valg');
     expect(find('lekeplass -budsjett')).toEqual(['bu']);
     expect(find('lekeplass -"parkdrift"')).toEqual(['bu']);
   });

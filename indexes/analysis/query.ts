@@ -17,6 +17,7 @@
  */
 import synonymData from './synonyms.json' with { type: 'json' };
 import { caseNumberTokens, isStopword, normalize, stem, tokenize, CASE_NUMBER_RE } from './index.ts';
+import { isQuestionWord } from './question-words.ts';
 
 export interface AnalysisOptions {
   stemming: boolean;
@@ -207,13 +208,15 @@ export function parseQuery(query: string, opts: AnalysisOptions = DEFAULT_ANALYS
   const excluded: Alternative[][] = [];
   let rest = query.normalize('NFC');
   // -"phrase" and "phrase"
+  // A removed phrase leaves a NUL, not a space: in `"Special Edition"-utgaven` the hyphen
+  // follows the quote, so "-utgaven" is part of a word, not an exclusion.
   rest = rest.replace(/(^|\s)(-?)"([^"]*)"/g, (_m, pre: string, neg: string, body: string) => {
     const toks = contentTokens(body);
     if (toks.length) {
       if (neg) excluded.push([{ kind: 'phrase', tokens: toks }]);
       else phrases.push(toks);
     }
-    return pre + ' ';
+    return pre + '\u0000';
   });
   // -word
   rest = rest.replace(/(^|\s)-([\p{L}\p{N}][\p{L}\p{N}-]*)/gu, (_m, pre: string, word: string) => {
@@ -227,7 +230,10 @@ export function parseQuery(query: string, opts: AnalysisOptions = DEFAULT_ANALYS
   const caseNumbers = [...new Set(caseNumberTokens(query))];
   const tokens = tokenize(rest.replace(CASE_NUMBER_RE, ' '));
   const content = tokens.filter((t) => !isStopword(t));
-  const chosen = content.length > 0 || phrases.length > 0 || caseNumbers.length > 0 ? content : tokens;
+  // Question phrasing ("heter", "sier", "skjedde") goes too, while something else remains.
+  const topical = content.filter((t) => !isQuestionWord(t));
+  const chosen =
+    topical.length > 0 || phrases.length > 0 || caseNumbers.length > 0 ? topical : content.length > 0 ? content : tokens;
   const seen = new Set<string>();
   const words: QueryWord[] = [];
   for (const t of chosen) {
@@ -256,4 +262,20 @@ export function highlightStems(query: string, opts: AnalysisOptions = DEFAULT_AN
   }
   for (const p of q.phrases) p.forEach((t) => out.add(stem(t)));
   return out;
+}
+
+/**
+ * The same query with its quoted phrases as ordinary words: for when the exact phrase occurs
+ * nowhere (a question that quotes a name the text spells otherwise), so the search can still
+ * rank what comes closest. The phrase boost of ftsExpression then rewards the exact order.
+ */
+export function relaxPhrases(q: ParsedQuery, opts: AnalysisOptions = DEFAULT_ANALYSIS, vocab: Vocabulary | null = null): ParsedQuery {
+  const seen = new Set(q.words.map((w) => w.exact));
+  const words = [...q.words];
+  for (const t of q.phrases.flat()) {
+    if (seen.has(t)) continue;
+    seen.add(t);
+    words.push(wordAlternatives(t, opts, vocab));
+  }
+  return { ...q, words, phrases: [] };
 }

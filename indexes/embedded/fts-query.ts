@@ -40,7 +40,9 @@ export function ftsExpression(q: ParsedQuery, opts: FtsOptions = {}): string | n
   if (q.words.length >= 2) should.push(`exact : "${q.words.map((w) => w.exact).join(' ')}"`);
   const must = q.phrases.map((p) => `exact : "${p.join(' ')}"`);
   let expr: string | null = null;
-  if (should.length && must.length) expr = `(${should.join(' OR ')}) AND ${must.join(' AND ')}`;
+  // Phrases are required, the other words only rank: `must AND (should OR must)` matches
+  // exactly what `must` matches, while bm25() still scores the words where they occur.
+  if (should.length && must.length) expr = `${must.join(' AND ')} AND (${should.join(' OR ')} OR ${must.join(' AND ')})`;
   else if (must.length) expr = must.join(' AND ');
   else if (should.length) expr = should.join(' OR ');
   if (!expr) return null;

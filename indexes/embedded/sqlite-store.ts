@@ -10,16 +10,16 @@
  *   are cut from chunks.text.
  * - Every read goes through accessClause() inside its own SQL.
  * - The vector leg scans chunk_vectors exactly while the index is small; from ANN_MIN_VECTORS
- *   on it asks the HNSW graphs of vector-index.ts for candidates and rescores them here, in
- *   SQL, with the same access clause and filters. chunk_vectors stays the truth; the graphs
- *   (index.sqlite.vectors/) are a cache kept current through the vector_log table.
+ *   on it takes candidates from the int8 copy of vector-index.ts and rescores them here, in
+ *   SQL, with the same access clause and filters. chunk_vectors stays the truth; the copy
+ *   (index.sqlite.vectors/) is a cache kept current through the vector_log table.
  */
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import fs from 'node:fs';
 import path from 'node:path';
 import { analyze } from '../analysis/index.ts';
-import { parseQuery, DEFAULT_ANALYSIS, type AnalysisOptions, type Vocabulary } from '../analysis/query.ts';
+import { parseQuery, relaxPhrases, DEFAULT_ANALYSIS, type AnalysisOptions, type ParsedQuery, type Vocabulary } from '../analysis/query.ts';
 import { ftsExpression, wordExpression } from './fts-query.ts';
 import { accessClause, type AccessClause } from './access.ts';
 import { PROTOCOL_SCHEMA, writeProtocol, writeChunkContext, removeChunkContext, DECISION_CHUNK_SQL, chunkItems, type ItemAtAGlance } from './protocol-tables.ts';
@@ -38,11 +38,12 @@ const SCHEMA_VERSION = '1';
 export const BM25_WEIGHTS = { title: 3.0, heading: 2.0, body: 1.0, exact: 0.5 } as const;
 
 /**
- * From this many vectors on, the vector leg uses the HNSW index instead of the exact scan.
- * Measured with `npm run bench` (docs/benchmarks.md): sqlite-vec's exact cosine scan of
- * 2048-dimensional vectors costs about 6.5 ms per 1000 vectors (66 ms at 10k, 0.7 s at 100k),
- * the index 2-6 ms at 10k-1M including the exact rescoring; at 2000 vectors the scan is
- * ~13 ms and needs no second copy of the vectors.
+ * From this many vectors on, the vector leg takes its candidates from the int8 copy
+ * (vector-index.ts) instead of scanning chunk_vectors in SQL. Measured with `npm run bench`
+ * (docs/benchmarks.md): sqlite-vec's exact cosine scan of 2048-dimensional float32 vectors costs
+ * about 7 ms per 1000 vectors (70 ms at 10k, 0.7 s at 100k, 7 s at 1M); the int8 scan about
+ * 0.06 ms per 1000, plus 1-2 ms of exact rescoring. At 2000 vectors the SQL scan is ~14 ms and
+ * needs no second copy of the vectors.
  */
 export const ANN_MIN_VECTORS = 2_000;
 
@@ -193,7 +194,7 @@ export class SqliteStore implements Store {
   readonly file: string;
   private readonly annOptions: false | (VectorIndexOptions & { minVectors: number });
   private ann: VectorIndex | null = null;
-  /** Log position at which the index was last found too small for the HNSW index. */
+  /** Log position at which the index was last found too small for the int8 copy. */
   private annCheckedAt = -1;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
@@ -398,6 +399,13 @@ export class SqliteStore implements Store {
 
   bm25(query: string, req: LegRequest & { prefixLast?: boolean; analysis?: AnalysisOptions }): { ranked: RankedChunk[]; total: number } {
     const q = this.parse(query, req.analysis);
+    const first = this.bm25Parsed(q, req);
+    // A quoted phrase that occurs nowhere this caller may read: rank its words instead.
+    if (first.total === 0 && q.phrases.length > 0) return this.bm25Parsed(relaxPhrases(q, req.analysis, this.vocabulary), req);
+    return first;
+  }
+
+  private bm25Parsed(q: ParsedQuery, req: LegRequest & { prefixLast?: boolean }): { ranked: RankedChunk[]; total: number } {
     const match = ftsExpression(q, { prefixWord: req.prefixLast ? q.words.length - 1 : undefined });
     if (!match) return { ranked: [], total: 0 };
     const acl = accessClause(req.principal);
@@ -447,6 +455,7 @@ export class SqliteStore implements Store {
           limit: req.limit,
           minSimilarity: req.minSimilarity,
           rescore: (rowids, limit) => this.vectorScan(vector, acl, f, req.minSimilarity, limit, rowids),
+          filterShare: f.sql === '1 = 1' ? undefined : () => this.filterShare(acl, f),
         });
         if (ranked) return ranked;
       } catch (err) {
@@ -462,6 +471,14 @@ export class SqliteStore implements Store {
   /** The exact vector leg: every readable vector compared in SQL (the reference for recall). */
   vectorExact(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[] {
     return this.vectorScan(vector, accessClause(req.principal), filterClause(req.filters), req.minSimilarity, req.limit, null);
+  }
+
+  /** The share of the documents this principal may read that pass the filters. */
+  private filterShare(acl: AccessClause, f: { sql: string; params: Record<string, unknown> }): number {
+    const r = this.db
+      .prepare(`SELECT count(*) AS readable, sum(CASE WHEN ${f.sql} THEN 1 ELSE 0 END) AS passing FROM documents d WHERE ${acl.sql}`)
+      .get({ ...acl.params, ...f.params }) as { readable: number; passing: number | null };
+    return r.readable ? (r.passing ?? 0) / r.readable : 0;
   }
 
   /** Cosine similarity in SQL over all vectors, or over the given candidate rowids only. */
@@ -492,8 +509,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The HNSW index when the vector leg should use it: once one is saved next to the database,
-   * or once the database holds ANN_MIN_VECTORS vectors (built on first use, then saved).
+   * The int8 vector copy when the vector leg should use it: once one is saved next to the
+   * database, or once the database holds ANN_MIN_VECTORS vectors (built on first use, then saved).
    */
   vectorIndex(): VectorIndex | null {
     if (this.ann) return this.ann;
@@ -514,7 +531,7 @@ export class SqliteStore implements Store {
     return this.ann;
   }
 
-  /** Build (or rebuild) the HNSW index now and save it, whatever the size of the index. */
+  /** Build (or rebuild) the int8 vector copy now and save it, whatever the size of the index. */
   buildVectorIndex(): VectorIndex {
     if (this.annOptions === false) throw new Error('buildVectorIndex: this store was opened with vectorIndex: false');
     this.ann ??= new VectorIndex(this.db, this.file, this.annOptions);

@@ -11,6 +11,7 @@
  * itself still sees the whole question.
  */
 import { normalize, tokenize } from '../../indexes/analysis/index.ts';
+import { isQuestionWord as isNorwegianQuestionWord } from '../../indexes/analysis/question-words.ts';
 
 export type Language = 'nb' | 'nn' | 'en';
 
@@ -26,13 +27,6 @@ const ENGLISH = new Set(
 // Nynorsk function words that bokmål lacks (Nynorsk is rare in these documents, but a question
 // in it should get an answer in it).
 const NYNORSK = new Set('kva kven kvifor korleis kvar ikkje eg dei vart vore kan ein eit meir berre'.split(' '));
-
-/** Norwegian words that phrase a question, beyond the analysis' stopwords. */
-const NORWEGIAN_QUESTION_WORDS = new Set(
-  `sier si sa sagt står stod skjedde skjer skjedd gjelder gjaldt handler handlet mener mente tenker
-  finnes fins vet kjent fortell forklar oppsummer oppsummering beskriv beskriver bestemt bestemte
-  besluttet diskutert diskuterte drøftet behandlet foreslått foreslo status nytt siste`.split(/\s+/),
-);
 
 /** English function words, with a bias to Norwegian: "en", "i", "at", "for" are both. */
 export function detectLanguage(question: string): Language {
@@ -53,8 +47,7 @@ export function detectLanguage(question: string): Language {
 export function isQuestionWord(word: string, lang: Language): boolean {
   const w = normalize(word);
   if (lang === 'en' && ENGLISH.has(w)) return true;
-  // Exact forms only: the stem of "gjelder" is also that of "gjeld" (debt).
-  return NORWEGIAN_QUESTION_WORDS.has(w);
+  return isNorwegianQuestionWord(w);
 }
 
 export const LANGUAGE_NAMES: Record<Language, string> = { nb: 'norsk bokmål', nn: 'nynorsk', en: 'engelsk' };
