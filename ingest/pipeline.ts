@@ -178,6 +178,18 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
       return result;
     }
 
+    // The same bytes under another path (a copy in another folder) with the same access: one
+    // document, not two results for every query.
+    if (!existing) {
+      const twin = ctx.store.documentsWithShaUnchecked(hash).find((d) => d.id !== id && d.access === access && sameGroups(d.groups, groups));
+      if (twin) {
+        result.documentId = twin.id;
+        result.status = 'unchanged';
+        result.reason = `same content as ${twin.source}, already ingested as ${twin.id}`;
+        return result;
+      }
+    }
+
     const extraction = await extractBuffer(data, mediaType);
     const pages = extraction.pages;
     ctx.dataDir.writeBronze(hash, path.extname(file).toLowerCase(), data, {

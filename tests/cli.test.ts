@@ -52,6 +52,15 @@ describe('innsikt command line', () => {
     for (const f of files) expect(Object.keys(f).sort()).toEqual(['chunks', 'documentId', 'file', 'pages', 'reason', 'status']);
   });
 
+  it('ingests a copy of an already ingested file once', () => {
+    const copy = path.join(work, 'kopi.pdf');
+    fs.copyFileSync(path.join(DEMO, '2024-03-14-bydelsutvalget.pdf'), copy);
+    const r = JSON.parse(run('ingest', copy, '--json').stdout).files[0];
+    expect(r.status).toBe('unchanged');
+    expect(r.reason).toContain('same content as 2024-03-14-bydelsutvalget.pdf');
+    expect(JSON.parse(run('status', '--json').stdout).documents).toBe(2);
+  });
+
   it('skips unchanged files and replaces changed ones', () => {
     const again = JSON.parse(run('ingest', path.join(DEMO, '2024-03-14-bydelsutvalget.pdf'), '--json').stdout);
     expect(again.files[0].status).toBe('unchanged');

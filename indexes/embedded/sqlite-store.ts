@@ -358,6 +358,16 @@ export class SqliteStore implements Store {
     return r ? { sha256: r.sha256, access: r.access, groups: JSON.parse(r.groups) } : null;
   }
 
+  /** Documents with these exact bytes WITHOUT an access check: only for ingestion bookkeeping. */
+  documentsWithShaUnchecked(sha256: string): { id: string; source: string; access: AccessLevel; groups: string[] }[] {
+    return (this.db.prepare(`SELECT id, source, access, groups FROM documents WHERE sha256 = ? ORDER BY id`).all(sha256) as {
+      id: string;
+      source: string;
+      access: AccessLevel;
+      groups: string;
+    }[]).map((r) => ({ ...r, groups: JSON.parse(r.groups) }));
+  }
+
   allDocumentIdsUnchecked(): string[] {
     return (this.db.prepare(`SELECT id FROM documents ORDER BY id`).all() as { id: string }[]).map((r) => r.id);
   }
