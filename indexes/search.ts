@@ -52,12 +52,18 @@ async function rank(
   const candidates = Math.max(opts.candidates ?? DEFAULT_CANDIDATES, need);
   const leg = { principal: req.principal, filters: req.filters, limit: candidates };
   const weights = { ...DEFAULT_LEG_WEIGHTS, ...opts.weights };
-  const needUnmatched = (mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined) || (mode !== 'vector' && opts.prefixLast);
+  const needUnmatched = mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined;
   const unmatched = needUnmatched ? store.unmatchedTerms(req.query, { principal: req.principal, filters: req.filters, analysis: opts.analysis }) : [];
   // Search as you type: the last word counts as a prefix only while it is not yet a whole word
   // the index knows, so a finished query ranks exactly as the same query loaded from its URL.
   const words = parseQuery(req.query, opts.analysis).words;
-  const prefixLast = !!opts.prefixLast && words.length > 0 && unmatched.includes(words[words.length - 1].exact);
+  // Whether the last word is finished is judged without the filters: a word that exists (for
+  // this caller) but not under the chosen body is finished all the same.
+  const prefixLast =
+    !!opts.prefixLast &&
+    mode !== 'vector' &&
+    words.length > 0 &&
+    store.unmatchedTerms(words[words.length - 1].exact, { principal: req.principal, analysis: opts.analysis }).length > 0;
   const bm25 = mode === 'vector' ? null : store.bm25(req.query, { ...leg, prefixLast, analysis: opts.analysis });
   // The vector leg gets its full weight only when BM25 cannot use every query word (a
   // compound or word form the index does not hold); otherwise it only breaks near-ties.

@@ -21,6 +21,8 @@ import { DocumentPage } from '../views/document.tsx';
 import { ErrorPage } from '../views/errors.tsx';
 import { MeetingPage, CasePage, BodyPage } from '../views/protocol.tsx';
 import { getMeeting, getCase, meetingsOfBody } from '../indexes/embedded/protocol-tables.ts';
+import { facetCounts } from '../indexes/embedded/facets.ts';
+import { meetingsOfDocument } from '../indexes/embedded/document-meetings.ts';
 import { LoginPage } from '../views/login.tsx';
 import { Answerer } from './answer/answerer.ts';
 import { registerAnswerRoutes } from './answer/routes.ts';
@@ -140,15 +142,38 @@ export function createApp(ctx: AppContext): Hono<Env> {
   app.get('/', async (c) => {
     const principal = c.get('principal');
     const q = (c.req.query('q') ?? '').slice(0, 500);
-    const props: SearchPageProps = { q, mode: 'hybrid', page: 1, perPage: PER_PAGE, result: null, principal, error: null };
+    const props: SearchPageProps = {
+      q,
+      mode: 'hybrid',
+      page: 1,
+      perPage: PER_PAGE,
+      result: null,
+      principal,
+      error: null,
+      sort: 'relevance',
+      filters: {},
+      facets: null,
+    };
+    let status = 200;
     try {
       props.mode = parseMode(c.req.query('mode'));
       props.page = positiveInt(c.req.query('side'), 1, 1000);
+      const sort = c.req.query('sort') ?? '';
+      if (sort !== '' && sort !== 'relevance' && sort !== 'date') throw new RangeError(`Unknown sort "${sort}"`);
+      props.sort = sort === 'date' ? 'date' : 'relevance';
+      props.filters = parseFilters((k) => c.req.queries(k) ?? []);
     } catch {
+      // The page (or, for htmx, the results region: htmx 4 swaps error responses) says so.
       props.error = 'Ugyldig søkeparameter. Prøv søket på nytt.';
+      props.filters = {};
+      status = 400;
     }
     const partial = c.req.header('hx-request') === 'true';
-    c.header('Vary', 'HX-Request, Cookie');
+    // Search as you type (the last word as a prefix) only for requests from the search input: a
+    // facet, sort or page link asks for exactly what its URL gives on reload. (With filters, a
+    // whole word can be "unknown" inside the filtered set, and would otherwise become a prefix.)
+    const typing = partial && c.req.header('hx-source') === 'input#q';
+    c.header('Vary', 'HX-Request, HX-Source, Cookie');
     if (q.trim() && !props.error) {
       if (!ctx.isReady()) props.error = 'Innsiktsbanken starter og leser inn dokumenter. Prøv igjen om et øyeblikk.';
       else {
@@ -156,18 +181,27 @@ export function createApp(ctx: AppContext): Hono<Env> {
           props.result = await searchDocuments(
             store,
             embedder,
-            { query: q, mode: props.mode, limit: PER_PAGE, offset: (props.page - 1) * PER_PAGE, principal },
-            { ...searchOptions(config), prefixLast: partial },
+            { query: q, mode: props.mode, limit: PER_PAGE, offset: (props.page - 1) * PER_PAGE, principal, filters: props.filters },
+            { ...searchOptions(config), prefixLast: typing, sort: props.sort },
           );
         } catch (err) {
           // htmx 4 swaps error responses too: answer with the results region and a message.
           console.error(`[innsikt] search failed for "${q}": ${(err as Error).stack ?? err}`);
           props.error = 'Søket feilet. Prøv igjen om litt, eller med andre ord.';
         }
+        if (!props.error) {
+          try {
+            // Counted inside SQL with the caller's access, like the search itself.
+            props.facets = facetCounts(store, q, { principal, filters: props.filters });
+          } catch (err) {
+            // The results stand without facets.
+            console.error(`[innsikt] facet counts failed for "${q}": ${(err as Error).stack ?? err}`);
+          }
+        }
       }
     }
-    if (partial) return c.html(String(SearchResults(props)));
-    return html(c, SearchPage(props));
+    if (partial) return c.html(String(SearchResults(props)), status as any);
+    return html(c, SearchPage(props), status);
   });
 
   app.get('/documents/:id', (c) => {
@@ -181,7 +215,8 @@ export function createApp(ctx: AppContext): Hono<Env> {
     } catch {
       page = null;
     }
-    return html(c, DocumentPage({ doc, q: c.req.query('q') ?? '', page, principal }));
+    const meetings = meetingsOfDocument(store.db, doc.id, principal);
+    return html(c, DocumentPage({ doc, q: c.req.query('q') ?? '', page, principal, meetings }));
   });
 
   app.get('/documents/:id/file', (c) => {

@@ -280,6 +280,56 @@ describe.skipIf(!HAS_CHROMIUM)('web UI in a browser', () => {
     }
   });
 
+  it('filters by a body facet through htmx, pushes the URL and goes back', async () => {
+    const { context, page } = await newPage('facets');
+    try {
+      await page.goto(`${base}/?q=budsjett`);
+      await page.waitForFunction(() => 'htmx' in window);
+      await page.locator(RESULT_ITEMS).first().waitFor();
+      const before = await page.locator('#sokestatus').textContent();
+      // Wide screen: the facets are a sidebar, visible without opening "Avgrens søket".
+      const facet = page.locator('#resultater fieldset.fasett', { hasText: 'Utvalg' }).locator('a.fasettverdi', { hasText: 'Bydelsutvalget' });
+      expect(await facet.isVisible()).toBe(true);
+      const count = Number(await facet.locator('.antall').evaluate((e) => e.firstChild?.textContent ?? ''));
+      expect(count).toBeGreaterThan(0);
+      expect(await page.locator('#resultater fieldset.fasett a.fasettverdi').count()).toBeGreaterThan(3);
+
+      await facet.click();
+      await page.waitForURL((url) => url.searchParams.getAll('body').join() === 'Bydelsutvalget', { timeout: 10_000 });
+      await expect.poll(() => page.locator('#sokestatus').textContent(), { timeout: 10_000 }).toContain(`${count} dokument`);
+      expect(new URL(page.url()).searchParams.get('q')).toBe('budsjett');
+      expect(await page.locator('form.sokeskjema').count()).toBe(1); // swapped the fragment, not a page
+      const bodies = await page.locator(`${RESULT_ITEMS} .treff-meta > span:first-child`).allTextContents();
+      expect(bodies.length).toBe(count > 10 ? 10 : count);
+      for (const b of bodies) expect(b).toBe('Bydelsutvalget');
+      // Chosen: marked in the facet (focus kept on it), and a removable chip.
+      const chosen = page.locator('#resultater a.fasettverdi[aria-current="true"]');
+      expect(await chosen.textContent()).toContain('Bydelsutvalget');
+      expect(await page.evaluate(() => document.activeElement?.classList.contains('fasettverdi'))).toBe(true);
+      expect(await page.locator('#resultater .valgte-filtre a.brikke').textContent()).toContain('Bydelsutvalget');
+      // A new query keeps the filter (the hidden body input belongs to the search form).
+      await page.locator('input#q').fill('budsjett 2025');
+      await page.waitForURL((url) => url.searchParams.get('q') === 'budsjett 2025', { timeout: 10_000 });
+      await expect.poll(() => page.locator('#sokestatus').textContent(), { timeout: 10_000 }).toContain('«budsjett 2025»');
+      expect(new URL(page.url()).searchParams.getAll('body')).toEqual(['Bydelsutvalget']);
+      for (const b of await page.locator(`${RESULT_ITEMS} .treff-meta > span:first-child`).allTextContents()) expect(b).toBe('Bydelsutvalget');
+      await page.mouse.move(0, 0);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: path.join(ARTIFACTS, 'facets.png'), fullPage: false });
+
+      // Back twice: to the unfiltered results.
+      await page.goBack();
+      await page.waitForURL((url) => url.searchParams.get('q') === 'budsjett', { timeout: 10_000 });
+      await page.goBack();
+      await page.waitForURL((url) => !url.searchParams.has('body'), { timeout: 10_000 });
+      await expect.poll(() => page.locator('#sokestatus').textContent(), { timeout: 10_000 }).toBe(before);
+      expect(await page.locator('#resultater a.fasettverdi[aria-current="true"]').count()).toBe(0);
+      expect(await page.locator('#resultater .valgte-filtre').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
   // Hostile document text (script tags, hx-* attributes in PDFs) is covered in views.test.tsx;
   // the demo corpus has none.
 });

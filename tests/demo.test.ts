@@ -378,3 +378,159 @@ describe('meeting, case and body pages', () => {
     expect((await app.request(`/moter/${secret}/0`, { headers: { Authorization: `Bearer ${BARNEVERN_TOKEN}` } })).status).toBe(200);
   });
 });
+
+describe('browsing and filtering the results page over HTTP', () => {
+  const get = async (url: string, headers: Record<string, string> = {}) => {
+    const res = await app.request(url, { headers });
+    return { status: res.status, html: await res.text() };
+  };
+  const asInternal = { Authorization: `Bearer ${INTERNAL_TOKEN}` };
+  const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  /** One chunk of HTML per result (the text from its <li class="treff"> to the next). */
+  const hits = (html: string) => html.split('<li class="treff">').slice(1);
+  const hitBody = (h: string) => unescape(/<p class="treff-meta"><span>(?:<a [^>]*>)?([^<]*)/.exec(h)![1]);
+  const hitDocId = (h: string) => decodeURIComponent(/<a href="\/documents\/([^"?#]+)/.exec(h)![1]);
+  /** A facet group's values and counts, in page order. */
+  const facet = (html: string, legend: string) => {
+    const group = new RegExp(`<legend>${legend}</legend>([\\s\\S]*?)</fieldset>`).exec(html)?.[1] ?? '';
+    return [...group.matchAll(/<a ([^>]*)><span class="fasett-navn" hx-ignore="">([^<]*)<\/span><span class="antall">(\d+)/g)].map((m) => ({
+      value: unescape(m[2]),
+      count: Number(m[3]),
+      current: m[1].includes('aria-current="true"'),
+    }));
+  };
+
+  it('filters by body and still offers the other bodies with their counts', async () => {
+    const all = await get('/?q=budsjett');
+    const { status, html } = await get('/?q=budsjett&body=Bydelsutvalget');
+    expect(status).toBe(200);
+    const list = hits(html);
+    expect(list.length).toBeGreaterThan(0);
+    for (const h of list) expect(hitBody(h)).toBe('Bydelsutvalget');
+    expect(hits(all.html).some((h) => hitBody(h) !== 'Bydelsutvalget')).toBe(true);
+    const bodies = facet(html, 'Utvalg');
+    expect(bodies.find((b) => b.value === 'Bydelsutvalget')).toMatchObject({ current: true });
+    expect(bodies.filter((b) => !b.current).length).toBeGreaterThanOrEqual(2);
+    // The body's own count is the count of the filtered results; the others are unchanged.
+    expect(html).toContain(`${bodies.find((b) => b.value === 'Bydelsutvalget')!.count} dokumenter for «budsjett»`);
+    expect(facet(all.html, 'Utvalg').map((b) => ({ ...b, current: false }))).toEqual(bodies.map((b) => ({ ...b, current: false })));
+    expect(html).toContain('<span class="skjult">Fjern filter: </span><span class="brikke-etikett">Utvalg</span> <span class="brikke-verdi" hx-ignore="">Bydelsutvalget</span>');
+    // The same filter through htmx: the partial only, with the facets inside it.
+    const partial = await get('/?q=budsjett&body=Bydelsutvalget', { 'HX-Request': 'true' });
+    expect(partial.html).not.toContain('<html');
+    expect(partial.html).toContain('<details class="fasetter"');
+    expect(hits(partial.html).map(hitDocId)).toEqual(list.map(hitDocId));
+  });
+
+  it('shows only decisions with "Bare vedtak", each with its case, outcome and badge', async () => {
+    const { status, html } = await get('/?q=sykehjemsplasser&decisions=1');
+    expect(status).toBe(200);
+    const list = hits(html);
+    expect(list.length).toBeGreaterThan(0);
+    for (const h of list) {
+      expect(h).toContain('<span class="merke-vedtak">Vedtak</span>');
+      expect(h).toMatch(/<p class="treff-sak"><a href="\/saker\/\d{4}-\d+" class="sakslenke">[^<]+<\/a>/);
+    }
+    expect(html).toMatch(/id="f-vedtak"[^>]*checked=""/);
+    const bu = list.find((h) => hitDocId(h).startsWith('2024-03-14-bydelsutvalget'))!;
+    expect(bu).toContain('href="/saker/2024-18"');
+    expect(bu).toMatch(/<span class="utfall utfall-vedtatt">Vedtatt (enstemmig|\d+–\d+)<\/span>/);
+    expect(bu).toContain('<a href="/utvalg/Bydelsutvalget">Bydelsutvalget</a>');
+    // Without the filter there are more documents (protocols that only mention the topic).
+    const all = hits((await get('/?q=sykehjemsplasser')).html);
+    expect(all.length).toBeGreaterThan(list.length);
+    expect(all.some((h) => !h.includes('merke-vedtak'))).toBe(true);
+  });
+
+  it('sorts newest first with sort=date', async () => {
+    const { status, html } = await get('/?q=lekeplass&sort=date');
+    expect(status).toBe(200);
+    const dates = hits(html).map((h) => store.getDocument(hitDocId(h), ADMIN_PRINCIPAL)!.date ?? '');
+    expect(dates.length).toBeGreaterThan(2);
+    expect(dates).toEqual([...dates].sort().reverse());
+    const byRelevance = hits((await get('/?q=lekeplass')).html).map(hitDocId);
+    expect(hits(html).map(hitDocId)).not.toEqual(byRelevance);
+    expect(html).toMatch(/<a href="\/\?q=lekeplass&amp;sort=date" id="sorter-date" aria-current="true"/);
+    // Facet links keep the sort.
+    expect(html).toMatch(/href="\/\?q=lekeplass&amp;sort=date&amp;body=Bydelsutvalget"/);
+  });
+
+  it('never counts a non-public document in the anonymous facets', async () => {
+    const anon = (await get('/?q=budsjett')).html;
+    const staff = (await get('/?q=budsjett', asInternal)).html;
+    // Independently: the documents the anonymous keyword search finds, by body.
+    const api = await (await app.request('/api/v1/search?q=budsjett&mode=bm25&limit=100')).json();
+    expect(api.total).toBeLessThan(100);
+    const byBody = new Map<string, Set<string>>();
+    for (const r of api.results) byBody.set(r.body, (byBody.get(r.body) ?? new Set()).add(r.documentId));
+    const anonBodies = facet(anon, 'Utvalg');
+    expect(Object.fromEntries(anonBodies.map((b) => [b.value, b.count]))).toEqual(Object.fromEntries([...byBody].map(([b, ids]) => [b, ids.size])));
+    // Staff see the internal budget memo counted (under the body and year it was read with); the public does not.
+    const memo = store.getDocument(results.find((r) => r.file.endsWith('2024-09-12-internt-notat-risikovurdering-budsjett-2025.pdf'))!.documentId!, ADMIN_PRINCIPAL)!;
+    expect(memo.access).toBe('internal');
+    const count = (html: string, legend: string, value: string) => facet(html, legend).find((x) => x.value === value)?.count ?? 0;
+    const sum = (html: string, legend: string) => facet(html, legend).reduce((a, x) => a + x.count, 0);
+    const staffApi = await (await app.request('/api/v1/search?q=budsjett&mode=bm25&limit=100', { headers: asInternal })).json();
+    const internalDocs = new Set(staffApi.results.map((r: { documentId: string }) => r.documentId));
+    for (const r of api.results) internalDocs.delete(r.documentId);
+    expect(internalDocs).toEqual(new Set([memo.id]));
+    expect(count(staff, 'Utvalg', memo.body!)).toBe(count(anon, 'Utvalg', memo.body!) + 1);
+    expect(count(staff, 'År', memo.date!.slice(0, 4))).toBe(count(anon, 'År', memo.date!.slice(0, 4)) + 1);
+    expect(sum(staff, 'Dokumenttype')).toBe(sum(anon, 'Dokumenttype') + 1);
+    // Searching for the canaries: the public counts only public documents, the readers count theirs.
+    for (const c of manifest.canaries) {
+      const q = c.word.split('-').slice(0, 2).join(' ');
+      const id = results.find((r) => r.file.endsWith(c.file))!.documentId!;
+      const page = (await get(`/?q=${encodeURIComponent(q)}`)).html;
+      expect(page).not.toContain(c.word);
+      expect(hits(page).map(hitDocId)).not.toContain(id);
+      expect(sum(page, 'Utvalg')).toBe(publicMatches(q));
+      const reader = c.access === 'internal' ? asInternal : { Authorization: `Bearer ${BARNEVERN_TOKEN}` };
+      const theirs = (await get(`/?q=${encodeURIComponent(q)}`, reader)).html;
+      expect(sum(theirs, 'Utvalg'), c.word).toBeGreaterThan(sum(page, 'Utvalg'));
+    }
+  });
+
+  /** Public documents (with a body) that the keyword search for `q` matches. */
+  function publicMatches(q: string): number {
+    const ids = new Set<string>();
+    const ranked = store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 1000 }).ranked;
+    const chunks = store.chunksByRowid(ranked.map((r) => r.rowid), PUBLIC_PRINCIPAL);
+    for (const c of chunks.values()) if (c.body) ids.add(c.documentId);
+    return ids.size;
+  }
+
+  it('answers a bad filter with the Norwegian message in the results region, not a crash', async () => {
+    for (const bad of ['from=bad', 'to=2024-13-45', 'year=24', 'sort=tull']) {
+      const page = await get(`/?q=x&${bad}`);
+      expect([200, 400], bad).toContain(page.status);
+      expect(page.html, bad).toMatch(/<section id="resultater"[^>]*>[\s\S]*role="alert">Ugyldig søkeparameter\. Prøv søket på nytt\.<\/div>/);
+      expect(page.html).not.toContain('<details class="fasetter"');
+      const partial = await get(`/?q=x&${bad}`, { 'HX-Request': 'true' });
+      expect([200, 400]).toContain(partial.status);
+      expect(partial.html).not.toContain('<html');
+      expect(partial.html).toContain('role="alert">Ugyldig søkeparameter. Prøv søket på nytt.</div>');
+    }
+  });
+
+  it('filters by a date range and a year, and keeps them in the form', async () => {
+    const { html } = await get('/?q=lekeplass&from=2024-03-01&to=2024-06-30');
+    const dates = hits(html).map((h) => store.getDocument(hitDocId(h), ADMIN_PRINCIPAL)!.date!);
+    expect(dates.length).toBeGreaterThan(0);
+    for (const d of dates) expect(d >= '2024-03-01' && d <= '2024-06-30', d).toBe(true);
+    expect(html).toContain('id="f-fra" name="from" value="2024-03-01" form="sok"');
+    expect(html).toContain('id="f-til" name="to" value="2024-06-30" form="sok"');
+    const year = (await get('/?q=lekeplass&year=2025')).html;
+    for (const h of hits(year)) expect(store.getDocument(hitDocId(h), ADMIN_PRINCIPAL)!.date!.startsWith('2025')).toBe(true);
+    expect(facet(year, 'År').find((y) => y.value === '2025')).toMatchObject({ current: true });
+  });
+
+  it('links a protocol’s document page to its meetings', async () => {
+    const id = results.find((r) => r.file.endsWith('2024-03-14-bydelsutvalget.pdf'))!.documentId!;
+    const html = await (await app.request(`/documents/${id}`)).text();
+    expect(html).toContain(`<a href="/moter/${id}/0">Møte: Bydelsutvalget 14. mars 2024</a>`);
+    expect((await app.request(`/moter/${id}/0`)).status).toBe(200);
+    const report = results.find((r) => r.file.endsWith('2024-02-08-levekarsundersokelse-gamle-oslo-2024.pdf'))!.documentId!;
+    expect(await (await app.request(`/documents/${report}`)).text()).not.toContain('dokument-moter');
+  });
+});

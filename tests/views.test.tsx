@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Layout } from '../views/layout.tsx';
-import { SearchPage, SearchResults, pageWindow, type SearchPageProps } from '../views/search.tsx';
+import { SearchPage, SearchResults, caseLabel, pageWindow, selectedYear, stateUrl, toggled, type SearchPageProps, type SearchState } from '../views/search.tsx';
+import type { Facets } from '../indexes/embedded/facets.ts';
 import { DocumentPage, paragraphs } from '../views/document.tsx';
 import { ErrorPage } from '../views/errors.tsx';
 import { documentUrl, fileUrl, formatDate, formatSeconds, searchUrl, truncateParts } from '../views/format.tsx';
@@ -136,7 +137,8 @@ describe('SearchPage', () => {
     expect(input).toContain('hx-get="/"');
     expect(input).toContain('hx-trigger="input changed delay:300ms, search"');
     expect(input).toContain('hx-target="#resultater"');
-    expect(input).toContain('hx-include="closest form"');
+    // The form's own fields and the filter controls inside #resultater that belong to it (form="sok").
+    expect(input).toContain('hx-include="closest form, [form=sok]"');
     expect(input).toContain('hx-push-url="true"');
     const form = html.match(/<form action="\/"[^>]*>/)![0];
     expect(form).toContain('hx-get="/"');
@@ -305,7 +307,222 @@ describe('SearchResults', () => {
   });
 });
 
+describe('browse and filter (facets, chips, sorting)', () => {
+  const EVIL_BODY = '<script>alert(1)</script>"&\'';
+  function facets(over: Partial<Facets> = {}): Facets {
+    return {
+      body: [
+        { value: 'Bydelsutvalget', count: 5 },
+        { value: 'Eldrerådet', count: 2 },
+      ],
+      year: [
+        { value: '2025', count: 1 },
+        { value: '2024', count: 10 },
+      ],
+      kind: [
+        { value: 'møteprotokoll', count: 9 },
+        { value: 'innsiktsrapport', count: 1 },
+      ],
+      decisions: 4,
+      ...over,
+    };
+  }
+  const links = (html: string) => [...html.matchAll(/<a [^>]*>/g)].map((m) => m[0]);
+  const hrefOf = (a: string) => a.match(/href="([^"]*)"/)![1].replace(/&amp;/g, '&');
+  const panelOf = (html: string) => html.match(/<details class="fasetter"[\s\S]*?<\/details>\s*<div class="resultat-hoved">/)![0];
+
+  it('shows the facets with counts beside the results, as fieldsets with legends', () => {
+    const html = render(SearchResults(props({ result: result({ totalDocuments: 12 }), facets: facets() })));
+    expect(html).toContain('<div class="resultat-oppsett"><details class="fasetter" id="avgrens"><summary class="fasetter-knapp">Avgrens søket</summary>');
+    const panel = panelOf(html);
+    for (const legend of ['Utvalg', 'År', 'Dokumenttype', 'Vedtak', 'Dato']) expect(panel).toContain(`<legend>${legend}</legend>`);
+    expect(panel).toMatch(/href="\/\?q=lekeplass&amp;body=Bydelsutvalget"[^>]*><span class="fasett-navn" hx-ignore="">Bydelsutvalget<\/span><span class="antall">5<span class="skjult"> dokumenter<\/span><\/span><\/a>/);
+    expect(panel).toMatch(/href="\/\?q=lekeplass&amp;year=2024"[^>]*>.*?>2024<\/span><span class="antall">10</);
+    // Kinds show their label and filter by the stored value.
+    expect(panel).toMatch(/href="\/\?q=lekeplass&amp;kind=m%C3%B8teprotokoll"[^>]*><span class="fasett-navn" hx-ignore="">Møteprotokoll<\/span><span class="antall">9/);
+    expect(panel).toMatch(/<span class="antall">1<span class="skjult"> dokument<\/span>/);
+    // "Bare vedtak" is a labelled checkbox of the search form, with its count.
+    expect(panel).toMatch(/<input type="checkbox" id="f-vedtak" name="decisions" value="1" form="sok"[^>]*hx-get="\/"[^>]*>/);
+    expect(panel).not.toMatch(/id="f-vedtak"[^>]*checked/);
+    expect(panel).toMatch(/<label for="f-vedtak">Bare vedtak <span class="antall">4<\/span>/);
+    // The date range: labelled date fields of the search form, and a submit button for it.
+    expect(panel).toContain('<label for="f-fra">Fra</label><input type="date" id="f-fra" name="from" value="" form="sok"/>');
+    expect(panel).toContain('<label for="f-til">Til</label><input type="date" id="f-til" name="to" value="" form="sok"/>');
+    expect(panel).toContain('<button type="submit" form="sok" class="knapp-liten">Bruk datoer</button>');
+    // Every facet link also works through htmx, into #resultater, pushing its own URL.
+    const facetLinks = links(panel);
+    expect(facetLinks.length).toBe(6);
+    for (const a of facetLinks) {
+      expect(a).toContain(`hx-get="${a.match(/href="([^"]*)"/)![1]}"`);
+      expect(a).toContain('hx-target="#resultater"');
+      expect(a).toContain('hx-push-url="true"');
+      expect(a).not.toContain('aria-current');
+    }
+    // Sorting, with the current order marked.
+    expect(html).toMatch(/<a href="\/\?q=lekeplass" id="sorter-relevance" aria-current="true"[^>]*>Relevans<\/a>/);
+    expect(html).toMatch(/<a href="\/\?q=lekeplass&amp;sort=date" id="sorter-date" hx-get="\/\?q=lekeplass&amp;sort=date"[^>]*>Nyeste først<\/a>/);
+    // No chips without filters.
+    expect(html).not.toContain('class="brikke"');
+  });
+
+  it('facet, chip and sort URLs keep q, mode and sort, and go back to page 1', () => {
+    const html = render(
+      SearchResults(
+        props({ q: 'vei & bro', mode: 'bm25', page: 3, sort: 'date', filters: { body: ['Eldrerådet'] }, facets: facets(), result: result({ mode: 'bm25', totalDocuments: 40 }) }),
+      ),
+    );
+    const hrefs = links(html.replace(/<nav class="sidevelger"[\s\S]*?<\/nav>/, '')).map(hrefOf).filter((h) => h.startsWith('/?'));
+    expect(hrefs.length).toBeGreaterThanOrEqual(9);
+    for (const h of hrefs) {
+      const u = new URL(h, 'http://x');
+      expect(u.searchParams.get('q'), h).toBe('vei & bro');
+      expect(u.searchParams.get('mode'), h).toBe('bm25');
+      expect(u.searchParams.has('side'), h).toBe(false);
+    }
+    // Only the "Relevans" link drops the sort.
+    expect(hrefs.filter((h) => new URL(h, 'http://x').searchParams.get('sort') !== 'date')).toEqual(['/?q=vei%20%26%20bro&mode=bm25&body=Eldrer%C3%A5det']);
+    // Choosing another body adds it; the chosen one toggles off.
+    expect(hrefs).toContain('/?q=vei%20%26%20bro&mode=bm25&sort=date&body=Eldrer%C3%A5det&body=Bydelsutvalget');
+    expect(hrefs).toContain('/?q=vei%20%26%20bro&mode=bm25&sort=date');
+    // Page links keep the filters and the sort.
+    const nav = html.match(/<nav class="sidevelger"[\s\S]*?<\/nav>/)![0];
+    expect(nav).toContain('href="/?q=vei%20%26%20bro&amp;mode=bm25&amp;sort=date&amp;body=Eldrer%C3%A5det&amp;side=4"');
+    // The search form keeps the chosen body and the sort when the query changes.
+    expect(html).toContain('<input type="hidden" name="body" value="Eldrerådet" form="sok"/>');
+    expect(html).toContain('<input type="hidden" name="sort" value="date" form="sok"/>');
+  });
+
+  it('marks chosen values (aria-current) and shows them as removable chips', () => {
+    const filters = { body: ['Bydelsutvalget'], kind: ['innsiktsrapport'], dateFrom: '2024-01-01', dateTo: '2024-12-31', decisionsOnly: true };
+    const html = render(SearchResults(props({ filters, facets: facets(), result: result({ totalDocuments: 3 }) })));
+    expect(html).toContain('<summary class="fasetter-knapp">Avgrens søket (4 valgt)</summary>');
+    const current = links(panelOf(html)).filter((a) => a.includes('aria-current="true"'));
+    expect(current.map(hrefOf).sort()).toEqual(
+      [
+        '/?q=lekeplass&kind=innsiktsrapport&year=2024&decisions=1', // body off
+        '/?q=lekeplass&body=Bydelsutvalget&year=2024&decisions=1', // kind off
+        '/?q=lekeplass&body=Bydelsutvalget&kind=innsiktsrapport&decisions=1', // year off
+      ].sort(),
+    );
+    for (const a of current) expect(a).toContain('class="fasettverdi valgt"');
+    expect(html).toMatch(/id="f-vedtak"[^>]*checked=""/);
+    // A whole year fills the date fields (the form then carries from/to).
+    expect(html).toContain('id="f-fra" name="from" value="2024-01-01"');
+    expect(html).toContain('id="f-til" name="to" value="2024-12-31"');
+    const chips = html.match(/<div class="valgte-filtre">[\s\S]*?<\/div>/)![0];
+    expect(chips).toContain('<h2 class="skjult">Valgte filtre</h2>');
+    const chipLinks = links(chips);
+    expect(chipLinks.length).toBe(5); // 4 chips + "Fjern alle filtre"
+    expect(chips).toContain('<span class="skjult">Fjern filter: </span><span class="brikke-etikett">Utvalg</span> <span class="brikke-verdi" hx-ignore="">Bydelsutvalget</span>');
+    expect(chips).toContain('<span class="brikke-etikett">Type</span> <span class="brikke-verdi" hx-ignore="">Innsiktsrapport</span>');
+    expect(chips).toContain('<span class="brikke-etikett">År</span> <span class="brikke-verdi" hx-ignore="">2024</span>');
+    expect(chips).toContain('<span class="brikke-verdi" hx-ignore="">Bare vedtak</span>');
+    expect(chipLinks.map(hrefOf)).toContain('/?q=lekeplass&body=Bydelsutvalget&kind=innsiktsrapport&year=2024');
+    expect(chips).toMatch(/<a href="\/\?q=lekeplass" class="fjern-alle"[^>]*>Fjern alle filtre<\/a>/);
+    for (const a of chipLinks) expect(a).toContain('hx-target="#resultater"');
+    // The summary does not take filters: not shown for a filtered search.
+    expect(html).not.toContain('id="oppsummering"');
+    expect(render(SearchResults(props({ facets: facets() })))).toContain('id="oppsummering"');
+  });
+
+  it('shows date chips and lists a chosen value the query no longer matches', () => {
+    const html = render(SearchResults(props({ filters: { body: ['Valgstyret'], dateFrom: '2024-03-01' }, facets: facets(), result: result({ totalDocuments: 0, groups: [] }) })));
+    expect(html).toContain('<span class="brikke-etikett">Fra</span> <span class="brikke-verdi" hx-ignore="">1. mars 2024</span>');
+    expect(html).not.toContain('>Til</span>');
+    expect(html).toMatch(/href="\/\?q=lekeplass&amp;from=2024-03-01" id="f-body-[a-z0-9]+" class="fasettverdi valgt" aria-current="true"[^>]*><span class="fasett-navn" hx-ignore="">Valgstyret<\/span><span class="antall">0</);
+    // No hits with filters: a way out.
+    expect(html).toContain('Ingen treff for «lekeplass»');
+    expect(html).toMatch(/<a href="\/\?q=lekeplass"[^>]*>Søk uten filtrene<\/a>/);
+  });
+
+  it('escapes hostile facet values and chips', () => {
+    const html = render(
+      SearchResults(props({ filters: { body: [EVIL_BODY], kind: ['<img src=x onerror=alert(1)>'] }, facets: facets({ body: [{ value: EVIL_BODY, count: 3 }] }) })),
+    );
+    expect(html).not.toContain('<script>');
+    expect(html).not.toContain('<img');
+    expect(html).toContain('<span class="fasett-navn" hx-ignore="">&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;&#39;</span>');
+    expect(html).toContain('<span class="brikke-verdi" hx-ignore="">&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;&#39;</span>');
+    expect(html).toContain('value="&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;&#39;" form="sok"');
+    expect(html).toContain(`body=${encodeURIComponent(EVIL_BODY).replace(/'/g, '&#39;')}`);
+    // Ids of facet values are derived, never the value itself.
+    for (const id of html.matchAll(/ id="([^"]*)"/g)) expect(id[1]).toMatch(/^[a-z0-9-]+$/);
+  });
+
+  it('leaves the facets out without a query, on an error, and when nothing matches at all', () => {
+    expect(render(SearchResults(props({ q: '', result: null, facets: facets() })))).not.toContain('fasetter');
+    const err = render(SearchResults(props({ error: 'Ugyldig søkeparameter. Prøv søket på nytt.', result: null, facets: null })));
+    expect(err).not.toContain('fasetter');
+    expect(err).not.toContain('form="sok"');
+    const none = render(SearchResults(props({ result: result({ totalDocuments: 0, groups: [] }), facets: facets({ body: [], year: [], kind: [], decisions: 0 }) })));
+    expect(none).not.toContain('fasetter');
+    expect(none).not.toContain('sortering');
+  });
+
+  it('builds state URLs: defaults left out, a year for a whole-year range', () => {
+    const s: SearchState = { q: 'a b', mode: 'hybrid', sort: 'relevance', filters: {} };
+    expect(stateUrl(s)).toBe('/?q=a%20b');
+    expect(stateUrl(s, 2)).toBe('/?q=a%20b&side=2');
+    const y = toggled(s, 'year', '2024');
+    expect(y.filters).toEqual({ dateFrom: '2024-01-01', dateTo: '2024-12-31' });
+    expect(selectedYear(y.filters)).toBe('2024');
+    expect(stateUrl(y)).toBe('/?q=a%20b&year=2024');
+    expect(toggled(y, 'year', '2024').filters).toEqual({});
+    expect(stateUrl({ ...s, filters: { dateFrom: '2024-01-01', dateTo: '2024-06-30' } })).toBe('/?q=a%20b&from=2024-01-01&to=2024-06-30');
+    expect(stateUrl(toggled(toggled(s, 'kind', 'brev'), 'kind', 'rapport'))).toBe('/?q=a%20b&kind=brev&kind=rapport');
+    expect(stateUrl(toggled({ ...s, filters: { kind: ['brev'] } }, 'kind', 'brev'))).toBe('/?q=a%20b');
+  });
+
+  it('shows an agenda item at a glance: case link, outcome and vote, a "Vedtak" badge, the body linked', () => {
+    const item = { caseId: '22/24', caseIdNormalized: '2024/22', itemTitle: 'Lekeplass', isDecision: true, outcome: 'vedtatt', votes: { for: 9, against: 4, unanimous: false }, meetingIndex: 0 };
+    const html = render(SearchResults(props({ result: result({ groups: [{ best: hit({ item }), more: [] }] }) })));
+    expect(html).toContain(
+      '<p class="treff-sak"><a href="/saker/2024-22" class="sakslenke">Sak 22/24</a><span class="skille" aria-hidden="true"> · </span><span class="utfall utfall-vedtatt">Vedtatt 9–4</span> <span class="merke-vedtak">Vedtak</span></p>',
+    );
+    expect(html).toContain('<span><a href="/utvalg/Bydelsutvalget">Bydelsutvalget</a></span>');
+    // Inside the hx-ignore list.
+    expect(html.indexOf('treff-sak')).toBeGreaterThan(html.indexOf('<ol class="treffliste" start="1" hx-ignore="">'));
+    // Not a decision, unanimous; an id that names itself is kept as written.
+    const other = render(
+      SearchResults(props({ result: result({ groups: [{ best: hit({ item: { ...item, caseId: 'PS 3/24', isDecision: false, votes: { for: null, against: null, unanimous: true } } }), more: [] }] }) })),
+    );
+    expect(other).toContain('>PS 3/24</a><span class="skille" aria-hidden="true"> · </span><span class="utfall utfall-vedtatt">Vedtatt enstemmig</span></p>');
+    expect(other).not.toContain('merke-vedtak');
+    // Hits that are not agenda items: no glance line, the body as plain text.
+    const plain = render(SearchResults(props()));
+    expect(plain).not.toContain('treff-sak');
+    expect(plain).toContain('<span>Bydelsutvalget</span>');
+    expect(plain).not.toContain('/utvalg/');
+    expect(caseLabel({ caseId: null, caseIdNormalized: '2024/22' })).toBe('Sak 2024/22');
+    expect(caseLabel({ caseId: 'Sak 12/25', caseIdNormalized: '2025/12' })).toBe('Sak 12/25');
+    expect(caseLabel({ caseId: null, caseIdNormalized: null })).toBeNull();
+  });
+
+  it('escapes a hostile case id and body in the glance line', () => {
+    const item = { caseId: '<b>1</b>', caseIdNormalized: null, itemTitle: null, isDecision: false, outcome: '<i>x</i>', votes: null, meetingIndex: 0 };
+    const html = render(SearchResults(props({ result: result({ groups: [{ best: hit({ item, body: EVIL_BODY }), more: [] }] }) })));
+    expect(html).not.toContain('<b>1');
+    expect(html).not.toContain('<i>x');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('<span>&lt;b&gt;1&lt;/b&gt;</span>');
+    expect(html).toContain(`href="/utvalg/${encodeURIComponent(EVIL_BODY).replace(/'/g, '&#39;')}"`);
+  });
+});
+
 describe('DocumentPage', () => {
+  it('links each meeting of a protocol to its meeting page', () => {
+    const meetings = [
+      { index: 0, body: 'Bydelsutvalget', date: '2024-03-14', items: 5 },
+      { index: 1, body: '<script>x</script>', date: null, items: 1 },
+    ];
+    const html = render(DocumentPage({ doc: doc(), q: '', page: null, principal: PUBLIC_PRINCIPAL, meetings }));
+    expect(html).toContain('<nav class="dokument-moter" aria-label="Møter i dokumentet">');
+    expect(html).toContain('<a href="/moter/bu-2024-03-14/0">Møte: Bydelsutvalget 14. mars 2024</a><span class="dokument-moter-saker"> · 5 saker</span>');
+    expect(html).toContain('<a href="/moter/bu-2024-03-14/1">Møte: &lt;script&gt;x&lt;/script&gt;</a><span class="dokument-moter-saker"> · 1 sak</span>');
+    expect(html).not.toContain('<script>x');
+    expect(render(DocumentPage({ doc: doc(), q: '', page: null, principal: PUBLIC_PRINCIPAL }))).not.toContain('dokument-moter');
+  });
+
   it('renders metadata, the PDF link at the requested page and one section per page', () => {
     const html = render(DocumentPage({ doc: doc(), q: 'lekeplass', page: 3, principal: PUBLIC_PRINCIPAL }));
     expect(html.startsWith('<html lang="nb">')).toBe(true);

@@ -10,12 +10,16 @@ import type { PageText, Principal } from '../indexes/types.ts';
 import { Layout } from './layout.tsx';
 import { Marked, highlightParts, stemsFor } from './highlight.tsx';
 import { accessLabel, fileUrl, formatCount, formatDate, kindLabel, searchUrl } from './format.tsx';
+import { meetingUrl } from './protocol.tsx';
+import type { DocumentMeeting } from '../indexes/embedded/document-meetings.ts';
 
 export interface DocumentPageProps {
   doc: StoredDocument;
   q: string;
   page: number | null;
   principal: Principal;
+  /** The protocol's meetings (readable by the principal), each with its own page. */
+  meetings?: DocumentMeeting[];
 }
 
 interface Section {
@@ -131,6 +135,20 @@ export function DocumentPage(p: DocumentPageProps): JSX.Element {
             <MetaRow label="Tilgang" value={access} />
           </tbody>
         </table>
+        {p.meetings?.length ? (
+          <nav class="dokument-moter" aria-label="Møter i dokumentet">
+            <ul>
+              {p.meetings.map((m) => (
+                <li>
+                  <a href={meetingUrl(doc.id, m.index)}>
+                    {`Møte: ${[m.body ?? doc.body ?? '', formatDate(m.date) ?? ''].filter(Boolean).join(' ') || `nr. ${m.index + 1}`}`}
+                  </a>
+                  {m.items ? <span class="dokument-moter-saker">{` · ${m.items} ${m.items === 1 ? 'sak' : 'saker'}`}</span> : null}
+                </li>
+              ))}
+            </ul>
+          </nav>
+        ) : null}
         <p class="original">
           <a class="knapp" href={fileUrl(doc.id, isPdf ? active : null)}>
             {isPdf ? 'Åpne original (PDF)' : 'Last ned original'}

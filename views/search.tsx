@@ -7,16 +7,28 @@
  * URL. htmx 4 does not inherit attributes implicitly, so every element that issues a request
  * carries its own hx-target / hx-push-url / hx-indicator / hx-sync.
  *
- * All document-derived strings (titles, bodies, headings, snippets) are JSX text children,
- * escaped by hono/jsx, and the result list carries `hx-ignore` so htmx never processes
- * anything inside it (defence in depth).
+ * Browse and filter: the facets (Utvalg, År, Dokumenttype, Bare vedtak, a date range) sit
+ * INSIDE #resultater, so they are swapped with the results. Facet values and chips are plain
+ * links whose URL carries the whole state (q, mode, sort, filters; page reset), with the same
+ * URL in hx-get. The state also travels as form-associated controls (`form="sok"`: hidden
+ * inputs for the chosen bodies, kinds and sort; the "Bare vedtak" checkbox; the date fields),
+ * so the search form keeps the filters when the query changes, with or without JavaScript
+ * (the form's own submit uses FormData, which includes them; the input and select name them
+ * in hx-include, since htmx only collects a form's descendants there).
+ *
+ * All document-derived strings (titles, bodies, headings, snippets, facet values) are JSX
+ * text children, escaped by hono/jsx; the result list carries `hx-ignore` and facet values and
+ * chips wrap their text in `hx-ignore` spans, so htmx never processes any of it (defence in
+ * depth).
  */
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { GroupedResponse, DocumentGroup } from '../indexes/search.ts';
-import type { Principal, SearchHit, SearchMode } from '../indexes/types.ts';
+import type { Facets, FacetValue } from '../indexes/embedded/facets.ts';
+import type { Principal, SearchFilters, SearchHit, SearchMode } from '../indexes/types.ts';
 import { Layout } from './layout.tsx';
 import { AnswerPanel } from './answer.tsx';
 import { Marked } from './highlight.tsx';
+import { bodyUrl, caseUrl, outcomeText } from './protocol.tsx';
 import {
   MODE_LABELS,
   documentUrl,
@@ -28,6 +40,8 @@ import {
   truncateParts,
 } from './format.tsx';
 
+export type SortOrder = 'relevance' | 'date';
+
 export interface SearchPageProps {
   q: string;
   mode: SearchMode;
@@ -36,6 +50,12 @@ export interface SearchPageProps {
   result: GroupedResponse | null;
   principal: Principal;
   error?: string | null;
+  /** Relevance (default) or newest first (`sort=date`). */
+  sort?: SortOrder;
+  /** The filters in force (from parseFilters). */
+  filters?: SearchFilters;
+  /** Facet counts for the query (null: none, e.g. no query or an error). */
+  facets?: Facets | null;
 }
 
 export const EXAMPLE_QUERIES = [
@@ -52,6 +72,11 @@ const RESULTS_ID = 'resultater';
 const TARGET = `#${RESULTS_ID}`;
 const INDICATOR = '#laster';
 
+/** The search form's id: filter controls inside #resultater belong to it by `form="sok"`. */
+export const FORM_ID = 'sok';
+/** What the search input, the mode select and the filter controls send with their request. */
+const INCLUDE = `closest form, [form=${FORM_ID}]`;
+
 /** htmx attributes for a link that loads another results page into #resultater. */
 function htmxLink(url: string): Record<string, string> {
   return {
@@ -61,6 +86,81 @@ function htmxLink(url: string): Record<string, string> {
     'hx-push-url': 'true',
     'hx-indicator': INDICATOR,
   };
+}
+
+/** A facet, chip or sort link: like htmxLink, in the search form's request queue. */
+function filterLink(url: string): Record<string, string> {
+  return { ...htmxLink(url), 'hx-sync': `#${FORM_ID}:replace` };
+}
+
+// --- The state in the URL ---------------------------------------------------------------
+
+export interface SearchState {
+  q: string;
+  mode: SearchMode;
+  sort: SortOrder;
+  filters: SearchFilters;
+}
+
+/** The one year the date range covers exactly (what `year=YYYY` means), else null. */
+export function selectedYear(f: SearchFilters): string | null {
+  const m = /^(\d{4})-01-01$/.exec(f.dateFrom ?? '');
+  return m && f.dateTo === `${m[1]}-12-31` ? m[1] : null;
+}
+
+export function hasFilters(f: SearchFilters | undefined): boolean {
+  return !!f && !!(f.body?.length || f.kind?.length || f.dateFrom || f.dateTo || f.decisionsOnly);
+}
+
+/**
+ * `/?q=…&mode=…&sort=date&body=…&kind=…&year=…|from=…&to=…&decisions=1&side=N`. Defaults
+ * (hybrid, relevance, page 1) are left out, so without filters this is exactly searchUrl().
+ */
+export function stateUrl(s: SearchState, page = 1): string {
+  const params: string[] = [];
+  const add = (k: string, v: string) => params.push(`${k}=${encodeURIComponent(v)}`);
+  if (s.q) add('q', s.q);
+  if (s.mode !== 'hybrid') add('mode', s.mode);
+  if (s.sort === 'date') add('sort', 'date');
+  const f = s.filters;
+  for (const b of f.body ?? []) add('body', b);
+  for (const k of f.kind ?? []) add('kind', k);
+  const year = selectedYear(f);
+  if (year) add('year', year);
+  else {
+    if (f.dateFrom) add('from', f.dateFrom);
+    if (f.dateTo) add('to', f.dateTo);
+  }
+  if (f.decisionsOnly) params.push('decisions=1');
+  if (page > 1) params.push(`side=${page}`);
+  return params.length ? `/?${params.join('&')}` : '/';
+}
+
+const toggle = (list: string[] | undefined, value: string): string[] =>
+  list?.includes(value) ? list.filter((v) => v !== value) : [...(list ?? []), value];
+
+/** The state with one facet value switched on or off (a year replaces the date range). */
+export function toggled(s: SearchState, dim: 'body' | 'kind' | 'year', value: string): SearchState {
+  const f: SearchFilters = { ...s.filters };
+  if (dim === 'year') {
+    const on = selectedYear(f) === value;
+    delete f.dateFrom;
+    delete f.dateTo;
+    if (!on) {
+      f.dateFrom = `${value}-01-01`;
+      f.dateTo = `${value}-12-31`;
+    }
+  } else {
+    f[dim] = toggle(f[dim], value);
+  }
+  return { ...s, filters: f };
+}
+
+/** A short, stable, safe id for a facet value (focus is restored by id after a swap). */
+function valueId(prefix: string, value: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+  return `${prefix}-${(h >>> 0).toString(36)}`;
 }
 
 export function totalPages(totalDocuments: number, perPage: number): number {
@@ -80,8 +180,9 @@ function documentCount(n: number): string {
 
 function HitMeta(props: { hit: SearchHit }) {
   const h = props.hit;
-  const items: string[] = [];
-  if (h.body) items.push(h.body);
+  const items: any[] = [];
+  // The body page lists meetings of protocols: link the body only for hits from an agenda item.
+  if (h.body) items.push(h.item ? <a href={bodyUrl(h.body)}>{h.body}</a> : h.body);
   const date = formatDate(h.date);
   if (date) items.push(date);
   const kind = kindLabel(h.kind);
@@ -96,6 +197,40 @@ function HitMeta(props: { hit: SearchHit }) {
           <span>{text}</span>
         </>
       ))}
+    </p>
+  );
+}
+
+/** "Sak 22/24" for "22/24" or "2024/22"; as written when it names itself ("Sak 12/25", "PS 3/24"). */
+export function caseLabel(item: { caseId: string | null; caseIdNormalized: string | null }): string | null {
+  const id = item.caseId?.trim() || item.caseIdNormalized;
+  if (!id) return null;
+  return /^\d/.test(id) ? `Sak ${id}` : id;
+}
+
+/** The agenda item at a glance: "Sak 22/24 · Vedtatt 9–4", then a "Vedtak" badge for a decision. */
+export function ItemGlance(props: { item: NonNullable<SearchHit['item']> }) {
+  const { item } = props;
+  const label = caseLabel(item);
+  const outcome = outcomeText(item);
+  const facts: any[] = [];
+  if (label) facts.push(item.caseIdNormalized ? <a href={caseUrl(item.caseIdNormalized)} class="sakslenke">{label}</a> : <span>{label}</span>);
+  if (outcome) facts.push(<span class={`utfall utfall-${item.outcome ?? 'ukjent'}`}>{outcome}</span>);
+  if (facts.length === 0 && !item.isDecision) return null;
+  return (
+    <p class="treff-sak">
+      {facts.map((fact, i) => (
+        <>
+          {i > 0 ? <span class="skille" aria-hidden="true"> · </span> : null}
+          {fact}
+        </>
+      ))}
+      {item.isDecision ? (
+        <>
+          {facts.length ? ' ' : null}
+          <span class="merke-vedtak">Vedtak</span>
+        </>
+      ) : null}
     </p>
   );
 }
@@ -129,6 +264,7 @@ function ResultItem(props: { group: DocumentGroup; q: string }) {
         <a href={documentUrl(hit.documentId, hit.page, props.q)}>{hit.title || hit.source || 'Uten tittel'}</a>
       </h2>
       <HitMeta hit={hit} />
+      {hit.item ? <ItemGlance item={hit.item} /> : null}
       {hit.heading ? <p class="treff-overskrift">{hit.heading}</p> : null}
       <p class="treff-utdrag">
         <Marked parts={hit.snippetParts.length ? hit.snippetParts : [{ text: hit.snippet, hit: false }]} />
@@ -148,10 +284,10 @@ export function pageWindow(current: number, total: number): (number | null)[] {
   return out;
 }
 
-function Pagination(props: { q: string; mode: SearchMode; page: number; pages: number }) {
-  const { q, mode, page, pages } = props;
+function Pagination(props: { state: SearchState; page: number; pages: number }) {
+  const { state, page, pages } = props;
   if (pages <= 1) return null;
-  const link = (n: number) => searchUrl(q, mode, n);
+  const link = (n: number) => stateUrl(state, n);
   return (
     <nav class="sidevelger" aria-label="Sider i søkeresultatet">
       <ul>
@@ -193,6 +329,221 @@ function Pagination(props: { q: string; mode: SearchMode; page: number; pages: n
   );
 }
 
+// --- Facets, chosen filters and sorting -------------------------------------------------------
+
+/** Facet values shown before "Vis alle". */
+const FACET_SHOWN = 8;
+
+type FacetDim = 'body' | 'kind' | 'year';
+
+function FacetLink(props: { state: SearchState; dim: FacetDim; value: FacetValue; selected: boolean; label: string }) {
+  const { state, dim, value, selected, label } = props;
+  const url = stateUrl(toggled(state, dim, value.value));
+  return (
+    <li>
+      <a
+        href={url}
+        id={valueId(`f-${dim}`, value.value)}
+        class={selected ? 'fasettverdi valgt' : 'fasettverdi'}
+        aria-current={selected ? 'true' : undefined}
+        {...filterLink(url)}
+      >
+        <span class="fasett-navn" hx-ignore="">
+          {label}
+        </span>
+        <span class="antall">
+          {formatCount(value.count)}
+          <span class="skjult">{value.count === 1 ? ' dokument' : ' dokumenter'}</span>
+        </span>
+      </a>
+    </li>
+  );
+}
+
+/** One facet as a group of toggle links; chosen values first stay visible, the tail folds away. */
+function FacetGroup(props: { legend: string; dim: FacetDim; values: FacetValue[]; selected: string[]; state: SearchState; label?: (v: string) => string }) {
+  const chosen = new Set(props.selected);
+  // A chosen value the query no longer matches is still listed (count 0), so it can be undone here too.
+  const missing = [...chosen].filter((v) => !props.values.some((x) => x.value === v));
+  const values = [...props.values, ...missing.map((value) => ({ value, count: 0 }))];
+  if (values.length === 0) return null;
+  const shown = values.filter((v, i) => i < FACET_SHOWN || chosen.has(v.value));
+  const rest = values.filter((v, i) => !(i < FACET_SHOWN || chosen.has(v.value)));
+  const item = (v: FacetValue) => (
+    <FacetLink state={props.state} dim={props.dim} value={v} selected={chosen.has(v.value)} label={props.label ? props.label(v.value) : v.value} />
+  );
+  return (
+    <fieldset class="fasett">
+      <legend>{props.legend}</legend>
+      <ul class="fasettliste">{shown.map(item)}</ul>
+      {rest.length ? (
+        <details class="fasett-flere">
+          <summary>{`Vis alle (${values.length})`}</summary>
+          <ul class="fasettliste">{rest.map(item)}</ul>
+        </details>
+      ) : null}
+    </fieldset>
+  );
+}
+
+function activeFilterCount(f: SearchFilters): number {
+  return (f.body?.length ?? 0) + (f.kind?.length ?? 0) + (selectedYear(f) ? 1 : (f.dateFrom ? 1 : 0) + (f.dateTo ? 1 : 0)) + (f.decisionsOnly ? 1 : 0);
+}
+
+/** The filter panel: a sidebar on wide screens, a folded "Avgrens søket" on narrow ones. */
+function FacetPanel(props: { state: SearchState; facets: Facets | null }) {
+  const { state } = props;
+  const f = state.filters;
+  const facets = props.facets ?? { body: [], year: [], kind: [], decisions: 0 };
+  const year = selectedYear(f);
+  const active = activeFilterCount(f);
+  const control = { 'hx-get': '/', 'hx-target': TARGET, 'hx-push-url': 'true', 'hx-indicator': INDICATOR, 'hx-include': `#${FORM_ID}, [form=${FORM_ID}]`, 'hx-sync': `#${FORM_ID}:replace` };
+  return (
+    <details class="fasetter" id="avgrens">
+      <summary class="fasetter-knapp">{active ? `Avgrens søket (${active} valgt)` : 'Avgrens søket'}</summary>
+      <div class="fasetter-innhold">
+        <h2 class="fasetter-tittel">Avgrens søket</h2>
+        <FacetGroup legend="Utvalg" dim="body" values={facets.body} selected={f.body ?? []} state={state} />
+        <FacetGroup legend="År" dim="year" values={facets.year} selected={year ? [year] : []} state={state} />
+        <FacetGroup legend="Dokumenttype" dim="kind" values={facets.kind} selected={f.kind ?? []} state={state} label={(k) => kindLabel(k) ?? k} />
+        <fieldset class="fasett">
+          <legend>Vedtak</legend>
+          <div class="avkrysning">
+            <input type="checkbox" id="f-vedtak" name="decisions" value="1" form={FORM_ID} checked={!!f.decisionsOnly} {...control} hx-trigger="change" />
+            <label for="f-vedtak">
+              Bare vedtak <span class="antall">{formatCount(facets.decisions)}</span>
+              <span class="skjult">{facets.decisions === 1 ? ' dokument' : ' dokumenter'}</span>
+            </label>
+          </div>
+          <noscript>
+            <button type="submit" form={FORM_ID} class="knapp-liten">
+              Bruk
+            </button>
+          </noscript>
+        </fieldset>
+        <fieldset class="fasett datoer">
+          <legend>Dato</legend>
+          <div class="datofelt">
+            <label for="f-fra">Fra</label>
+            <input type="date" id="f-fra" name="from" value={f.dateFrom ?? ''} form={FORM_ID} />
+          </div>
+          <div class="datofelt">
+            <label for="f-til">Til</label>
+            <input type="date" id="f-til" name="to" value={f.dateTo ?? ''} form={FORM_ID} />
+          </div>
+          {/* Submits the search form (with all filters): through htmx when it is loaded. */}
+          <button type="submit" form={FORM_ID} class="knapp-liten">
+            Bruk datoer
+          </button>
+        </fieldset>
+      </div>
+    </details>
+  );
+}
+
+/** The chosen bodies, kinds and sort as hidden controls of the search form. */
+function StateInputs(props: { state: SearchState }) {
+  const { filters: f, sort } = props.state;
+  return (
+    <>
+      {(f.body ?? []).map((b) => (
+        <input type="hidden" name="body" value={b} form={FORM_ID} />
+      ))}
+      {(f.kind ?? []).map((k) => (
+        <input type="hidden" name="kind" value={k} form={FORM_ID} />
+      ))}
+      {sort === 'date' ? <input type="hidden" name="sort" value="date" form={FORM_ID} /> : null}
+    </>
+  );
+}
+
+interface Chip {
+  id: string;
+  label: string;
+  value: string;
+  remove: SearchState;
+}
+
+function chipsOf(state: SearchState): Chip[] {
+  const f = state.filters;
+  const without = (g: SearchFilters): SearchState => ({ ...state, filters: g });
+  const out: Chip[] = [];
+  for (const b of f.body ?? []) out.push({ id: valueId('fjern-body', b), label: 'Utvalg', value: b, remove: without({ ...f, body: f.body!.filter((x) => x !== b) }) });
+  for (const k of f.kind ?? []) out.push({ id: valueId('fjern-kind', k), label: 'Type', value: kindLabel(k) ?? k, remove: without({ ...f, kind: f.kind!.filter((x) => x !== k) }) });
+  const year = selectedYear(f);
+  if (year) out.push({ id: 'fjern-year', label: 'År', value: year, remove: without({ ...f, dateFrom: undefined, dateTo: undefined }) });
+  else {
+    if (f.dateFrom) out.push({ id: 'fjern-from', label: 'Fra', value: formatDate(f.dateFrom) ?? f.dateFrom, remove: without({ ...f, dateFrom: undefined }) });
+    if (f.dateTo) out.push({ id: 'fjern-to', label: 'Til', value: formatDate(f.dateTo) ?? f.dateTo, remove: without({ ...f, dateTo: undefined }) });
+  }
+  if (f.decisionsOnly) out.push({ id: 'fjern-decisions', label: '', value: 'Bare vedtak', remove: without({ ...f, decisionsOnly: undefined }) });
+  return out;
+}
+
+/** The chosen filters as removable chips, and "Fjern alle filtre". */
+function ChosenFilters(props: { state: SearchState }) {
+  const chips = chipsOf(props.state);
+  if (chips.length === 0) return null;
+  const none = stateUrl({ ...props.state, filters: {} });
+  return (
+    <div class="valgte-filtre">
+      <h2 class="skjult">Valgte filtre</h2>
+      <ul>
+        {chips.map((c) => {
+          const url = stateUrl(c.remove);
+          return (
+            <li>
+              <a href={url} id={c.id} class="brikke" title="Fjern filter" {...filterLink(url)}>
+                <span class="skjult">Fjern filter: </span>
+                {c.label ? (
+                  <>
+                    <span class="brikke-etikett">{c.label}</span>{' '}
+                  </>
+                ) : null}
+                <span class="brikke-verdi" hx-ignore="">
+                  {c.value}
+                </span>
+                <span class="brikke-kryss" aria-hidden="true">
+                  ×
+                </span>
+              </a>
+            </li>
+          );
+        })}
+      </ul>
+      {chips.length > 1 ? (
+        <a href={none} class="fjern-alle" {...filterLink(none)}>
+          Fjern alle filtre
+        </a>
+      ) : null}
+    </div>
+  );
+}
+
+function SortChoice(props: { state: SearchState }) {
+  const { state } = props;
+  const option = (sort: SortOrder, text: string) => {
+    const url = stateUrl({ ...state, sort });
+    const current = state.sort === sort;
+    return (
+      <li>
+        <a href={url} id={`sorter-${sort}`} aria-current={current ? 'true' : undefined} {...filterLink(url)}>
+          {text}
+        </a>
+      </li>
+    );
+  };
+  return (
+    <div class="sortering" role="group" aria-labelledby="sorter-tittel">
+      <span id="sorter-tittel">Sorter:</span>
+      <ul>
+        {option('relevance', 'Relevans')}
+        {option('date', 'Nyeste først')}
+      </ul>
+    </div>
+  );
+}
+
 function Intro() {
   return (
     <div class="intro">
@@ -212,17 +563,29 @@ function Intro() {
   );
 }
 
-function NoHits(props: { q: string; mode: SearchMode }) {
+function NoHits(props: { state: SearchState }) {
+  const { state } = props;
+  const filtered = hasFilters(state.filters);
+  const unfiltered = stateUrl({ ...state, filters: {} });
+  const hybrid = stateUrl({ ...state, mode: 'hybrid' });
   return (
     <div class="ingen-treff">
       <p class="ingen-treff-melding">Noen tips:</p>
       <ul class="tips">
+        {filtered ? (
+          <li>
+            <a href={unfiltered} {...filterLink(unfiltered)}>
+              Søk uten filtrene
+            </a>{' '}
+            – de valgte filtrene kan utelukke treffene.
+          </li>
+        ) : null}
         <li>Sjekk stavemåten.</li>
         <li>Prøv færre eller andre ord, for eksempel et sted, et utvalg eller et saksnummer («Sak 45/24»).</li>
-        {props.mode !== 'hybrid' ? (
+        {state.mode !== 'hybrid' ? (
           <li>
-            Prøv <a href={searchUrl(props.q, 'hybrid')}>kombinert søk</a> i stedet for søkemetoden{' '}
-            {`«${MODE_LABELS[props.mode]}»`}.
+            Prøv <a href={hybrid}>kombinert søk</a> i stedet for søkemetoden{' '}
+            {`«${MODE_LABELS[state.mode]}»`}.
           </li>
         ) : null}
       </ul>
@@ -238,6 +601,8 @@ export function SearchResults(p: SearchPageProps): JSX.Element {
   const hasQuery = q.trim() !== '';
   const result = p.result;
   const pages = result ? totalPages(result.totalDocuments, p.perPage) : 0;
+  const state: SearchState = { q, mode: p.mode, sort: p.sort ?? 'relevance', filters: p.filters ?? {} };
+  const filtered = hasFilters(state.filters);
 
   let status = '';
   if (p.error) status = 'Søket kunne ikke gjennomføres.';
@@ -256,13 +621,14 @@ export function SearchResults(p: SearchPageProps): JSX.Element {
   } else if (!hasQuery) {
     body = <Intro />;
   } else if (!result || result.totalDocuments === 0) {
-    body = <NoHits q={q} mode={p.mode} />;
+    body = <NoHits state={state} />;
   } else if (result.groups.length === 0) {
+    const first = stateUrl(state, 1);
     body = (
       <div class="ingen-treff">
         <p>
           Det finnes ikke flere treff på side {String(p.page)}.{' '}
-          <a href={searchUrl(q, p.mode, 1)} {...htmxLink(searchUrl(q, p.mode, 1))}>
+          <a href={first} {...htmxLink(first)}>
             Gå til første side
           </a>
           .
@@ -273,16 +639,30 @@ export function SearchResults(p: SearchPageProps): JSX.Element {
     const start = (Math.max(1, p.page) - 1) * (p.perPage > 0 ? p.perPage : 10) + 1;
     body = (
       <>
-        {p.page === 1 ? <AnswerPanel q={q} mode={p.mode} /> : null}
+        {/* The summary (/oppsummering) does not take filters: shown for the unfiltered search only. */}
+        {p.page === 1 && !filtered ? <AnswerPanel q={q} mode={p.mode} /> : null}
         <ol class="treffliste" start={start} hx-ignore="">
           {result.groups.map((group) => (
             <ResultItem group={group} q={q} />
           ))}
         </ol>
-        <Pagination q={q} mode={p.mode} page={p.page} pages={pages} />
+        <Pagination state={state} page={p.page} pages={pages} />
       </>
     );
   }
+
+  const browsing = hasQuery && !p.error;
+  const facets = p.facets ?? null;
+  const anyFacet = !!facets && (facets.body.length > 0 || facets.year.length > 0 || facets.kind.length > 0 || facets.decisions > 0);
+  const panel = browsing && (anyFacet || filtered);
+  const showSort = browsing && (state.sort === 'date' || (result?.totalDocuments ?? 0) > 1);
+  const tools =
+    browsing && (filtered || showSort) ? (
+      <div class="verktoylinje">
+        <ChosenFilters state={state} />
+        {showSort ? <SortChoice state={state} /> : null}
+      </div>
+    ) : null;
 
   return (
     <>
@@ -296,7 +676,21 @@ export function SearchResults(p: SearchPageProps): JSX.Element {
           </p>
         ) : null}
       </div>
-      {body}
+      {browsing ? <StateInputs state={state} /> : null}
+      {panel ? (
+        <div class="resultat-oppsett">
+          <FacetPanel state={state} facets={facets} />
+          <div class="resultat-hoved">
+            {tools}
+            {body}
+          </div>
+        </div>
+      ) : (
+        <>
+          {tools}
+          {body}
+        </>
+      )}
     </>
   );
 }
@@ -311,7 +705,7 @@ export function SearchForm(p: { q: string; mode: SearchMode }) {
     'hx-indicator': INDICATOR,
   };
   return (
-    <form action="/" method="get" role="search" class="sokeskjema" {...common} hx-sync="this:replace">
+    <form action="/" method="get" role="search" class="sokeskjema" id={FORM_ID} {...common} hx-sync="this:replace">
       <label for="q" class="sokeetikett">
         Søk i protokoller og rapporter
       </label>
@@ -327,7 +721,7 @@ export function SearchForm(p: { q: string; mode: SearchMode }) {
           aria-describedby="sokestatus"
           {...common}
           hx-trigger="input changed delay:300ms, search"
-          hx-include="closest form"
+          hx-include={INCLUDE}
           hx-sync="closest form:replace"
         />
         <button type="submit">Søk</button>
@@ -345,7 +739,7 @@ export function SearchForm(p: { q: string; mode: SearchMode }) {
             name="mode"
             {...common}
             hx-trigger="change"
-            hx-include="closest form"
+            hx-include={INCLUDE}
             hx-sync="closest form:replace"
           >
             {(Object.keys(MODE_LABELS) as SearchMode[]).map((m) => (
