@@ -9,7 +9,7 @@
  * - FTS rows hold ANALYSED text (stems; exact forms in `exact`), never the original; snippets
  *   are cut from chunks.text.
  * - Every read goes through accessClause() inside its own SQL.
- * - The vector leg scans chunk_vectors exactly while the index is small; from ANN_MIN_VECTORS
+ * - The vector leg scans chunk_vectors exactly while the index is small; from VECTOR_INDEX_MIN_VECTORS
  *   on it takes candidates from the int8 copy of vector-index.ts and rescores them here, in
  *   SQL, with the same access clause and filters. chunk_vectors stays the truth; the copy
  *   (index.sqlite.vectors/) is a cache kept current through the vector_log table.
@@ -45,13 +45,13 @@ export const BM25_WEIGHTS = { title: 3.0, heading: 2.0, body: 1.0, exact: 0.5 } 
  * 0.06 ms per 1000, plus 1-2 ms of exact rescoring. At 2000 vectors the SQL scan is ~14 ms and
  * needs no second copy of the vectors.
  */
-export const ANN_MIN_VECTORS = 2_000;
+export const VECTOR_INDEX_MIN_VECTORS = 2_000;
 
 export interface SqliteStoreOptions {
   readonly?: boolean;
   /**
-   * The approximate vector index: false for the exact scan always; options to tune it
-   * (`minVectors` overrides ANN_MIN_VECTORS, e.g. 0 in tests).
+   * The int8 vector copy (vector-index.ts): false for the exact scan in SQL always; options to
+   * tune it (`minVectors` overrides VECTOR_INDEX_MIN_VECTORS, e.g. 0 in tests).
    */
   vectorIndex?: false | (VectorIndexOptions & { minVectors?: number });
 }
@@ -68,9 +68,9 @@ export interface SqliteStoreOptions {
  */
 export const SHORT_CHUNK = { chars: Number(process.env.INNSIKT_SHORT_CHUNK_CHARS ?? 1200), power: Number(process.env.INNSIKT_SHORT_CHUNK_POWER ?? 0.5) };
 
-function shortChunkFactorSql(textExpr: string): string {
+function shortChunkFactorSql(charsExpr: string): string {
   if (!(SHORT_CHUNK.chars > 0)) return '1.0';
-  return `(CASE WHEN length(${textExpr}) < ${SHORT_CHUNK.chars} THEN pow(length(${textExpr}) / ${SHORT_CHUNK.chars}.0, ${SHORT_CHUNK.power}) ELSE 1.0 END)`;
+  return `(CASE WHEN ${charsExpr} < ${SHORT_CHUNK.chars} THEN pow(${charsExpr} / ${SHORT_CHUNK.chars}.0, ${SHORT_CHUNK.power}) ELSE 1.0 END)`;
 }
 
 const SCHEMA = `
@@ -108,7 +108,8 @@ CREATE TABLE IF NOT EXISTS chunks (
   text TEXT NOT NULL,
   page_start INTEGER,
   page_end INTEGER,
-  page_breaks TEXT NOT NULL DEFAULT '[]'
+  page_breaks TEXT NOT NULL DEFAULT '[]',
+  chars INTEGER
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 CREATE TABLE IF NOT EXISTS chunk_vectors (rowid INTEGER PRIMARY KEY, embedding BLOB NOT NULL);
@@ -192,14 +193,14 @@ function summary(r: DocRow): DocumentSummary {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly file: string;
-  private readonly annOptions: false | (VectorIndexOptions & { minVectors: number });
-  private ann: VectorIndex | null = null;
+  private readonly vectorIndexOptions: false | (VectorIndexOptions & { minVectors: number });
+  private vectors: VectorIndex | null = null;
   /** Log position at which the index was last found too small for the int8 copy. */
-  private annCheckedAt = -1;
+  private vectorIndexCheckedAt = -1;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.file = file;
-    this.annOptions = opts.vectorIndex === false ? false : { minVectors: ANN_MIN_VECTORS, ...opts.vectorIndex };
+    this.vectorIndexOptions = opts.vectorIndex === false ? false : { minVectors: VECTOR_INDEX_MIN_VECTORS, ...opts.vectorIndex };
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file, { readonly: opts.readonly ?? false });
     sqliteVec.load(this.db);
@@ -211,6 +212,10 @@ export class SqliteStore implements Store {
     if (!opts.readonly) {
       this.db.exec(SCHEMA);
       this.db.exec(PROTOCOL_SCHEMA);
+      // Indexes written before chunks.chars existed: add and fill it once.
+      const cols = this.db.prepare(`PRAGMA table_info(chunks)`).all() as { name: string }[];
+      if (!cols.some((c) => c.name === 'chars')) this.db.exec(`ALTER TABLE chunks ADD COLUMN chars INTEGER`);
+      this.db.exec(`UPDATE chunks SET chars = length(text) WHERE chars IS NULL`);
       this.db.exec(VECTOR_LOG_SCHEMA);
       this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)`).run(SCHEMA_VERSION);
     }
@@ -301,13 +306,13 @@ export class SqliteStore implements Store {
       const insPage = this.db.prepare(`INSERT INTO pages (document_id, idx, num, text) VALUES (?, ?, ?, ?)`);
       doc.pages.forEach((p, i) => insPage.run(doc.id, i, p.num, p.text));
       const insChunk = this.db.prepare(
-        `INSERT INTO chunks (id, document_id, ord, heading, text, page_start, page_end, page_breaks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO chunks (id, document_id, ord, heading, text, page_start, page_end, page_breaks, chars) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       const insFts = this.db.prepare(`INSERT INTO chunks_fts (rowid, title, heading, body, exact) VALUES (?, ?, ?, ?, ?)`);
       const insVec = this.db.prepare(`INSERT INTO chunk_vectors (rowid, embedding) VALUES (?, ?)`);
       const title = analyze(doc.title);
       chunks.forEach((c, i) => {
-        const info = insChunk.run(c.id, doc.id, c.ord, c.heading, c.text, c.pageStart, c.pageEnd, JSON.stringify(c.pageBreaks));
+        const info = insChunk.run(c.id, doc.id, c.ord, c.heading, c.text, c.pageStart, c.pageEnd, JSON.stringify(c.pageBreaks), c.text.length);
         const rowid = BigInt(info.lastInsertRowid);
         const heading = analyze(c.heading ?? '');
         const body = analyze(c.text);
@@ -424,15 +429,17 @@ export class SqliteStore implements Store {
     const from = `FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
                   WHERE chunks_fts MATCH @match AND ${acl.sql} AND ${f.sql}`;
     const params = { match, ...acl.params, ...f.params };
-    const ranked = this.db
+    // One pass: the ORDER BY scores every match anyway, so the window count costs little more
+    // (a separate count(*) repeated the whole join: 5,035 matches made the leg 6x bare FTS5).
+    const rows = this.db
       .prepare(
-        `SELECT chunks_fts.rowid AS rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) * ${shortChunkFactorSql('c.text')} AS score ${from}
-         ORDER BY score LIMIT @limit`,
+        `SELECT rowid, score, count(*) OVER () AS total FROM (
+           SELECT chunks_fts.rowid AS rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) * ${shortChunkFactorSql('c.chars')} AS score ${from}
+         ) ORDER BY score LIMIT @limit`,
       )
-      .all({ ...params, limit: req.limit }) as RankedChunk[];
-    const total = ranked.length < req.limit
-      ? ranked.length
-      : (this.db.prepare(`SELECT count(*) AS n ${from}`).get(params) as { n: number }).n;
+      .all({ ...params, limit: req.limit }) as (RankedChunk & { total: number })[];
+    const ranked = rows;
+    const total = rows.length ? rows[0].total : 0;
     // FTS5's bm25() is "smaller is better"; report it as a positive relevance score.
     return { ranked: ranked.map((r) => ({ rowid: r.rowid, score: -r.score })), total };
   }
@@ -455,12 +462,12 @@ export class SqliteStore implements Store {
   }
 
   vector(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[] {
-    const ann = this.vectorIndex();
-    if (ann) {
+    const index = this.vectorIndex();
+    if (index) {
       const acl = accessClause(req.principal);
       const f = filterClause(req.filters);
       try {
-        const ranked = ann.search(vector, {
+        const ranked = index.search(vector, {
           acl,
           limit: req.limit,
           minSimilarity: req.minSimilarity,
@@ -469,10 +476,10 @@ export class SqliteStore implements Store {
         });
         if (ranked) return ranked;
       } catch (err) {
-        // The graphs are a cache: if they fail, answer exactly (slower) and start afresh.
+        // The int8 copy is a cache: if it fails, answer exactly (slower) and start afresh.
         console.error(`[innsikt] vector index failed, using the exact scan: ${(err as Error).message}`);
-        this.ann = null;
-        this.annCheckedAt = -1;
+        this.vectors = null;
+        this.vectorIndexCheckedAt = -1;
       }
     }
     return this.vectorExact(vector, req);
@@ -520,34 +527,34 @@ export class SqliteStore implements Store {
 
   /**
    * The int8 vector copy when the vector leg should use it: once one is saved next to the
-   * database, or once the database holds ANN_MIN_VECTORS vectors (built on first use, then saved).
+   * database, or once the database holds VECTOR_INDEX_MIN_VECTORS vectors (built on first use, then saved).
    */
   vectorIndex(): VectorIndex | null {
-    if (this.ann) return this.ann;
-    if (this.annOptions === false) return null;
+    if (this.vectors) return this.vectors;
+    if (this.vectorIndexOptions === false) return null;
     // A read-only store on a database from before the vector log has no log: exact scan.
     if (!this.db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'vector_log'`).get()) return null;
     const head = (this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'vector_log'`).pluck().get() as number | undefined) ?? 0;
-    if (head === this.annCheckedAt) return null;
-    this.annCheckedAt = head;
+    if (head === this.vectorIndexCheckedAt) return null;
+    this.vectorIndexCheckedAt = head;
     const saved = this.file !== ':memory:' && fs.existsSync(`${this.file}.vectors/manifest.json`);
-    if (!saved && this.annOptions.minVectors > 0) {
+    if (!saved && this.vectorIndexOptions.minVectors > 0) {
       const top = (this.db.prepare(`SELECT max(rowid) FROM chunk_vectors`).pluck().get() as number | null) ?? 0;
-      if (top < this.annOptions.minVectors) return null;
+      if (top < this.vectorIndexOptions.minVectors) return null;
       const n = this.db.prepare(`SELECT count(*) FROM chunks`).pluck().get() as number;
-      if (n < this.annOptions.minVectors) return null;
+      if (n < this.vectorIndexOptions.minVectors) return null;
     }
-    this.ann = new VectorIndex(this.db, this.file, this.annOptions);
-    return this.ann;
+    this.vectors = new VectorIndex(this.db, this.file, this.vectorIndexOptions);
+    return this.vectors;
   }
 
   /** Build (or rebuild) the int8 vector copy now and save it, whatever the size of the index. */
   buildVectorIndex(): VectorIndex {
-    if (this.annOptions === false) throw new Error('buildVectorIndex: this store was opened with vectorIndex: false');
-    this.ann ??= new VectorIndex(this.db, this.file, this.annOptions);
-    this.ann.build();
-    if (!this.db.readonly) this.ann.save();
-    return this.ann;
+    if (this.vectorIndexOptions === false) throw new Error('buildVectorIndex: this store was opened with vectorIndex: false');
+    this.vectors ??= new VectorIndex(this.db, this.file, this.vectorIndexOptions);
+    this.vectors.build();
+    if (!this.db.readonly) this.vectors.save();
+    return this.vectors;
   }
 
   /** The agenda item (case, outcome, vote) of each protocol chunk, access-filtered. */
@@ -606,7 +613,7 @@ export class SqliteStore implements Store {
         }
       }
     }
-    indexBytes += this.ann?.diskBytes() ?? 0;
+    indexBytes += this.vectors?.diskBytes() ?? 0;
     return {
       documents: one(`SELECT count(*) AS n FROM documents`),
       chunks: one(`SELECT count(*) AS n FROM chunks`),
@@ -622,7 +629,7 @@ export class SqliteStore implements Store {
     if (!this.db.open) return;
     // Save the graphs with the changes applied since they were loaded, so the next start
     // does not replay them; a crash before this only costs that replay.
-    if (this.ann && !this.db.readonly) this.ann.save();
+    if (this.vectors && !this.db.readonly) this.vectors.save();
     this.db.close();
   }
 }
