@@ -15,6 +15,7 @@
  *
  * What is measured and how: see eval/harness.ts and the method section of docs/eval.md.
  */
+import { parserEval } from './parser.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -475,6 +476,11 @@ async function main() {
   if (SAVE_FILE) saveRuns(reports, path.resolve(SAVE_FILE));
   for (const r of reports) r.runner.close();
   if (WITH_EXPERIMENTS) await experiments(sets);
+  // The protocol parser against its gold structure (fixtures/gold): eval/parser.ts.
+  out('## Protocol parser (fixtures/gold)');
+  out();
+  out(await parserEval());
+  out();
   out(`Total ${((performance.now() - t0) / 1000).toFixed(0)} s.`);
 
   if (WRITE_DOC) {
