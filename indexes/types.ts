@@ -146,18 +146,21 @@ export interface SearchHit {
   snippetParts: SnippetPart[];
   heading: string | null;
   /** For protocol chunks: the agenda item (case id, outcome, vote) the chunk belongs to. */
-  item?: {
-    caseId: string | null;
-    caseIdNormalized: string | null;
-    itemTitle: string | null;
-    isDecision: boolean;
-    outcome: string | null;
-    votes: { for: number | null; against: number | null; unanimous: boolean } | null;
-    meetingIndex: number | null;
-  };
+  item?: ItemAtAGlance;
   /** The whole chunk text and where its pages start (for answers; not in the search JSON). */
   text?: string;
   pageBreaks?: { offset: number; page: number }[];
+}
+
+/** A protocol chunk's agenda item at a glance, for results that show case, outcome and vote. */
+export interface ItemAtAGlance {
+  caseId: string | null;
+  caseIdNormalized: string | null;
+  itemTitle: string | null;
+  isDecision: boolean;
+  outcome: string | null;
+  votes: { for: number | null; against: number | null; unanimous: boolean } | null;
+  meetingIndex: number | null;
 }
 
 export interface SearchResponse {

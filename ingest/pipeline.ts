@@ -87,29 +87,14 @@ export function parseSilverProtocol(doc: Pick<SilverDocument, 'kind' | 'pages'>)
  * anything else goes through the ordinary chunker.
  */
 export function toChunks(documentId: string, pages: SilverDocument['pages'], protocol: ParsedProtocol | null = null): Chunk[] {
-  if (protocol && protocol.structure.meetings.some((m) => m.agendaItems.length > 0)) {
-    return protocolChunks(protocol).map((c) => ({
-      id: `${documentId}:${c.ord}`,
-      documentId,
-      ord: c.ord,
-      heading: c.heading,
-      text: c.text,
-      pageStart: c.pageStart,
-      pageEnd: c.pageEnd,
-      pageBreaks: c.pageBreaks,
-      ...c.context,
-    }));
-  }
-  return chunkPages(stripRunningLines(pages)).map((c) => ({
-    id: `${documentId}:${c.ord}`,
-    documentId,
-    ord: c.ord,
-    heading: c.heading,
-    text: c.text,
-    pageStart: c.pageStart,
-    pageEnd: c.pageEnd,
-    pageBreaks: c.pageBreaks,
-  }));
+  const drafts =
+    protocol && protocol.structure.meetings.some((m) => m.agendaItems.length > 0)
+      ? protocolChunks(protocol)
+      : chunkPages(stripRunningLines(pages));
+  return drafts.map((c) => {
+    const { context, ...draft } = c as typeof c & { context?: object };
+    return { ...draft, ...context, id: `${documentId}:${c.ord}`, documentId };
+  });
 }
 
 export async function embedChunks(embedder: Embedder, title: string, chunks: Chunk[]): Promise<Float32Array[]> {

@@ -11,7 +11,7 @@
  */
 import type Database from 'better-sqlite3';
 import { accessClause } from './access.ts';
-import type { Chunk, Principal, SilverDocument, AccessLevel } from '../types.ts';
+import type { Chunk, ItemAtAGlance, Principal, SilverDocument, AccessLevel } from '../types.ts';
 import type { AgendaItem, Meeting } from '../../ingest/protocol/types.ts';
 
 export const PROTOCOL_SCHEMA = `
@@ -86,15 +86,7 @@ export function removeChunkContext(db: Database.Database, documentId: string): v
 /** SQL condition on chunk alias `c`: the chunk is (part of) a decision. */
 export const DECISION_CHUNK_SQL = `EXISTS (SELECT 1 FROM chunk_context cc WHERE cc.rowid = c.rowid AND cc.is_decision = 1)`;
 
-export interface ItemAtAGlance {
-  caseId: string | null;
-  caseIdNormalized: string | null;
-  itemTitle: string | null;
-  isDecision: boolean;
-  outcome: string | null;
-  votes: { for: number | null; against: number | null; unanimous: boolean } | null;
-  meetingIndex: number | null;
-}
+export type { ItemAtAGlance };
 
 /** The agenda item each chunk belongs to (for results that show case, outcome and vote). */
 export function chunkItems(db: Database.Database, rowids: number[], principal: Principal): Map<number, ItemAtAGlance> {
