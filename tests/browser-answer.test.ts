@@ -13,60 +13,24 @@
  * Skipped when /usr/bin/chromium is missing (never downloads a browser).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startLlmServer, type LlmServer } from './llm-server.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, RESULT_ITEMS, ROOT, launchChromium, startDemoServer, type DemoServer } from './browser-harness.ts';
 import { tempDir } from './helpers.ts';
+import { startLlmServer, type LlmServer } from './llm-server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
 if (!HAS_CHROMIUM) console.warn(`[skip] ${CHROMIUM} not found: browser tests of the summary skipped (install chromium; never "npx playwright install")`);
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
-const RESULT_ITEMS = '#resultater ol.treffliste > li.treff';
 const PANEL = '#oppsummering';
 const DONE = '#oppsummering .oppsummering-svar';
 
-let dataDir: string;
-let server: ChildProcess | null = null;
-let serverLog = '';
+let demo: DemoServer | null = null;
 let base: string;
 let browser: Browser | null = null;
 let llm: LlmServer;
 let problems: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    if (server?.exitCode != null) throw new Error(`server exited with code ${server.exitCode}:\n${serverLog}`);
-    try {
-      const res = await fetch(url);
-      if (res.status === 200) return;
-      last = `status ${res.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} not healthy after ${timeoutMs} ms (${last}):\n${serverLog}`);
-}
 
 async function newPage(label: string): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser!.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nb-NO' });
@@ -103,51 +67,27 @@ async function watchStream(page: Page, timeoutMs = 20_000): Promise<{ snapshots:
 
 describe.skipIf(!HAS_CHROMIUM)('summary panel in a browser', () => {
   beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     llm = await startLlmServer();
-    dataDir = tempDir('innsikt-browser-answer-');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, ['bin/innsikt.js', 'serve', '--demo', '--port', String(port)], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        INNSIKT_DATA_DIR: dataDir,
-        INNSIKT_HOST: '127.0.0.1',
-        PORT: String(port),
-        INNSIKT_TOKENS: '',
-        INNSIKT_LLM: 'openai',
-        OPENAI_BASE_URL: llm.url,
-        OPENAI_API_KEY: '',
-        INNSIKT_LLM_MODEL: 'test-model',
-        INNSIKT_LLM_TIMEOUT_MS: '8000',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.stdout!.on('data', (d) => (serverLog += d));
-    server.stderr!.on('data', (d) => (serverLog += d));
-    await Promise.all([
-      chromium
-        .launch({
-          executablePath: CHROMIUM,
-          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-        })
-        .then((b) => (browser = b)),
-      waitForHealthy(`${base}/healthz`, 60_000),
+    [demo, browser] = await Promise.all([
+      startDemoServer(
+        {
+          INNSIKT_LLM: 'openai',
+          OPENAI_BASE_URL: llm.url,
+          OPENAI_API_KEY: '',
+          INNSIKT_LLM_MODEL: 'test-model',
+          INNSIKT_LLM_TIMEOUT_MS: '8000',
+        },
+        'innsikt-browser-answer-',
+      ),
+      launchChromium(),
     ]);
+    base = demo.base;
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close().catch(() => {});
-    if (server && server.exitCode == null && server.signalCode == null) {
-      const exited = new Promise<void>((resolve) => server!.once('exit', () => resolve()));
-      server.kill('SIGTERM');
-      const timer = setTimeout(() => server?.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await demo?.stop();
     await llm?.close();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   }, 30_000);
 
   afterEach(() => {
@@ -265,7 +205,7 @@ describe.skipIf(!HAS_CHROMIUM)('summary panel in a browser', () => {
         'Huskestativene i Sofienbergparken er vurdert <a hx-get="/logg-ut" hx-trigger="load" hx-target="body" href="https://evil.example/">her</a> og hx-get="/logg-ut" hx-trigger="load". <img src=x onerror="alert(2)"> <hx-partial hx-target="body" hx-swap="innerHTML">Hacket</hx-partial>',
       ].join('\n'),
     );
-    const ingest = spawnSync(process.execPath, ['bin/innsikt.js', 'ingest', file, '--json'], { cwd: ROOT, env: { ...process.env, INNSIKT_DATA_DIR: dataDir }, encoding: 'utf8' });
+    const ingest = spawnSync(process.execPath, ['bin/innsikt.js', 'ingest', file, '--json'], { cwd: ROOT, env: { ...process.env, INNSIKT_DATA_DIR: demo!.dataDir }, encoding: 'utf8' });
     expect(ingest.status, ingest.stderr).toBe(0);
     expect(JSON.parse(ingest.stdout).files[0].status).toBe('ok');
 

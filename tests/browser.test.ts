@@ -10,65 +10,26 @@
  * Skipped when /usr/bin/chromium is missing (never downloads a browser).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { tempDir } from './helpers.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, RESULT_ITEMS, ROOT, launchChromium, startDemoServer, type DemoServer } from './browser-harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
 if (!HAS_CHROMIUM) console.warn(`[skip] ${CHROMIUM} not found: browser tests skipped (install chromium; never "npx playwright install")`);
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
 const QUERY = 'lekeplass Tøyenparken';
 const EXPECTED: { query: string; expect: { file: string; page: number }[] }[] = JSON.parse(
   fs.readFileSync(path.join(ROOT, 'fixtures/expected-queries.json'), 'utf8'),
 ).queries;
 const EXPECTED_PAGES = EXPECTED.find((q) => q.query === QUERY)!.expect;
 
-/** Results in the results region (one <li class="treff"> per document). */
-const RESULT_ITEMS = '#resultater ol.treffliste > li.treff';
 
-let dataDir: string;
-let server: ChildProcess | null = null;
-let serverLog = '';
+let demo: DemoServer | null = null;
 let base: string;
 let browser: Browser | null = null;
 
 /** Page errors and console errors from every page of every test, checked after each test. */
 let problems: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    if (server?.exitCode != null) throw new Error(`server exited with code ${server.exitCode}:\n${serverLog}`);
-    try {
-      const res = await fetch(url);
-      if (res.status === 200) return;
-      last = `status ${res.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} not healthy after ${timeoutMs} ms (${last}):\n${serverLog}`);
-}
 
 function watch(page: Page, label: string): Page {
   page.on('pageerror', (err) => problems.push(`[${label}] pageerror: ${err.message}`));
@@ -89,38 +50,13 @@ async function newPage(label: string, options: Parameters<Browser['newContext']>
 
 describe.skipIf(!HAS_CHROMIUM)('web UI in a browser', () => {
   beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    dataDir = tempDir('innsikt-browser-');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, ['bin/innsikt.js', 'serve', '--demo', '--port', String(port)], {
-      cwd: ROOT,
-      env: { ...process.env, INNSIKT_DATA_DIR: dataDir, INNSIKT_HOST: '127.0.0.1', PORT: String(port), INNSIKT_TOKENS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.stdout!.on('data', (d) => (serverLog += d));
-    server.stderr!.on('data', (d) => (serverLog += d));
-    await Promise.all([
-      chromium
-        .launch({
-          executablePath: CHROMIUM,
-          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-        })
-        .then((b) => (browser = b)),
-      waitForHealthy(`${base}/healthz`, 60_000),
-    ]);
+    [demo, browser] = await Promise.all([startDemoServer(), launchChromium()]);
+    base = demo.base;
   }, 90_000);
 
   afterAll(async () => {
     await browser?.close().catch(() => {});
-    if (server && server.exitCode == null && server.signalCode == null) {
-      const exited = new Promise<void>((resolve) => server!.once('exit', () => resolve()));
-      server.kill('SIGTERM');
-      const timer = setTimeout(() => server?.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await demo?.stop();
   }, 30_000);
 
   afterEach(() => {
