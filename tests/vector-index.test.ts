@@ -1,7 +1,7 @@
 /**
- * The HNSW vector index behind SqliteStore.vector(): access inside the vector leg, no
- * influence of unreadable documents, consistency with writes (in this process and others),
- * persistence, and recall against the exact scan.
+ * The int8 vector copy behind SqliteStore.vector() (indexes/embedded/vector-index.ts): access
+ * inside the vector leg, no influence of unreadable documents, consistency with writes (in
+ * this process and others), persistence, and recall against the exact scan.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -17,7 +17,7 @@ const EMB = { id: embedder.id, dimensions: embedder.dimensions };
 const INTERNAL: Principal = { id: 'staff', internal: true, groups: [] };
 const BARNEVERN: Principal = { id: 'bv', internal: true, groups: ['barnevern'] };
 const HELSE: Principal = { id: 'helse', internal: true, groups: ['helse'] };
-/** Always the HNSW index, however small the test index. */
+/** Always the int8 copy, however small the test index. */
 const ANN: SqliteStoreOptions = { vectorIndex: { minVectors: 0 } };
 
 const TOPICS = [
@@ -76,7 +76,7 @@ beforeEach(() => {
 afterEach(() => store.close());
 
 describe('vector index: access is applied inside the vector leg', () => {
-  it('is the index that answers, with one graph per access partition', () => {
+  it('is the int8 copy that answers, with one partition per access level and group list', () => {
     vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL);
     const ann = store.vectorIndex();
     expect(ann).not.toBeNull();
@@ -109,7 +109,7 @@ describe('vector index: access is applied inside the vector leg', () => {
       for (const q of [SECRET, INTERNAL_SECRET, 'lekeplass budsjett', 'sykehjemsplasser']) {
         for (const principal of [PUBLIC_PRINCIPAL, { id: 'helse-ekstern', internal: false, groups: ['helse'] }]) {
           const withSecrets = vectorHits(store, q, principal, { limit: 30 });
-          // Only the public graph was walked, in one round: the secrets took no candidate slot.
+          // Only the public partition was scanned, in one round: the secrets took no candidate slot.
           expect(store.vectorIndex()!.lastSearch).toMatchObject({ partitions: 1, rounds: 1 });
           expect(withSecrets.length).toBe(30);
           expect(withSecrets).toEqual(vectorHits(clean, q, principal, { limit: 30 }));
@@ -117,6 +117,18 @@ describe('vector index: access is applied inside the vector leg', () => {
       }
     } finally {
       clean.close();
+    }
+  });
+
+  it('checks access again when rescoring in SQL, so a fault in the partition choice cannot leak', () => {
+    vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL);
+    const ann = store.vectorIndex()! as unknown as { readable: () => unknown[]; partitions: Map<number, unknown> };
+    // Simulate a bug in the first line of defence: every partition handed to every caller.
+    ann.readable = () => [...ann.partitions.values()];
+    for (const q of [SECRET, INTERNAL_SECRET]) {
+      const hits = vectorHits(store, q, PUBLIC_PRINCIPAL, { limit: 100 });
+      expect(hits.length).toBeGreaterThan(0);
+      expect([...docs(hits)].every((d) => d.startsWith('offentlig-'))).toBe(true);
     }
   });
 
@@ -142,6 +154,32 @@ describe('vector index: consistent with writes', () => {
     expect(store.vectorIndex()!.size).toBe(6 * TOPICS.length + 2);
   });
 
+  it('stays equal to the exact scan through many writes across block boundaries', () => {
+    const small = new SqliteStore(path.join(tempDir('innsikt-ann-blocks-'), 'index.sqlite'), { vectorIndex: { minVectors: 0, blockRows: 4 } });
+    try {
+      putPublic(small, 3);
+      const check = () => {
+        for (const principal of [PUBLIC_PRINCIPAL, BARNEVERN]) {
+          for (const q of ['lekeplass budsjett', SECRET, 'valget manntallet']) {
+            expect(vectorHits(small, q, principal, { limit: 15 })).toEqual(vectorHits(small, q, principal, { limit: 15, exact: true }));
+          }
+        }
+      };
+      check();
+      for (let i = 0; i < 12; i++) {
+        put(small, `churn-${i % 5}`, TOPICS.slice(0, 1 + (i % 4)).map((t) => `${t} Runde ${i}.`), i % 3 === 0 ? { access: 'protected', groups: ['barnevern'] } : {});
+        if (i % 4 === 3) small.deleteDocument(`offentlig-${i % 3}`);
+        if (i % 5 === 4) small.setAccess(`churn-${i % 5}`, 'internal', []);
+        check();
+        expect(small.vectorIndex()!.check()).toEqual([]);
+      }
+      const n = small.db.prepare(`SELECT count(*) FROM chunk_vectors`).pluck().get() as number;
+      expect(small.vectorIndex()!.size).toBe(n);
+    } finally {
+      small.close();
+    }
+  });
+
   it('moves a document between partitions when its access changes', () => {
     vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL);
     expect(store.setAccess('intern-0', 'public', [])).toBe(true);
@@ -165,6 +203,7 @@ describe('vector index: consistent with writes', () => {
     expect(vectorHits(store, 'ANNENPROSESS hundeløpegård', PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('fra-annen');
     expect(vectorHits(store, SECRET, PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('skjermet-0');
     expect(docs(vectorHits(store, 'lekeplass', ADMIN_PRINCIPAL, { limit: 100 })).has('offentlig-0')).toBe(false);
+    expect(store.vectorIndex()!.check()).toEqual([]);
   });
 });
 
@@ -190,13 +229,14 @@ describe('vector index: saved next to index.sqlite', () => {
     expect(vectorHits(store, 'SENEREKANARI sjøbad', PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('senere');
     expect(vectorHits(store, INTERNAL_SECRET, PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('intern-0');
     expect(store.vectorIndex()!.origin).toBe('loaded');
+    expect(store.vectorIndex()!.check()).toEqual([]);
   });
 
   it('rebuilds when the saved files are damaged, with the right answers', () => {
     const before = vectorHits(store, SECRET, BARNEVERN);
     store.close();
     const vdir = path.join(dir, 'index.sqlite.vectors');
-    for (const f of fs.readdirSync(vdir)) if (f.endsWith('.usearch')) fs.writeFileSync(path.join(vdir, f), 'not an index');
+    for (const f of fs.readdirSync(vdir)) if (f.endsWith('.i8')) fs.writeFileSync(path.join(vdir, f), 'not an index');
     store = new SqliteStore(path.join(dir, 'index.sqlite'), ANN);
     expect(vectorHits(store, SECRET, BARNEVERN)).toEqual(before);
     expect(store.vectorIndex()!.origin).toBe('built');

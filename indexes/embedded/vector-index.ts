@@ -1,123 +1,92 @@
 /**
- * The approximate vector index of the embedded store: HNSW graphs (usearch) over int8 copies
- * of the chunk vectors, used by SqliteStore.vector() once an index holds enough vectors that
- * the exact scan in SQL gets slow (see ANN_MIN_VECTORS). The float32 vectors in SQLite stay the
- * truth: every candidate the graphs propose is rescored exactly, and access-checked, in SQL.
+ * The vector index of the embedded store: int8 copies of the chunk vectors in memory, scanned
+ * exactly with SIMD (usearch's exact search), used by SqliteStore.vector() once an index holds
+ * VECTOR_INDEX_MIN_VECTORS vectors. The float32 vectors in SQLite stay the truth: the best candidates of
+ * the int8 scan are rescored exactly, and access-checked, in SQL.
  *
  * Glossary:
  * - partition: all chunks whose documents share one access level and group list
- *   (`public`, `internal`, `protected` + ["barnevern"], ...). Each partition has its own graph.
+ *   (`public`, `internal`, `protected` + ["barnevern"], ...), stored and scanned on their own.
  * - vector log: the table `vector_log`, filled by triggers on every insert/delete of a vector
  *   and every change of a document's access, so any process can see what changed since the
- *   state its graphs reflect (`seq`).
+ *   state its copy reflects (`seq`).
  *
  * Invariants:
- * - Access: a principal's query only ever walks the graphs of partitions it may read, chosen by
- *   the ONE access clause (access.ts) evaluated in SQL over the partitions' (access, groups).
- *   Unreadable chunks are never visited, so they cannot take a candidate slot or change a
- *   ranking; the exact rescoring query applies the access clause again to every candidate.
- * - A graph never answers for a state older than the database: before each search the log
- *   entries after `seq` are applied (or the graphs rebuilt when that is cheaper), in one read
+ * - Access: a principal's query only ever scans the partitions it may read, chosen by the ONE
+ *   access clause (access.ts) evaluated in SQL over the partitions' (access, groups). Unreadable
+ *   chunks are never compared, so they cannot take a candidate slot or change a ranking; the
+ *   exact rescoring query applies the access clause again to every candidate.
+ * - The copy never answers for a state older than the database: before each search the log
+ *   entries after `seq` are applied (or the copy rebuilt when that is cheaper), in one read
  *   transaction with the vectors they refer to.
- * - The persisted files (`index.sqlite.vectors/`) are a cache: any missing, unreadable or
+ * - The saved files (`index.sqlite.vectors/`) are a cache: any missing, unreadable or
  *   mismatched file means a rebuild from chunk_vectors, never a wrong answer.
+ *
+ * Why an exact int8 scan and not a graph (HNSW): measured with `npm run bench` (section
+ * "vector", docs/benchmarks.md). Queries are a few words, documents hundreds, so a query's
+ * nearest chunks have cosine 0.1-0.5 and are not near each other; usearch's HNSW then found
+ * 0.954 of the exact top 10 at 100k chunks with 800 candidates (0.978 with 1600) and less at
+ * 1M, below the 0.98 we require. The int8 scan finds all of them (before rescoring: 1.0), at
+ * 1 byte per dimension and memory bandwidth: about 6 ms per 100k vectors on one core.
  *
  * Why int8 with our own scaling: usearch's float-to-int8 cast divides by the L2 norm and
  * truncates, which leaves 2048-dimensional unit vectors (components ~0.02) with 2-3 levels;
  * scaling each vector by its largest component keeps ~7 bits per component, and cosine does
- * not care about the per-vector scale. `npm run bench` (section "vector") measures recall.
+ * not care about the per-vector scale. Measured error against float32 cosine: 0.0004 on
+ * average, 0.006 at most (see SIMILARITY_MARGIN).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { createRequire } from 'node:module';
+import usearch from 'usearch';
 import type Database from 'better-sqlite3';
 import type { AccessClause } from './access.ts';
 import type { RankedChunk } from '../store.ts';
 
-// --- usearch, through its native binding --------------------------------------------------
-// The JavaScript wrapper converts every typed array to Float32Array before the binding sees
-// it, so int8 vectors would be re-quantised by usearch's cast (see above). The binding itself
-// takes Int8Array as is; this is the class the wrapper wraps (usearch ~2.25).
-
-interface NativeIndex {
-  add(keys: BigUint64Array, vectors: Float32Array | Int8Array, threads: number): void;
-  search(query: Float32Array | Int8Array, k: number, threads: number): [BigUint64Array, Float32Array, BigUint64Array];
-  remove(keys: BigUint64Array): number[];
-  size(): number;
-  save(path: string): void;
-  load(path: string): void;
-}
-type NativeCtor = new (
-  dimensions: number,
-  metric: string,
-  quantization: string,
-  connectivity: number,
-  expansionAdd: number,
-  expansionSearch: number,
-  multi: boolean,
-) => NativeIndex;
-
-let nativeCtor: NativeCtor | null = null;
-function native(): NativeCtor {
-  if (nativeCtor) return nativeCtor;
-  const require = createRequire(import.meta.url);
-  const entry = require.resolve('usearch'); // <root>/javascript/dist/cjs/usearch.js
-  const root = path.resolve(path.dirname(entry), '../../..');
-  const load = createRequire(entry)('node-gyp-build') as (dir: string) => { CompiledIndex: NativeCtor };
-  nativeCtor = load(root).CompiledIndex;
-  return nativeCtor;
-}
-
-// --- Parameters -------------------------------------------------------------------------
-
-export type VectorQuantization = 'i8' | 'f16' | 'f32';
-
 export interface VectorIndexOptions {
-  /** How the graphs store vectors (default i8: 1 byte per dimension). */
-  quantization?: VectorQuantization;
-  /** HNSW links per node (usearch `connectivity`). */
-  connectivity?: number;
-  /** Candidate list while inserting (usearch `expansion_add`). */
-  expansionAdd?: number;
   /** Candidates rescored exactly per result wanted. */
   oversample?: number;
-  /** Breadth of the graph search (usearch `expansion_search`): candidates walked per query. */
-  expansionSearch?: number;
-  /** Persist the graphs next to the database (default: yes for a file database). */
+  /** Threads per scan (usearch exact search); 1 leaves the other core to other requests. */
+  threads?: number;
+  /** Save the copy next to the database (default: yes for a file database). */
   persist?: boolean;
+  /**
+   * Rows per block of a partition (default 32768: 64 MB at 2048 dimensions, the most memory a
+   * growing partition leaves unused). Small values let tests cross block boundaries.
+   */
+  blockRows?: number;
 }
 
 /**
- * Defaults, measured with `npm run bench` (section "vector") on the 100k- and 1M-chunk
- * synthetic indexes with the local embedder: see docs/benchmarks.md. Re-measure before
+ * Defaults, measured with `npm run bench` on the 100k- and 1M-chunk synthetic indexes with the
+ * local embedder (docs/benchmarks.md): the int8 order differs from the exact one only within
+ * SIMILARITY_MARGIN, so 2 × limit candidates hold the exact top `limit`. Re-measure before
  * changing; recall@10 against the exact scan must stay >= 0.98.
  */
 export const VECTOR_INDEX_DEFAULTS: Required<Omit<VectorIndexOptions, 'persist'>> = {
-  quantization: 'i8',
-  connectivity: 32,
-  expansionAdd: 256,
   oversample: 2,
-  expansionSearch: 800,
+  threads: 1,
+  blockRows: 32768,
 };
 
-/** Never fetch more than this many candidates per partition; beyond it the exact scan runs. */
-const MAX_CANDIDATES = 4096;
 /**
  * Candidates whose int8 similarity is this far below the threshold are not rescored. Measured
  * on 55k query-chunk pairs (local embedder, 2048 dimensions): |int8 - exact cosine| is 0.0004
  * on average, 0.0025 at p99.9, 0.006 at most.
  */
 const SIMILARITY_MARGIN = 0.01;
-const FORMAT = 2;
+/** Never rescore more than this many candidates; beyond it the exact scan in SQL runs. */
+const MAX_CANDIDATES = 8192;
+const FORMAT = 1;
 
+/** One access partition: its int8 rows in blocks (all full but the last), and their rowids. */
 interface Partition {
   pid: number;
   access: string;
   groups: string;
-  index: NativeIndex;
-  size: number;
+  blocks: Int8Array[];
+  /** Chunk rowid of each slot (slot = block * blockRows + row). */
+  slotRow: number[];
   dirty: boolean;
 }
 
@@ -125,33 +94,9 @@ interface Manifest {
   format: number;
   embedderId: string;
   dimensions: number;
-  quantization: VectorQuantization;
-  connectivity: number;
   seq: number;
-  rows: string;
-  partitions: { pid: number; access: string; groups: string; file: string; size: number; check: string }[];
+  partitions: { pid: number; access: string; groups: string; file: string; rows: number; check: string }[];
   savedAt: string;
-}
-
-/**
- * A fingerprint of a saved graph: its length and a hash of its first and last 64 KiB. usearch
- * trusts the file it loads (a malformed one crashes the process), so a file that was
- * truncated or replaced must be caught before it gets there. Not a full checksum: hashing a
- * 2 GB graph would cost seconds at every start.
- */
-function fingerprint(file: string): string {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    const span = Math.min(65536, size);
-    const head = Buffer.alloc(span);
-    const tail = Buffer.alloc(span);
-    fs.readSync(fd, head, 0, span, 0);
-    fs.readSync(fd, tail, 0, span, size - span);
-    return `${size}:${crypto.createHash('sha1').update(head).update(tail).digest('hex')}`;
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** The SQL that keeps the vector log (part of the store's schema). */
@@ -179,14 +124,26 @@ export function quantizeI8(v: Float32Array, out = new Int8Array(v.length)): Int8
   return out;
 }
 
-function fromBlob(b: Buffer): Float32Array {
-  // Copy: the buffer's offset need not be 4-aligned.
-  const out = new Float32Array(b.byteLength / 4);
-  new Uint8Array(out.buffer).set(b);
-  return out;
+/**
+ * A fingerprint of a saved file: its length and a hash of its first and last 64 KiB. Catches a
+ * file truncated or replaced without hashing gigabytes at every start.
+ */
+function fingerprint(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const span = Math.min(65536, size);
+    const head = Buffer.alloc(span);
+    const tail = Buffer.alloc(span);
+    fs.readSync(fd, head, 0, span, 0);
+    fs.readSync(fd, tail, 0, span, size - span);
+    return `${size}:${crypto.createHash('sha1').update(head).update(tail).digest('hex')}`;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
-export interface AnnSearch {
+export interface VectorSearch {
   acl: AccessClause;
   limit: number;
   minSimilarity: number;
@@ -195,27 +152,36 @@ export interface AnnSearch {
    * the best `limit` at or above minSimilarity, best first.
    */
   rescore: (rowids: number[], limit: number) => RankedChunk[];
+  /**
+   * With filters: the share of the readable documents that pass them (from SQL), so the scan
+   * fetches enough candidates at once; a very selective filter goes to the exact scan, which
+   * SQLite then runs over the few matching chunks only.
+   */
+  filterShare?: () => number;
 }
+
+type VectorRow = { rowid: number; embedding: Buffer; access: string; groups: string };
 
 export class VectorIndex {
   readonly dir: string | null;
   private readonly opts: Required<Omit<VectorIndexOptions, 'persist'>>;
   private partitions = new Map<number, Partition>();
   private byKey = new Map<string, Partition>();
-  /** Partition id of each chunk rowid (0: not indexed). */
+  /** Partition id (0: not held) and slot of each chunk rowid. */
   private rowPartition = new Uint16Array(1024);
+  private rowSlot = new Int32Array(1024);
   private seq = 0;
   private embedder: { id: string; dimensions: number } | null = null;
   private readonly readableStmts = new Map<string, Database.Statement>();
   private nextPid = 1;
   /** Log entries applied since the last save. */
   private unsaved = 0;
-  /** Whether the saved graphs were looked for (sync() does that once). */
+  /** Whether the saved copy was looked for (sync() does that once). */
   private opened = false;
-  /** What the last search did: graphs walked, widening rounds, candidates rescored. */
-  lastSearch: { partitions: number; rounds: number; candidates: number; fellBack: boolean } | null = null;
-  /** Where the graphs in memory came from: saved files, or a build from chunk_vectors. */
+  /** Where the copy in memory came from: saved files, or a build from chunk_vectors. */
   origin: 'loaded' | 'built' | null = null;
+  /** What the last search did: partitions scanned, widening rounds, candidates rescored. */
+  lastSearch: { partitions: number; rounds: number; candidates: number; fellBack: boolean } | null = null;
 
   constructor(
     private readonly db: Database.Database,
@@ -228,7 +194,7 @@ export class VectorIndex {
 
   get size(): number {
     let n = 0;
-    for (const p of this.partitions.values()) n += p.size;
+    for (const p of this.partitions.values()) n += p.slotRow.length;
     return n;
   }
 
@@ -236,7 +202,14 @@ export class VectorIndex {
     return this.partitions.size;
   }
 
-  /** The log position the graphs reflect. */
+  /** Bytes of int8 rows held in memory (allocated blocks). */
+  get memoryBytes(): number {
+    let n = 0;
+    for (const p of this.partitions.values()) for (const b of p.blocks) n += b.byteLength;
+    return n;
+  }
+
+  /** The log position the copy reflects. */
   get position(): number {
     return this.seq;
   }
@@ -257,80 +230,97 @@ export class VectorIndex {
     return r?.seq ?? 0;
   }
 
-  private newIndex(dims: number): NativeIndex {
-    const Native = native();
-    return new Native(dims, 'cos', this.opts.quantization, this.opts.connectivity, this.opts.expansionAdd, 0, false);
+  private reset(): void {
+    this.partitions = new Map();
+    this.byKey = new Map();
+    this.rowPartition = new Uint16Array(1024);
+    this.rowSlot = new Int32Array(1024);
+    this.nextPid = 1;
+    this.seq = 0;
   }
 
   private partitionFor(access: string, groups: string): Partition {
     const key = `${access}\u0000${groups}`;
     let p = this.byKey.get(key);
     if (!p) {
-      p = { pid: this.nextPid++, access, groups, index: this.newIndex(this.embedder!.dimensions), size: 0, dirty: true };
-      if (p.pid > 0xffff) throw new Error('vector index: more than 65535 access partitions');
+      if (this.nextPid > 0xffff) throw new Error('vector index: more than 65535 access partitions');
+      p = { pid: this.nextPid++, access, groups, blocks: [], slotRow: [], dirty: true };
       this.partitions.set(p.pid, p);
       this.byKey.set(key, p);
     }
     return p;
   }
 
-  private setRow(rowid: number, pid: number): void {
+  private setRow(rowid: number, pid: number, slot: number): void {
     if (rowid >= this.rowPartition.length) {
       let n = this.rowPartition.length;
       while (n <= rowid) n *= 2;
-      const grown = new Uint16Array(n);
-      grown.set(this.rowPartition);
-      this.rowPartition = grown;
+      const rp = new Uint16Array(n);
+      rp.set(this.rowPartition);
+      this.rowPartition = rp;
+      const rs = new Int32Array(n);
+      rs.set(this.rowSlot);
+      this.rowSlot = rs;
     }
     this.rowPartition[rowid] = pid;
+    this.rowSlot[rowid] = slot;
   }
 
-  private encode(v: Float32Array): Float32Array | Int8Array {
-    return this.opts.quantization === 'i8' ? quantizeI8(v) : v;
-  }
-
-  private reset(): void {
-    this.partitions = new Map();
-    this.byKey = new Map();
-    this.rowPartition = new Uint16Array(1024);
-    this.nextPid = 1;
-    this.seq = 0;
-  }
-
-  /** Add vectors (rowid, blob, access, groups) in batches; several threads for big batches. */
-  private addRows(rows: Iterable<{ rowid: number; embedding: Buffer; access: string; groups: string }>): number {
+  /** Append a row; the last block grows by doubling up to blockRows rows, then a new one starts. */
+  private append(p: Partition, rowid: number, v: Int8Array): void {
     const dims = this.embedder!.dimensions;
-    const threads = Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
-    const BATCH = 4096;
-    const pending = new Map<Partition, { keys: bigint[]; vectors: (Float32Array | Int8Array)[] }>();
-    let added = 0;
-    const flush = (p: Partition) => {
-      const b = pending.get(p);
-      if (!b || !b.keys.length) return;
-      const flat = this.opts.quantization === 'i8' ? new Int8Array(b.keys.length * dims) : new Float32Array(b.keys.length * dims);
-      b.vectors.forEach((v, i) => flat.set(v, i * dims));
-      p.index.add(BigUint64Array.from(b.keys), flat, b.keys.length > 64 ? threads : 1);
-      p.size += b.keys.length;
-      p.dirty = true;
-      pending.delete(p);
-    };
-    for (const r of rows) {
-      const v = fromBlob(r.embedding);
-      if (v.length !== dims) throw new Error(`vector index: vector of ${v.length} dimensions, expected ${dims}`);
-      const p = this.partitionFor(r.access, r.groups);
-      let b = pending.get(p);
-      if (!b) pending.set(p, (b = { keys: [], vectors: [] }));
-      b.keys.push(BigInt(r.rowid));
-      b.vectors.push(this.encode(v));
-      this.setRow(r.rowid, p.pid);
-      added++;
-      if (b.keys.length >= BATCH) flush(p);
+    const slot = p.slotRow.length;
+    const b = Math.floor(slot / this.opts.blockRows);
+    const row = slot % this.opts.blockRows;
+    if (b === p.blocks.length) p.blocks.push(new Int8Array(Math.min(this.opts.blockRows, 256) * dims));
+    let block = p.blocks[b];
+    if ((row + 1) * dims > block.length) {
+      const grown = new Int8Array(Math.min(this.opts.blockRows, Math.max(256, (block.length / dims) * 2)) * dims);
+      grown.set(block);
+      p.blocks[b] = block = grown;
     }
-    for (const p of [...pending.keys()]) flush(p);
-    return added;
+    block.set(v, row * dims);
+    p.slotRow.push(rowid);
+    this.setRow(rowid, p.pid, slot);
+    p.dirty = true;
   }
 
-  /** Build every graph from chunk_vectors (in one read transaction with the log position). */
+  /** Remove a row: the last row of the partition moves into its slot. */
+  private removeRow(rowid: number): void {
+    const pid = rowid < this.rowPartition.length ? this.rowPartition[rowid] : 0;
+    if (!pid) return;
+    const p = this.partitions.get(pid)!;
+    const dims = this.embedder!.dimensions;
+    const slot = this.rowSlot[rowid];
+    const last = p.slotRow.length - 1;
+    if (slot !== last) {
+      const from = p.blocks[Math.floor(last / this.opts.blockRows)];
+      const to = p.blocks[Math.floor(slot / this.opts.blockRows)];
+      const fo = (last % this.opts.blockRows) * dims;
+      to.set(from.subarray(fo, fo + dims), (slot % this.opts.blockRows) * dims);
+      const moved = p.slotRow[last];
+      p.slotRow[slot] = moved;
+      this.rowSlot[moved] = slot;
+    }
+    p.slotRow.pop();
+    if (p.slotRow.length % this.opts.blockRows === 0 && p.blocks.length > Math.ceil(p.slotRow.length / this.opts.blockRows)) p.blocks.pop();
+    this.rowPartition[rowid] = 0;
+    p.dirty = true;
+  }
+
+  private addRows(rows: Iterable<VectorRow>): void {
+    const dims = this.embedder!.dimensions;
+    const f = new Float32Array(dims);
+    const q = new Int8Array(dims);
+    const bytes = new Uint8Array(f.buffer);
+    for (const r of rows) {
+      if (r.embedding.byteLength !== dims * 4) throw new Error(`vector index: vector of ${r.embedding.byteLength / 4} dimensions, expected ${dims}`);
+      bytes.set(r.embedding); // copy: the blob's offset need not be 4-aligned
+      this.append(this.partitionFor(r.access, r.groups), r.rowid, quantizeI8(f, q));
+    }
+  }
+
+  /** Build the copy from chunk_vectors (in one read transaction with the log position). */
   build(): void {
     this.opened = true;
     this.origin = 'built';
@@ -339,21 +329,29 @@ export class VectorIndex {
       this.embedder = this.currentEmbedder();
       this.seq = this.logHead();
       if (!this.embedder) return;
-      const rows = this.db
-        .prepare(
-          `SELECT v.rowid AS rowid, v.embedding AS embedding, d.access AS access, d.groups AS groups
-           FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id`,
-        )
-        .iterate() as Iterable<{ rowid: number; embedding: Buffer; access: string; groups: string }>;
-      this.addRows(rows);
+      this.addRows(
+        this.db
+          .prepare(
+            `SELECT v.rowid AS rowid, v.embedding AS embedding, d.access AS access, d.groups AS groups
+             FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id`,
+          )
+          .iterate() as Iterable<VectorRow>,
+      );
+      // The last block of each partition grew by doubling: give back what it does not use.
+      const dims = this.embedder.dimensions;
+      for (const p of this.partitions.values()) {
+        const b = p.blocks.length - 1;
+        const used = (p.slotRow.length - b * this.opts.blockRows) * dims;
+        if (b >= 0 && used < p.blocks[b].length) p.blocks[b] = p.blocks[b].slice(0, used);
+      }
     })();
     this.unsaved = Number.POSITIVE_INFINITY;
   }
 
   /**
-   * Bring the graphs up to the database's current state: load the saved graphs on first use
-   * (or build them), then apply the vector log since their position, or rebuild when the
-   * embedder changed or most vectors did.
+   * Bring the copy up to the database's current state: load the saved copy on first use (or
+   * build it), then apply the vector log since its position, or rebuild when the embedder
+   * changed or most vectors did.
    */
   sync(): void {
     if (!this.opened) {
@@ -376,45 +374,38 @@ export class VectorIndex {
         return;
       }
     }
-    this.db.transaction(() => {
-      const to = this.logHead();
-      const changed = this.db.prepare(`SELECT DISTINCT chunk_rowid FROM vector_log WHERE seq > ? AND seq <= ?`).pluck().all(this.seq, to) as number[];
-      if (changed.length > Math.max(10_000, this.size * 0.3)) {
-        this.build();
-        return;
-      }
-      // Remove every changed rowid, then add back the ones that exist now, as they are now.
-      const byPartition = new Map<number, bigint[]>();
-      for (const r of changed) {
-        const pid = r < this.rowPartition.length ? this.rowPartition[r] : 0;
-        if (!pid) continue;
-        let keys = byPartition.get(pid);
-        if (!keys) byPartition.set(pid, (keys = []));
-        keys.push(BigInt(r));
-        this.rowPartition[r] = 0;
-      }
-      for (const [pid, keys] of byPartition) {
-        const p = this.partitions.get(pid)!;
-        const removed = p.index.remove(BigUint64Array.from(keys));
-        p.size -= removed.reduce((a, b) => a + Number(b), 0);
-        p.dirty = true;
-      }
-      const rows = this.db
-        .prepare(
-          `SELECT v.rowid AS rowid, v.embedding AS embedding, d.access AS access, d.groups AS groups
-           FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id
-           WHERE v.rowid IN (SELECT value FROM json_each(@ids))`,
-        )
-        .all({ ids: JSON.stringify(changed) }) as { rowid: number; embedding: Buffer; access: string; groups: string }[];
-      this.addRows(rows);
-      this.unsaved += to - this.seq;
-      this.seq = to;
-    })();
+    try {
+      this.db.transaction(() => {
+        const to = this.logHead();
+        const changed = this.db.prepare(`SELECT DISTINCT chunk_rowid FROM vector_log WHERE seq > ? AND seq <= ?`).pluck().all(this.seq, to) as number[];
+        if (changed.length > Math.max(10_000, this.size * 0.3)) {
+          this.build();
+          return;
+        }
+        // Remove every changed rowid, then add back the ones that exist now, as they are now.
+        for (const r of changed) this.removeRow(r);
+        this.addRows(
+          this.db
+            .prepare(
+              `SELECT v.rowid AS rowid, v.embedding AS embedding, d.access AS access, d.groups AS groups
+               FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id
+               WHERE v.rowid IN (SELECT value FROM json_each(@ids))`,
+            )
+            .all({ ids: JSON.stringify(changed) }) as VectorRow[],
+        );
+        this.unsaved += to - this.seq;
+        this.seq = to;
+      })();
+    } catch (err) {
+      // Half-applied changes: start afresh from the database.
+      this.build();
+      if (this.logHead() !== this.seq) throw err;
+    }
   }
 
   /** The partitions the access clause lets this caller read, decided in SQL. */
   private readable(acl: AccessClause): Partition[] {
-    const all = [...this.partitions.values()].filter((p) => p.size > 0);
+    const all = [...this.partitions.values()].filter((p) => p.slotRow.length > 0);
     if (acl.sql === '1 = 1') return all;
     let stmt = this.readableStmts.get(acl.sql);
     if (!stmt) {
@@ -430,67 +421,71 @@ export class VectorIndex {
     return all.filter((p) => ok.has(p.pid));
   }
 
+  /** The k most similar rows of the given partitions by int8 cosine: rowids and similarities, best first. */
+  private scan(parts: Partition[], q: Int8Array, k: number): { rowids: number[]; sims: number[] } {
+    const dims = this.embedder!.dimensions;
+    const found: { rowid: number; sim: number }[] = [];
+    for (const p of parts) {
+      const rows = p.slotRow.length;
+      p.blocks.forEach((block, b) => {
+        const n = Math.min(this.opts.blockRows, rows - b * this.opts.blockRows);
+        if (n <= 0) return;
+        // A view from offset 0: the binding reads the block's buffer from its start.
+        const data = n * dims === block.length ? block : block.subarray(0, n * dims);
+        const m = usearch.exactSearch(data, q, dims, Math.min(k, n), usearch.MetricKind.Cos, this.opts.threads) as { keys: BigUint64Array; distances: Float32Array };
+        for (let i = 0; i < m.keys.length; i++) found.push({ rowid: p.slotRow[b * this.opts.blockRows + Number(m.keys[i])], sim: 1 - m.distances[i] });
+      });
+    }
+    found.sort((a, b) => b.sim - a.sim);
+    found.length = Math.min(found.length, k);
+    return { rowids: found.map((f) => f.rowid), sims: found.map((f) => f.sim) };
+  }
+
   /**
-   * Approximate search: candidates from the readable partitions' graphs, the best by int8
-   * similarity rescored exactly in SQL. Returns null when the caller should run the exact
-   * scan instead (a filter or the threshold leaves too few candidates even after widening).
+   * The vector leg: the best candidates of the readable partitions by int8 similarity,
+   * rescored exactly in SQL. Returns null when the caller should run the exact scan instead
+   * (a filter leaves too few candidates even after widening).
    */
-  search(query: Float32Array, req: AnnSearch): RankedChunk[] | null {
+  search(query: Float32Array, req: VectorSearch): RankedChunk[] | null {
     this.sync();
     if (!this.embedder || query.length !== this.embedder.dimensions) return null;
     const parts = this.readable(req.acl);
     const stat: NonNullable<VectorIndex['lastSearch']> = { partitions: parts.length, rounds: 0, candidates: 0, fellBack: false };
     this.lastSearch = stat;
     if (!parts.length) return [];
-    const q = this.encode(query);
+    const total = parts.reduce((a, p) => a + p.slotRow.length, 0);
+    const q = quantizeI8(query);
     const floor = req.minSimilarity - SIMILARITY_MARGIN;
-    // `want` candidates are rescored; the graphs are walked with a candidate list of `ef`
-    // (usearch's search breadth is max(expansion, k), so asking for ef results sets it).
-    let want = Math.max(req.limit * this.opts.oversample, 32);
-    let ef = Math.max(this.opts.expansionSearch, want);
-    for (;;) {
-      const keys: number[] = [];
-      const sims: number[] = [];
-      // Whether every readable chunk at or above the floor is among the candidates.
-      let complete = true;
-      for (const p of parts) {
-        const k = Math.min(ef, p.size);
-        const [found, distances, counts] = p.index.search(q, k, 1);
-        const n = Number(counts[0]);
-        for (let i = 0; i < n; i++) {
-          const sim = 1 - distances[i];
-          if (sim < floor) break; // sorted by distance: the rest are further away
-          keys.push(Number(found[i]));
-          sims.push(sim);
-        }
-        // A partition walked with fewer candidates than it holds may have more above the
-        // floor beyond its last result, if that one is still above the floor.
-        if (k < p.size && n === k && 1 - distances[n - 1] >= floor) complete = false;
-      }
-      let candidates = keys;
-      let truncated = false;
-      if (keys.length > want) {
-        const order = keys.map((_, i) => i).sort((a, b) => sims[b] - sims[a]);
-        candidates = order.slice(0, want).map((i) => keys[i]);
-        truncated = true;
-      }
-      stat.rounds++;
-      stat.candidates += candidates.length;
-      const ranked = req.rescore(candidates, req.limit);
-      if (ranked.length >= req.limit || (complete && !truncated)) return ranked;
-      // Too few passed the exact threshold, the access check or a filter: look further.
-      const moreCandidates = truncated && want < MAX_CANDIDATES;
-      const widerWalk = !complete && ef < MAX_CANDIDATES;
-      if (!moreCandidates && !widerWalk) {
+    let k = Math.max(req.limit * this.opts.oversample, 32);
+    if (req.filterShare) {
+      const share = req.filterShare();
+      if (share <= 0) return [];
+      k = Math.ceil(k / share);
+      if (k > MAX_CANDIDATES && k < total) {
         stat.fellBack = true;
         return null;
       }
-      if (moreCandidates) want = Math.min(want * 4, MAX_CANDIDATES);
-      if (widerWalk) ef = Math.min(Math.max(ef * 4, want), MAX_CANDIDATES);
+    }
+    k = Math.min(k, total);
+    for (;;) {
+      const { rowids, sims } = this.scan(parts, q, k);
+      let n = 0;
+      while (n < rowids.length && sims[n] >= floor) n++;
+      stat.rounds++;
+      stat.candidates += n;
+      const ranked = req.rescore(rowids.slice(0, n), req.limit);
+      // Done when enough passed, or when every candidate at or above the floor was rescored.
+      if (ranked.length >= req.limit || n < rowids.length || rowids.length >= total) return ranked;
+      // Too few passed the exact threshold, the access check or a filter: look further.
+      if (k >= MAX_CANDIDATES) {
+        stat.fellBack = true;
+        return null;
+      }
+      k = Math.min(k * 4, MAX_CANDIDATES);
     }
   }
 
-  /** Load the saved graphs; false when there are none or they do not fit this database. */
+  /** Load the saved copy; false when there is none or it does not fit this database. */
   load(): boolean {
     if (!this.dir) return false;
     let manifest: Manifest;
@@ -500,33 +495,38 @@ export class VectorIndex {
       return false;
     }
     const current = this.currentEmbedder();
-    if (
-      manifest.format !== FORMAT ||
-      !current ||
-      manifest.embedderId !== current.id ||
-      manifest.dimensions !== current.dimensions ||
-      manifest.quantization !== this.opts.quantization ||
-      manifest.connectivity !== this.opts.connectivity ||
-      manifest.seq > this.logHead()
-    ) {
+    if (manifest.format !== FORMAT || !current || manifest.embedderId !== current.id || manifest.dimensions !== current.dimensions || manifest.seq > this.logHead()) {
       return false;
     }
     try {
       this.reset();
       this.embedder = current;
+      const dims = current.dimensions;
       for (const m of manifest.partitions) {
         const file = path.join(this.dir, m.file);
         if (fingerprint(file) !== m.check) throw new Error(`vector index: ${m.file} does not match its manifest`);
-        const index = this.newIndex(current.dimensions);
-        index.load(file);
-        const p: Partition = { pid: m.pid, access: m.access, groups: m.groups, index, size: index.size(), dirty: false };
-        this.partitions.set(p.pid, p);
-        this.byKey.set(`${p.access}\u0000${p.groups}`, p);
-        this.nextPid = Math.max(this.nextPid, p.pid + 1);
+        // File: rows × int32 rowid, then rows × dims int8.
+        const fd = fs.openSync(file, 'r');
+        try {
+          const ids = new Int32Array(m.rows);
+          fs.readSync(fd, new Uint8Array(ids.buffer), 0, ids.byteLength, 0);
+          const p: Partition = { pid: m.pid, access: m.access, groups: m.groups, blocks: [], slotRow: Array.from(ids), dirty: false };
+          let pos = ids.byteLength;
+          for (let s = 0; s < m.rows; s += this.opts.blockRows) {
+            const n = Math.min(this.opts.blockRows, m.rows - s);
+            const block = new Int8Array(n * dims);
+            fs.readSync(fd, new Uint8Array(block.buffer), 0, block.byteLength, pos);
+            pos += block.byteLength;
+            p.blocks.push(block);
+          }
+          p.slotRow.forEach((rowid, slot) => this.setRow(rowid, p.pid, slot));
+          this.partitions.set(p.pid, p);
+          this.byKey.set(`${p.access}\u0000${p.groups}`, p);
+          this.nextPid = Math.max(this.nextPid, p.pid + 1);
+        } finally {
+          fs.closeSync(fd);
+        }
       }
-      const rows = fs.readFileSync(path.join(this.dir, manifest.rows));
-      this.rowPartition = new Uint16Array(Math.max(1024, rows.byteLength / 2));
-      new Uint8Array(this.rowPartition.buffer).set(rows);
       this.seq = manifest.seq;
       this.unsaved = 0;
       this.opened = true;
@@ -540,12 +540,15 @@ export class VectorIndex {
   }
 
   /**
-   * Save the graphs (when they changed) and prune the log up to the saved position. Files are
+   * Save the copy (when it changed) and prune the log up to the saved position. Files are
    * written under new names and the manifest is renamed last, so a reader sees the old set or
    * the new one, never a mix.
    */
   save(opts: { prune?: boolean } = {}): void {
-    if (!this.dir || !this.embedder) return;
+    if (!this.dir || this.db.readonly) return;
+    // Save the newest state, so that pruning the log never drops entries the files lack.
+    this.sync();
+    if (!this.embedder) return;
     if (this.unsaved === 0 && ![...this.partitions.values()].some((p) => p.dirty)) return;
     const manifestFile = path.join(this.dir, 'manifest.json');
     try {
@@ -555,36 +558,35 @@ export class VectorIndex {
       /* no manifest yet */
     }
     fs.mkdirSync(this.dir, { recursive: true });
+    const dims = this.embedder.dimensions;
     const gen = `${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
     const partitions: Manifest['partitions'] = [];
     for (const p of this.partitions.values()) {
-      const file = `p${p.pid}-${gen}.usearch`;
-      p.index.save(path.join(this.dir, file));
-      partitions.push({ pid: p.pid, access: p.access, groups: p.groups, file, size: p.size, check: fingerprint(path.join(this.dir, file)) });
+      const file = `p${p.pid}-${gen}.i8`;
+      const full = path.join(this.dir, file);
+      const fd = fs.openSync(full, 'w');
+      try {
+        fs.writeSync(fd, new Uint8Array(Int32Array.from(p.slotRow).buffer));
+        let left = p.slotRow.length;
+        for (const b of p.blocks) {
+          const n = Math.min(this.opts.blockRows, left);
+          fs.writeSync(fd, new Uint8Array(b.buffer, b.byteOffset, n * dims));
+          left -= n;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+      partitions.push({ pid: p.pid, access: p.access, groups: p.groups, file, rows: p.slotRow.length, check: fingerprint(full) });
     }
-    let top = this.rowPartition.length;
-    while (top > 0 && this.rowPartition[top - 1] === 0) top--;
-    const rows = `rows-${gen}.bin`;
-    fs.writeFileSync(path.join(this.dir, rows), Buffer.from(this.rowPartition.buffer, 0, top * 2));
-    const manifest: Manifest = {
-      format: FORMAT,
-      embedderId: this.embedder.id,
-      dimensions: this.embedder.dimensions,
-      quantization: this.opts.quantization,
-      connectivity: this.opts.connectivity,
-      seq: this.seq,
-      rows,
-      partitions,
-      savedAt: new Date().toISOString(),
-    };
+    const manifest: Manifest = { format: FORMAT, embedderId: this.embedder.id, dimensions: dims, seq: this.seq, partitions, savedAt: new Date().toISOString() };
     const tmp = `${manifestFile}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(manifest, null, 1));
     fs.renameSync(tmp, manifestFile);
-    const keep = new Set([rows, ...partitions.map((p) => p.file), 'manifest.json']);
+    const keep = new Set([...partitions.map((p) => p.file), 'manifest.json']);
     for (const f of fs.readdirSync(this.dir)) if (!keep.has(f) && !f.endsWith('.tmp')) fs.rmSync(path.join(this.dir, f), { force: true });
     for (const p of this.partitions.values()) p.dirty = false;
     this.unsaved = 0;
-    if (opts.prune !== false && !this.db.readonly && this.seq > 0) {
+    if (opts.prune !== false && this.seq > 0) {
       this.db.transaction(() => {
         this.db.prepare(`DELETE FROM vector_log WHERE seq <= ?`).run(this.seq);
         this.db
@@ -594,7 +596,48 @@ export class VectorIndex {
     }
   }
 
-  /** Bytes of the saved graphs on disk (0 when not persisted). */
+  /**
+   * Compare the copy with the database, row by row: every vector held once, in the partition
+   * of its document's access, with the int8 values of its current float32 vector. Returns the
+   * problems found (none: an empty list). For tests and diagnostics; reads every vector.
+   */
+  check(): string[] {
+    this.sync();
+    const problems: string[] = [];
+    const dims = this.embedder?.dimensions ?? 0;
+    const seen = new Set<number>();
+    for (const p of this.partitions.values()) {
+      p.slotRow.forEach((rowid, slot) => {
+        if (seen.has(rowid)) problems.push(`rowid ${rowid} held twice`);
+        seen.add(rowid);
+        if (this.rowPartition[rowid] !== p.pid || this.rowSlot[rowid] !== slot) problems.push(`rowid ${rowid}: wrong slot map`);
+      });
+    }
+    const f = new Float32Array(dims);
+    for (const r of this.db
+      .prepare(
+        `SELECT v.rowid AS rowid, v.embedding AS embedding, d.access AS access, d.groups AS groups
+         FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id`,
+      )
+      .iterate() as Iterable<VectorRow>) {
+      const pid = this.rowPartition[r.rowid] ?? 0;
+      const p = this.partitions.get(pid);
+      if (!p || !seen.delete(r.rowid)) {
+        problems.push(`rowid ${r.rowid} missing`);
+        continue;
+      }
+      if (p.access !== r.access || p.groups !== r.groups) problems.push(`rowid ${r.rowid} in partition ${p.access} ${p.groups}, document is ${r.access} ${r.groups}`);
+      new Uint8Array(f.buffer).set(r.embedding);
+      const slot = this.rowSlot[r.rowid];
+      const row = p.blocks[Math.floor(slot / this.opts.blockRows)].subarray((slot % this.opts.blockRows) * dims, (slot % this.opts.blockRows + 1) * dims);
+      const want = quantizeI8(f);
+      if (row.some((x, i) => x !== want[i])) problems.push(`rowid ${r.rowid}: int8 row differs from its vector`);
+    }
+    for (const r of seen) problems.push(`rowid ${r} held but not in the database`);
+    return problems;
+  }
+
+  /** Bytes of the saved copy on disk (0 when not saved). */
   diskBytes(): number {
     if (!this.dir || !fs.existsSync(this.dir)) return 0;
     return fs.readdirSync(this.dir).reduce((a, f) => a + fs.statSync(path.join(this.dir!, f)).size, 0);

@@ -1,0 +1,259 @@
+/**
+ * Search at scale, in-process, on the cached synthetic indexes (bench/build-index.ts): per
+ * query and repetition, side by side,
+ * - the floor: a bare FTS5 MATCH on the same database, ranked by the same bm25() weights,
+ *   LIMIT 100, no joins, no access check, no count, no snippets;
+ * - search() in bm25, vector and hybrid mode as the public sees it (PUBLIC_PRINCIPAL);
+ * - searchDocuments() in hybrid mode: what the results page and its htmx partial run;
+ * - hybrid as internal staff (public + internal documents).
+ * Then the vector leg against the exact scan: recall@10 and @100, and the exact scan's latency.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SqliteStore, ftsMatchExpression, BM25_WEIGHTS, VECTOR_INDEX_MIN_VECTORS } from '../indexes/embedded/sqlite-store.ts';
+import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { search, searchDocuments } from '../indexes/search.ts';
+import { loadConfig, searchOptions } from '../server/config.ts';
+import { PUBLIC_PRINCIPAL, type Principal, type SearchMode } from '../indexes/types.ts';
+import { accessClause } from '../indexes/embedded/access.ts';
+import { benchQueries, sizeLabel } from './corpus.ts';
+import { buildIndex, type BuiltIndex } from './build-index.ts';
+import { dirBytes, fmt, mb, median, quantile, type SectionResult, type Table } from './report.ts';
+
+const INTERNAL: Principal = { id: 'bench-staff', internal: true, groups: [] };
+/** Queries whose exact vector scan is timed in every run (it takes seconds each at 1M). */
+const EXACT_TIMED = 10;
+
+/** Open a cached index, building (and timing) its int8 vector copy when it has none yet. */
+export function openBenchStore(idx: BuiltIndex, log = console.log): { store: SqliteStore; vectorIndexSeconds: number | null } {
+  const store = new SqliteStore(idx.indexFile);
+  const infoFile = path.join(idx.dir, 'vector-index.json');
+  let vectorIndexSeconds: number | null = null;
+  if (idx.size >= VECTOR_INDEX_MIN_VECTORS) {
+    if (!fs.existsSync(`${idx.indexFile}.vectors/manifest.json`) || !fs.existsSync(infoFile)) {
+      log(`  building the int8 vector copy for ${idx.label} ...`);
+      const t0 = performance.now();
+      store.buildVectorIndex();
+      vectorIndexSeconds = (performance.now() - t0) / 1000;
+      fs.writeFileSync(infoFile, JSON.stringify({ seconds: vectorIndexSeconds, at: new Date().toISOString() }));
+      log(`  built and saved in ${fmt(vectorIndexSeconds)} s`);
+    } else {
+      vectorIndexSeconds = JSON.parse(fs.readFileSync(infoFile, 'utf8')).seconds;
+    }
+  }
+  return { store, vectorIndexSeconds };
+}
+
+function stats(xs: number[]) {
+  return { p50: quantile(xs, 0.5), p95: quantile(xs, 0.95), p99: quantile(xs, 0.99) };
+}
+
+export async function scaleSection(size: number, repeat: number): Promise<Omit<SectionResult, 'section' | 'size' | 'at' | 'load' | 'seconds'>> {
+  const idx = await buildIndex(size);
+  const { store, vectorIndexSeconds } = openBenchStore(idx);
+  const embedder = new LocalHashEmbedder();
+  const opts = searchOptions(loadConfig({}));
+  const queries = benchQueries();
+  const w = BM25_WEIGHTS;
+  const floorStmt = store.db.prepare(
+    `SELECT rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) AS s FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY s LIMIT 100`,
+  );
+  const floor = (q: string) => {
+    const m = ftsMatchExpression(q);
+    if (m) floorStmt.all(m);
+  };
+  const run = (q: string, mode: SearchMode, principal: Principal = PUBLIC_PRINCIPAL) =>
+    search(store, embedder, { query: q, mode, limit: 10, principal }, opts);
+  const page = (q: string) => searchDocuments(store, embedder, { query: q, mode: 'hybrid', limit: 10, principal: PUBLIC_PRINCIPAL }, opts);
+  const legs: [string, (q: string) => unknown][] = [
+    ['bare FTS5 MATCH (the floor)', floor],
+    ['bm25', (q) => run(q, 'bm25')],
+    ['vector', (q) => run(q, 'vector')],
+    ['hybrid', (q) => run(q, 'hybrid')],
+    ['hybrid, results page (searchDocuments)', page],
+    ['hybrid as internal staff', (q) => run(q, 'hybrid', INTERNAL)],
+  ];
+  // Warm-up: load the int8 vector copy, fill SQLite's and the OS's caches.
+  const tw = performance.now();
+  for (const q of queries) for (const [, fn] of legs) await fn(q);
+  const warmSeconds = (performance.now() - tw) / 1000;
+  const times = new Map<string, number[]>(legs.map(([n]) => [n, []]));
+  for (let r = 0; r < repeat; r++) {
+    for (const q of queries) {
+      for (const [name, fn] of legs) {
+        const t0 = performance.now();
+        await fn(q);
+        times.get(name)!.push(performance.now() - t0);
+      }
+    }
+  }
+  const floorStats = stats(times.get(legs[0][0])!);
+
+  // --- Where hybrid's time goes: its steps one by one, and one way to close the gap -----------
+  const acl = accessClause(PUBLIC_PRINCIPAL);
+  const from = `FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id WHERE chunks_fts MATCH @match AND ${acl.sql}`;
+  const rankedStmt = store.db.prepare(`SELECT chunks_fts.rowid AS rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) AS score ${from} ORDER BY score LIMIT 100`);
+  const countStmt = store.db.prepare(`SELECT count(*) ${from}`).pluck();
+  const wideStmt = store.db.prepare(
+    `SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) LIMIT @n`,
+  ).pluck();
+  const readableStmt = store.db.prepare(
+    `SELECT c.rowid FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.rowid IN (SELECT value FROM json_each(@ids)) AND ${acl.sql}`,
+  ).pluck();
+  /** BM25 ranked without the joins, then the access check on the best 200 (widened until 100 are readable). */
+  const overfetch = (match: string) => {
+    for (let n = 200; ; n *= 4) {
+      const ids = wideStmt.all({ match, n }) as number[];
+      const ok = readableStmt.all({ ids: JSON.stringify(ids), ...acl.params }) as number[];
+      if (ok.length >= 100 || ids.length < n) return ok;
+    }
+  };
+  const steps: [string, (q: string) => unknown][] = [
+    ['unmatchedTerms (one MATCH per query word)', (q) => store.unmatchedTerms(q, { principal: PUBLIC_PRINCIPAL })],
+    ['BM25 ranked, joined with chunks and documents for the access check, LIMIT 100', (q) => { const m = ftsMatchExpression(q); if (m) rankedStmt.all({ match: m, ...acl.params }); }],
+    ['count(*) of all matches for `total` (same joins)', (q) => { const m = ftsMatchExpression(q); if (m) countStmt.get({ match: m, ...acl.params }); }],
+    ['embed the query (local embedder)', (q) => embedder.embedOne(q)],
+    ['vector leg (store.vector, limit 100)', (q) => store.vector(embedder.embedOne(q), { principal: PUBLIC_PRINCIPAL, limit: 100, minSimilarity: 0.1 })],
+    ['hydrate 10 results (chunksByRowid)', (q) => store.chunksByRowid(top10.get(q) ?? [], PUBLIC_PRINCIPAL)],
+    ['sketch: BM25 ranked without joins, access check on the best 200 (widened as needed)', (q) => { const m = ftsMatchExpression(q); if (m) overfetch(m); }],
+  ];
+  const top10 = new Map(queries.map((q) => [q, (store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 10 }).ranked.map((r) => r.rowid))]));
+  const stepTimes = new Map<string, number[]>(steps.map(([n]) => [n, []]));
+  for (let r = 0; r < Math.min(repeat, 3); r++) {
+    for (const q of queries) {
+      for (const [name, fn] of steps) {
+        const t0 = performance.now();
+        fn(q);
+        stepTimes.get(name)!.push(performance.now() - t0);
+      }
+    }
+  }
+  const breakdown: Table = {
+    title: `Where hybrid's time goes at ${idx.label} chunks (its steps timed one by one, public principal)`,
+    header: ['step', 'p50 ms', 'p95 ms', 'mean ms'],
+    rows: steps.map(([name]) => {
+      const xs = stepTimes.get(name)!;
+      return [name, fmt(quantile(xs, 0.5), 2), fmt(quantile(xs, 0.95), 2), fmt(xs.reduce((a, b) => a + b, 0) / xs.length, 2)];
+    }),
+    notes: [
+      'The last row is not in the product: it shows what the BM25 leg costs when FTS5 ranks first and the access check (still in SQL, before anything ' +
+        'leaves the store) runs on the best candidates only, widening until enough are readable, and without the count.',
+    ],
+  };
+  const latency: Table = {
+    title: `Search latency at ${idx.label} chunks (${queries.length} queries × ${repeat} repetitions, in-process, public principal unless noted)`,
+    header: ['leg', 'p50 ms', 'p95 ms', 'p99 ms', 'p50 × floor', 'p95 × floor'],
+    rows: legs.map(([name]) => {
+      const s = stats(times.get(name)!);
+      return [name, fmt(s.p50, 2), fmt(s.p95, 2), fmt(s.p99, 2), fmt(s.p50 / floorStats.p50, 2), fmt(s.p95 / floorStats.p95, 2)];
+    }),
+    notes: [`Percentiles over all ${queries.length * repeat} timed searches per row (every query ${repeat} times, rows interleaved per query); warm-up pass ${fmt(warmSeconds)} s.`],
+  };
+
+  // --- The vector leg against the exact scan --------------------------------------------------
+  const ann = store.vectorIndex();
+  const exactFile = path.join(idx.dir, 'exact-vector.json');
+  const exactCache: Record<string, { ms: number; ranked: { rowid: number; score: number }[] }> = fs.existsSync(exactFile)
+    ? JSON.parse(fs.readFileSync(exactFile, 'utf8'))
+    : {};
+  const req = { principal: PUBLIC_PRINCIPAL, limit: 100, minSimilarity: opts.minSimilarity ?? 0.1 };
+  const annTimes: number[] = [];
+  const exactTimes: number[] = [];
+  let r10 = 0;
+  let r100 = 0;
+  let n = 0;
+  let rounds = 0;
+  let fallbacks = 0;
+  for (const [i, q] of queries.entries()) {
+    const v = embedder.embedOne(q);
+    // The exact answers are cached per index (they take seconds each at 1M); the exact scan's
+    // latency is timed again in every run, on the first EXACT_TIMED queries.
+    if (!exactCache[q] || i < EXACT_TIMED) {
+      const t0 = performance.now();
+      const ranked = store.vectorExact(v, req);
+      exactCache[q] = { ms: performance.now() - t0, ranked };
+      exactTimes.push(exactCache[q].ms);
+    }
+    const t0 = performance.now();
+    const got = store.vector(v, req);
+    annTimes.push(performance.now() - t0);
+    rounds += ann?.lastSearch?.rounds ?? 0;
+    fallbacks += ann?.lastSearch?.fellBack ? 1 : 0;
+    const ex = exactCache[q].ranked;
+    if (!ex.length) continue;
+    // Ties: a hit is any result scoring at least the exact k-th score.
+    const k10 = Math.min(10, ex.length);
+    r10 += got.slice(0, k10).filter((h) => h.score >= ex[k10 - 1].score - 1e-6).length / k10;
+    r100 += got.slice(0, ex.length).filter((h) => h.score >= ex[ex.length - 1].score - 1e-6).length / ex.length;
+    n++;
+  }
+  fs.writeFileSync(exactFile, JSON.stringify(exactCache));
+  const recall10 = n ? r10 / n : NaN;
+  const recall100 = n ? r100 / n : NaN;
+  const vecBytes = dirBytes(`${idx.indexFile}.vectors`);
+  const sqliteBytes = ['', '-wal', '-shm'].reduce((a, s) => a + dirBytes(idx.indexFile + s), 0);
+  const vectorTable: Table = {
+    title: `Vector leg at ${idx.label} chunks: the int8 copy against the exact scan (limit 100, public principal)`,
+    header: ['vector leg', 'p50 ms', 'p95 ms', 'recall@10', 'recall@100', 'queries'],
+    rows: [
+      ['exact scan in SQL (sqlite-vec, float32)', fmt(median(exactTimes), 1), fmt(quantile(exactTimes, 0.95), 1), '1', '1', `${exactTimes.length} timed`],
+      [
+        ann ? `int8 scan + exact rescoring in SQL (${ann.partitionCount} partitions, ${ann.size} vectors, ${fmt(mb(ann.memoryBytes), 0)} MB)` : `exact scan (below VECTOR_INDEX_MIN_VECTORS = ${VECTOR_INDEX_MIN_VECTORS})`,
+        fmt(median(annTimes), 2),
+        fmt(quantile(annTimes, 0.95), 2),
+        fmt(recall10, 4),
+        fmt(recall100, 4),
+        String(n),
+      ],
+    ],
+    notes: [
+      `recall@k: share of the exact top k (ties included) among the first k results, over the ${n} queries with at least one chunk above the similarity threshold. ` +
+        (ann ? `Rounds per search ${fmt(rounds / queries.length, 2)} (more than 1: the candidates were widened), fallbacks to the exact scan ${fallbacks}.` : ''),
+    ],
+  };
+  const hybrid = stats(times.get('hybrid')!);
+  const pageStats = stats(times.get('hybrid, results page (searchDocuments)')!);
+  const sizeTable: Table = {
+    title: `Index at ${idx.label} chunks`,
+    header: ['documents', 'chunks', 'SQLite MB', 'int8 copy MB', 'MB per 1k chunks', 'build s (chunks/s)', 'int8 copy build s'],
+    rows: [
+      [
+        String(idx.info.documents),
+        String(idx.info.chunks),
+        fmt(mb(sqliteBytes), 0),
+        fmt(mb(vecBytes), 0),
+        fmt(mb(sqliteBytes + vecBytes) / (idx.info.chunks / 1000), 2),
+        `${fmt(idx.info.seconds, 0)} (${fmt(idx.info.chunks / idx.info.seconds, 0)})`,
+        fmt(vectorIndexSeconds, 0),
+      ],
+    ],
+  };
+  store.close();
+  return {
+    tables: [latency, breakdown, vectorTable, sizeTable],
+    notes: [],
+    data: {
+      chunks: idx.info.chunks,
+      floorP50: floorStats.p50,
+      floorP95: floorStats.p95,
+      bm25P95: stats(times.get('bm25')!).p95,
+      vectorP95: stats(times.get('vector')!).p95,
+      hybridP50: hybrid.p50,
+      hybridP95: hybrid.p95,
+      hybridP99: hybrid.p99,
+      pageP95: pageStats.p95,
+      ratioP95: hybrid.p95 / floorStats.p95,
+      ratioP50: hybrid.p50 / floorStats.p50,
+      recall10,
+      recall100,
+      exactVectorP50: median(exactTimes),
+      annVectorP50: median(annTimes),
+      sqliteBytes,
+      vectorBytes: vecBytes,
+      bytesPer1k: (sqliteBytes + vecBytes) / (idx.info.chunks / 1000),
+      buildSeconds: idx.info.seconds,
+      vectorIndexSeconds,
+      label: sizeLabel(size),
+    },
+  };
+}
