@@ -17,6 +17,7 @@
  *
  * Sources are weighted (see SOURCE_WEIGHTS) so the 147 election protocols do not drown the rest.
  */
+import { seededRandom } from '../eval/metrics.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,17 +129,8 @@ export async function seedChunks(log: (s: string) => void = () => {}): Promise<S
 
 // --- Perturbation ------------------------------------------------------------------------
 
-/** mulberry32: a small, fast, seedable PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small, fast, seedable PRNG (the one the eval's bootstrap uses). */
+export const rng = seededRandom;
 
 const FIRST_NAMES = (
   'Anne Inger Kari Marit Ingrid Liv Eva Berit Astrid Bjørg Hilde Anna Solveig Marianne Randi Ida Nina Maria Elisabeth Kristin ' +
