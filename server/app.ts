@@ -216,7 +216,9 @@ export function createApp(ctx: AppContext): Hono<Env> {
       page = null;
     }
     const meetings = meetingsOfDocument(store.db, doc.id, principal);
-    return html(c, DocumentPage({ doc, q: c.req.query('q') ?? '', page, principal, meetings }));
+    const cited = c.req.query('kilde');
+    const passage = cited ? store.chunkText(doc.id, cited, principal) : null;
+    return html(c, DocumentPage({ doc, q: c.req.query('q') ?? '', page, principal, meetings, passage }));
   });
 
   app.get('/documents/:id/file', (c) => {

@@ -382,7 +382,7 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
     expect(done).toContain('(ikke støttet av kilden)');
     const links = [...done.matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
     expect(links.length).toBeGreaterThan(0);
-    for (const l of links) expect(l).toMatch(/^\/documents\/[^/?#]+\?side=\d+&amp;q=piggdekkgebyr%20sesongen#side-\d+$/);
+    for (const l of links) expect(l).toMatch(/^\/documents\/[^/?#]+\?side=\d+&amp;q=piggdekkgebyr%20sesongen&amp;kilde=[^&#"]+#side-\d+$/);
     expect(done).toContain('class="kildeliste"');
   });
 

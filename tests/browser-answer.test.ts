@@ -125,7 +125,7 @@ describe.skipIf(!HAS_CHROMIUM)('summary panel in a browser', () => {
       expect(await panel.locator('.kildeliste > li').count()).toBe(2);
       const link = panel.locator('.oppsummering-tekst a.kildehenvisning', { hasText: '[2]' });
       const href = (await link.getAttribute('href'))!;
-      expect(href).toMatch(/^\/documents\/[^/?#]+\?side=(\d+)&q=lekeplassen%20universelt%20utformet#side-\1$/);
+      expect(href).toMatch(/^\/documents\/[^/?#]+\?side=(\d+)&q=lekeplassen%20universelt%20utformet&kilde=[^&#]+#side-\1$/);
       const quote = ((await panel.locator('.kildeliste > li[value="2"] .kilde-sitat').textContent()) ?? '').trim();
 
       // The citation opens the document at the cited page, where the quoted passage is.
@@ -137,6 +137,9 @@ describe.skipIf(!HAS_CHROMIUM)('summary panel in a browser', () => {
       expect(pageText).toContain(quote.replace(/ …$/, '').slice(0, 50));
       expect(pageText.toLowerCase()).toContain('universelt utformet');
       expect(await section.locator('mark').count()).toBeGreaterThan(0);
+      // The cited passage itself is highlighted on that page.
+      const cited = ((await section.locator('p.sitert').allTextContents()).join(' ')).replace(/\s+/g, ' ');
+      expect(cited).toContain(quote.replace(/ …$/, '').slice(0, 30));
     } finally {
       await context.close();
     }

@@ -534,3 +534,18 @@ describe('browsing and filtering the results page over HTTP', () => {
     expect(await (await app.request(`/documents/${report}`)).text()).not.toContain('dokument-moter');
   });
 });
+
+describe('a cited passage on the document page', () => {
+  it('highlights the paragraphs of the cited chunk on the cited page, for readers of it only', async () => {
+    const api = await (await app.request('/api/v1/search?q=lekeplass%20T%C3%B8yenparken&limit=1&mode=bm25')).json();
+    const hit = api.results[0];
+    const url = `/documents/${hit.documentId}?side=${hit.page}&kilde=${encodeURIComponent(hit.chunkId)}`;
+    const html = await (await app.request(url)).text();
+    expect((html.match(/class="sitert"/g) ?? []).length).toBeGreaterThan(0);
+    const plain = await (await app.request(`/documents/${hit.documentId}?side=${hit.page}`)).text();
+    expect(plain).not.toContain('class="sitert"');
+    // A chunk id of another document highlights nothing.
+    const other = await (await app.request(`/documents/${hit.documentId}?side=${hit.page}&kilde=${encodeURIComponent('finnes-ikke:0')}`)).text();
+    expect(other).not.toContain('class="sitert"');
+  });
+});

@@ -74,7 +74,7 @@ function CitationLink(props: { source: Source; page: number | null; q: string })
   const { source, page, q } = props;
   const where = pages(page, page) ?? 'uten sidetall';
   return (
-    <a class="kildehenvisning" href={documentUrl(source.documentId, page, q)} title={`${source.title}, ${where}`} aria-label={`Kilde ${source.n}: ${source.title}, ${where}`}>
+    <a class="kildehenvisning" href={documentUrl(source.documentId, page, q, source.chunkId)} title={`${source.title}, ${where}`} aria-label={`Kilde ${source.n}: ${source.title}, ${where}`}>
       [{String(source.n)}]
     </a>
   );
@@ -157,7 +157,7 @@ export function AnswerBody(props: { result: AnswerResult; q: string }): JSX.Elem
               const meta = [src.body, formatDate(src.date), pages(c.pageStart, c.pageEnd)].filter(Boolean).join(' · ');
               return (
                 <li value={String(c.n)} id={`kilde-${c.n}`}>
-                  <a href={documentUrl(c.documentId, c.pageStart, q)}>{c.title || c.source}</a>
+                  <a href={documentUrl(c.documentId, c.pageStart, q, src.chunkId)}>{c.title || c.source}</a>
                   {meta ? <span class="kilde-meta"> – {meta}</span> : null}
                   {c.supported ? null : <span class="ustottet-merke"> (kilden støtter ikke alt som viser hit)</span>}
                   <q class="kilde-sitat">{c.quote}</q>

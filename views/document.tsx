@@ -20,6 +20,16 @@ export interface DocumentPageProps {
   principal: Principal;
   /** The protocol's meetings (readable by the principal), each with its own page. */
   meetings?: DocumentMeeting[];
+  /** The text of a passage a summary cited: its paragraphs on the cited page are highlighted. */
+  passage?: string | null;
+}
+
+const squash = (t: string) => t.replace(/\s+/g, ' ').trim().toLowerCase();
+
+/** Is this paragraph part of the cited passage? */
+export function inPassage(paragraph: string, passage: string): boolean {
+  const p = squash(paragraph);
+  return p.length >= 12 && squash(passage).includes(p);
 }
 
 interface Section {
@@ -197,7 +207,7 @@ export function DocumentPage(p: DocumentPageProps): JSX.Element {
                 </div>
                 {paras.length ? (
                   paras.map((para) => (
-                    <p>
+                    <p class={isActive && p.passage && inPassage(para, p.passage) ? 'sitert' : undefined}>
                       <Marked parts={highlightParts(para, stems)} />
                     </p>
                   ))

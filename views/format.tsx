@@ -89,11 +89,13 @@ export function searchUrl(q: string, mode: SearchMode = 'hybrid', page = 1): str
 }
 
 /** `/documents/{id}?side={page}&q={q}#side-{page}`; side and anchor left out when page is null. */
-export function documentUrl(id: string, page: number | null, q: string): string {
+export function documentUrl(id: string, page: number | null, q: string, chunkId?: string | null): string {
   const params: string[] = [];
   const p = page != null && Number.isInteger(page) && page > 0 ? page : null;
   if (p != null) params.push(`side=${p}`);
   if (q) params.push(`q=${encodeURIComponent(q)}`);
+  // A cited passage is named by its chunk id (never by its text: document text stays out of URLs).
+  if (chunkId) params.push(`kilde=${encodeURIComponent(chunkId)}`);
   const query = params.length ? `?${params.join('&')}` : '';
   return `/documents/${encodeURIComponent(id)}${query}${p != null ? `#side-${p}` : ''}`;
 }

@@ -557,6 +557,15 @@ export class SqliteStore implements Store {
     return this.vectors;
   }
 
+  /** One chunk's text by its id within a document, or null when missing or not readable. */
+  chunkText(documentId: string, chunkId: string, principal: Principal): string | null {
+    const acl = accessClause(principal);
+    const row = this.db
+      .prepare(`SELECT c.text FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = @chunk AND c.document_id = @doc AND ${acl.sql}`)
+      .get({ chunk: chunkId, doc: documentId, ...acl.params }) as { text: string } | undefined;
+    return row?.text ?? null;
+  }
+
   /** The agenda item (case, outcome, vote) of each protocol chunk, access-filtered. */
   chunkItems(rowids: number[], principal: Principal): Map<number, ItemAtAGlance> {
     return chunkItems(this.db, rowids, principal);
