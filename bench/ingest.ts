@@ -92,6 +92,9 @@ async function pdftotext(files: string[], parallel: number): Promise<void> {
 }
 
 export async function ingestSection(repeat: number, profile: boolean): Promise<Omit<SectionResult, 'section' | 'size' | 'at' | 'load' | 'seconds'>> {
+  if (!fs.existsSync(BULK_DIR)) {
+    return { tables: [], notes: [`${BULK_DIR} is missing: the ingestion benchmark needs ../shared/corpus.`], data: {} };
+  }
   const files = expandPaths([BULK_DIR]).files;
   const hasPoppler = !spawnSync('pdftotext', ['-v']).error;
   const runs: Record<string, Run[]> = { e2e: [], parse: [], pool: [], poppler1: [], poppler2: [] };

@@ -18,6 +18,8 @@ export function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 export const median = (xs: number[]) => quantile(xs, 0.5);
+/** Percentiles of the finite values only (NaN: a run that had nothing to measure). */
+export const finite = (xs: number[]) => xs.filter((x) => Number.isFinite(x));
 
 export function fmt(x: number | null | undefined, digits = 1): string {
   if (x === null || x === undefined || Number.isNaN(x)) return '–';

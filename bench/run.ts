@@ -149,7 +149,7 @@ export function writeReport(): void {
     '',
   );
   L.push('To re-measure: `npm run bench` (10k and 100k; about 20 minutes), `BENCH_SIZES=10k,100k,1m npm run bench` for the 1M figures ' +
-    '(building the 1M index takes about 30 minutes once; it is cached in /tmp/innsikt-bench).', '');
+    '(building the 1M index takes 30-40 minutes once; it is cached in /tmp/innsikt-bench).', '');
   if (results.length) {
     L.push('## Targets', '', ...targets(results), '');
     const g = growth(results);

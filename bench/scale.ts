@@ -27,6 +27,7 @@ const EXACT_TIMED = 10;
 /** Open a cached index, building (and timing) its int8 vector copy when it has none yet. */
 export function openBenchStore(idx: BuiltIndex, log = console.log): { store: SqliteStore; vectorIndexSeconds: number | null } {
   const store = new SqliteStore(idx.indexFile);
+  store.db.pragma('wal_checkpoint(TRUNCATE)'); // so the size on disk is the database's, not a WAL's
   const infoFile = path.join(idx.dir, 'vector-index.json');
   let vectorIndexSeconds: number | null = null;
   if (idx.size >= VECTOR_INDEX_MIN_VECTORS) {
@@ -214,7 +215,7 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
   const hybrid = stats(times.get('hybrid')!);
   const pageStats = stats(times.get('hybrid, results page (searchDocuments)')!);
   const sizeTable: Table = {
-    title: `Index at ${idx.label} chunks`,
+    title: `Index at ${idx.label} chunks (built ${idx.info.builtAt.slice(0, 16).replace('T', ' ')} UTC, build time under that hour's load)`,
     header: ['documents', 'chunks', 'SQLite MB', 'int8 copy MB', 'MB per 1k chunks', 'build s (chunks/s)', 'int8 copy build s'],
     rows: [
       [

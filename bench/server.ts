@@ -22,7 +22,7 @@ import { documentIdFor } from '../ingest/data-dir.ts';
 import { BULK_DIR, CACHE_DIR, ROOT, benchQueries, sizeLabel } from './corpus.ts';
 import { buildIndex } from './build-index.ts';
 import { openBenchStore } from './scale.ts';
-import { fmt, mb, median, quantile, rssOf, type SectionResult, type Table } from './report.ts';
+import { finite, fmt, mb, median, quantile, rssOf, type SectionResult, type Table } from './report.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -245,15 +245,19 @@ export async function httpSection(
           clearInterval(sampler);
           clearInterval(follow);
           const rounds = loop ? await loop.stop() : 0;
+          if (!r.requests.total) {
+            // Nothing answered within autocannon's 10 s timeout: there is no latency to report.
+            for (const k of ['p50', 'p90', 'p97_5', 'p99', 'max', 'average'] as const) r.latency[k] = NaN;
+          }
           runs.push({ r, pagesPerSec: ingestedPages / secs, rss: maxRss, rounds, ingested: ingestedPages });
           console.log(
             `  ${endpoint}${ingesting ? ' while ingesting' : ''} run ${rep + 1}: ${fmt(r.requests.average, 0)} req/s, p99 ${r.latency.p99} ms, errors ${r.errors + r.timeouts + r.non2xx}` +
               (ingesting ? `, ingested ${ingestedPages} pages (${fmt(ingestedPages / secs, 1)} pages/s, ${rounds} full rounds)` : ''),
           );
         }
-        const m = (f: (x: (typeof runs)[number]) => number) => median(runs.map(f));
+        const m = (f: (x: (typeof runs)[number]) => number) => median(finite(runs.map(f)));
         const rps = runs.map((x) => x.r.requests.average);
-        const p99 = runs.map((x) => x.r.latency.p99);
+        const p99 = finite(runs.map((x) => x.r.latency.p99));
         const errors = runs.reduce((a, x) => a + x.r.errors + x.r.timeouts + x.r.non2xx, 0);
         rows.push([
           endpoint,
@@ -285,7 +289,7 @@ export async function httpSection(
       'Server: `innsikt serve` on 127.0.0.1 (one Node process), public principal. "ingesting": `innsikt ingest` of the 147 bulk protocols into the same data directory ' +
         'in a second process, round after round for the whole run (each round first deletes the previous one\'s documents, since the pipeline skips bytes it already holds); ' +
         'its pages/s is what it achieved beside the load. autocannon runs in the benchmark process, a third process on the same 2 cores. Timeouts (10 s) count as errors. ' +
-        'errors = connection errors + timeouts + non-2xx answers, summed over the runs.',
+        'errors = connection errors + timeouts + non-2xx answers, summed over the runs; latencies are of the answered requests (– when none was answered).',
     ],
   };
   return { tables: [table], notes: [], data };

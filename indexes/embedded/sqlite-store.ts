@@ -622,7 +622,17 @@ export class SqliteStore implements Store {
         }
       }
     }
-    indexBytes += this.vectors?.diskBytes() ?? 0;
+    // The saved int8 vector copy next to the database (index.sqlite.vectors/), when there is one.
+    const copy = `${this.file}.vectors`;
+    if (this.file !== ':memory:' && fs.existsSync(copy)) {
+      for (const f of fs.readdirSync(copy)) {
+        try {
+          indexBytes += fs.statSync(path.join(copy, f)).size;
+        } catch {
+          /* replaced by another process's save meanwhile */
+        }
+      }
+    }
     return {
       documents: one(`SELECT count(*) AS n FROM documents`),
       chunks: one(`SELECT count(*) AS n FROM chunks`),
