@@ -6,8 +6,10 @@
  * Dimensions are either configured (and then asked for: text-embedding-3 models shorten their
  * vectors on request) or learned from one probe request in `init()`. Every response is checked
  * against them, and every vector is returned as a Float32Array of unit length.
+ *
+ * LangChain is imported on first use (it costs ~50 MB), so the offline defaults never load it.
  */
-import { AzureOpenAIEmbeddings, OpenAIEmbeddings } from '@langchain/openai';
+import type { AzureOpenAIEmbeddings, OpenAIEmbeddings } from '@langchain/openai';
 import { l2normalize, type EmbedKind, type Embedder } from './types.ts';
 
 export interface AzureOptions {
@@ -64,7 +66,8 @@ export class OpenAIEmbedder implements Embedder {
   readonly model: string;
   private dims: number | undefined;
   private readonly requestedDims: number | undefined;
-  private readonly client: OpenAIEmbeddings;
+  private readonly makeClient: () => Promise<OpenAIEmbeddings | AzureOpenAIEmbeddings>;
+  private client: Promise<OpenAIEmbeddings | AzureOpenAIEmbeddings> | null = null;
   private readonly where: string;
   private readonly opts: OpenAIEmbedderOptions;
 
@@ -98,23 +101,25 @@ export class OpenAIEmbedder implements Embedder {
       // Everything is passed explicitly, so nothing is picked up from process.env behind our back.
       const basePath = `${endpoint.replace(/\/+$/, '')}/openai/deployments`;
       this.where = `${basePath}/${a.deployment}`;
-      this.client = new AzureOpenAIEmbeddings({
-        ...common,
-        azureOpenAIApiKey: a.apiKey,
-        azureOpenAIApiDeploymentName: a.deployment,
-        azureOpenAIApiVersion: a.apiVersion ?? AZURE_API_VERSION,
-        azureOpenAIBasePath: basePath,
-      });
+      this.makeClient = async () =>
+        new (await import('@langchain/openai')).AzureOpenAIEmbeddings({
+          ...common,
+          azureOpenAIApiKey: a.apiKey,
+          azureOpenAIApiDeploymentName: a.deployment,
+          azureOpenAIApiVersion: a.apiVersion ?? AZURE_API_VERSION,
+          azureOpenAIBasePath: basePath,
+        });
     } else {
       const baseURL = opts.baseURL?.replace(/\/+$/, '');
       if (!opts.apiKey && !baseURL) throw new Error('OpenAI embeddings need an API key (OPENAI_API_KEY), or a base URL of an OpenAI-compatible server (OPENAI_BASE_URL)');
-      this.where = baseURL ?? DEFAULT_BASE_URL;
-      this.client = new OpenAIEmbeddings({
-        ...common,
-        // A local server (Ollama, vLLM) takes any key; the client library insists on one.
-        apiKey: opts.apiKey || 'not-needed',
-        configuration: { baseURL: this.where },
-      });
+      const where = (this.where = baseURL ?? DEFAULT_BASE_URL);
+      this.makeClient = async () =>
+        new (await import('@langchain/openai')).OpenAIEmbeddings({
+          ...common,
+          // A local server (Ollama, vLLM) takes any key; the client library insists on one.
+          apiKey: opts.apiKey || 'not-needed',
+          configuration: { baseURL: where },
+        });
     }
   }
 
@@ -153,8 +158,9 @@ export class OpenAIEmbedder implements Embedder {
     });
     let raw: number[][] = [];
     if (send.length > 0) {
+      const client = await (this.client ??= this.makeClient());
       try {
-        raw = await this.client.embedDocuments(send);
+        raw = await client.embedDocuments(send);
       } catch (e) {
         throw this.explain(e);
       }

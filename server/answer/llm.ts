@@ -6,10 +6,11 @@
  * documents cannot know, after a system message that says they are data, not instructions.
  * Whatever the model writes is still treated as untrusted: the page shows it as text with only
  * our own citation links (views/answer.tsx), and support.ts checks every sentence.
+ *
+ * LangChain is imported on first use (it costs ~50 MB), so INNSIKT_LLM=none never loads it.
  */
 import crypto from 'node:crypto';
-import { AzureChatOpenAI, ChatOpenAI } from '@langchain/openai';
-import { HumanMessage, SystemMessage } from '@langchain/core/messages';
+import type { AzureChatOpenAI, ChatOpenAI } from '@langchain/openai';
 import type { LlmConfig } from '../config.ts';
 import { LANGUAGE_NAMES, detectLanguage } from './language.ts';
 import type { Source, Summarizer } from './types.ts';
@@ -79,7 +80,8 @@ export function userPrompt(question: string, sources: Source[], nonce = crypto.r
 /** Ask the model; yields text as it streams. Aborting `signal` aborts the HTTP request. */
 export class ChatSummarizer implements Summarizer {
   readonly id: string;
-  private readonly model: ChatOpenAI | AzureChatOpenAI;
+  private readonly makeModel: () => Promise<ChatOpenAI | AzureChatOpenAI>;
+  private model: Promise<ChatOpenAI | AzureChatOpenAI> | null = null;
   private readonly where: string;
 
   constructor(private readonly cfg: LlmConfig, env: Record<string, string | undefined>) {
@@ -104,36 +106,40 @@ export class ChatSummarizer implements Summarizer {
       this.where = `${basePath}/${deployment}`;
       this.id = `azure:${deployment}`;
       // Everything passed explicitly, so nothing is picked up from process.env behind our back.
-      this.model = new AzureChatOpenAI({
-        ...common,
-        azureOpenAIApiKey: apiKey,
-        azureOpenAIApiDeploymentName: deployment,
-        azureOpenAIApiVersion: get('AZURE_OPENAI_API_VERSION') ?? AZURE_API_VERSION,
-        azureOpenAIBasePath: basePath,
-      });
+      const apiVersion = get('AZURE_OPENAI_API_VERSION') ?? AZURE_API_VERSION;
+      this.makeModel = async () =>
+        new (await import('@langchain/openai')).AzureChatOpenAI({
+          ...common,
+          azureOpenAIApiKey: apiKey,
+          azureOpenAIApiDeploymentName: deployment,
+          azureOpenAIApiVersion: apiVersion,
+          azureOpenAIBasePath: basePath,
+        });
     } else {
       const apiKey = get('OPENAI_API_KEY');
       const baseURL = get('OPENAI_BASE_URL')?.replace(/\/+$/, '');
       if (!apiKey && !baseURL) throw new Error('INNSIKT_LLM=openai needs OPENAI_API_KEY, or OPENAI_BASE_URL for an OpenAI-compatible server (e.g. http://localhost:11434/v1)');
-      this.where = baseURL ?? DEFAULT_BASE_URL;
+      const where = (this.where = baseURL ?? DEFAULT_BASE_URL);
       this.id = `openai:${cfg.model}@${this.where}`;
-      this.model = new ChatOpenAI({
-        ...common,
-        model: cfg.model,
-        // A local server (Ollama, vLLM) takes any key; the client library insists on one.
-        apiKey: apiKey ?? 'not-needed',
-        configuration: { baseURL: this.where },
-      });
+      this.makeModel = async () =>
+        new (await import('@langchain/openai')).ChatOpenAI({
+          ...common,
+          model: cfg.model,
+          // A local server (Ollama, vLLM) takes any key; the client library insists on one.
+          apiKey: apiKey ?? 'not-needed',
+          configuration: { baseURL: where },
+        });
     }
   }
 
   async *stream(question: string, sources: Source[], signal: AbortSignal): AsyncIterable<string> {
+    const [model, { HumanMessage, SystemMessage }] = await Promise.all([(this.model ??= this.makeModel()), import('@langchain/core/messages')]);
     // One deadline for the whole call, first byte to last token: the client's own timeout
     // only covers waiting for the response to start.
     const deadline = AbortSignal.timeout(this.cfg.timeoutMs);
     const both = AbortSignal.any([signal, deadline]);
     try {
-      const stream = await this.model.stream([new SystemMessage(systemPrompt()), new HumanMessage(userPrompt(question, sources))], { signal: both });
+      const stream = await model.stream([new SystemMessage(systemPrompt()), new HumanMessage(userPrompt(question, sources))], { signal: both });
       for await (const chunk of stream) {
         const c = chunk.content;
         const text = typeof c === 'string' ? c : c.map((p) => ('text' in p && typeof p.text === 'string' ? p.text : '')).join('');
