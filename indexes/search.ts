@@ -22,6 +22,11 @@ export interface SearchOptions {
   prefixLast?: boolean;
   /** Which query expansions to use (all by default; `npm run eval` switches them). */
   analysis?: AnalysisOptions;
+  /**
+   * 'when-short' (default): the tie-breaking vector leg runs only when BM25's list is not full
+   * (see rank()); 'always': on every hybrid query. Env INNSIKT_VECTOR_TIEBREAK.
+   */
+  vectorTieBreak?: 'always' | 'when-short';
 }
 
 export const DEFAULT_CANDIDATES = 100;
@@ -40,6 +45,8 @@ export function parseMode(value: unknown): SearchMode {
   throw new RangeError(`Unknown search mode "${String(value)}": use hybrid, bm25 or vector`);
 }
 
+const VECTOR_TIEBREAK = process.env.INNSIKT_VECTOR_TIEBREAK === 'always' ? 'always' : 'when-short';
+
 /** Ranked chunk rowids for a request, best first, with the total number of matches. */
 async function rank(
   store: Store,
@@ -48,7 +55,7 @@ async function rank(
   mode: SearchMode,
   need: number,
   opts: SearchOptions,
-): Promise<{ ranked: { rowid: number; score: number }[]; total: number }> {
+): Promise<{ ranked: { rowid: number; score: number }[]; total: number; totalRelation: 'eq' | 'gte' }> {
   const candidates = Math.max(opts.candidates ?? DEFAULT_CANDIDATES, need);
   const leg = { principal: req.principal, filters: req.filters, limit: candidates };
   const weights = { ...DEFAULT_LEG_WEIGHTS, ...opts.weights };
@@ -71,18 +78,26 @@ async function rank(
   if (mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined && unmatched.length === 0) {
     vectorWeight = weights.vectorWhenAllMatched;
   }
+  // As a tie-breaker (every word matched, weight w = 0.01) the vector leg adds at most
+  // w / (k + 1) = 0.00016 to a hit: less than the gap between BM25's ranks i and i + 1,
+  // 1 / ((k + i)(k + i + 1)), for i up to 17, and its own candidates land after BM25's. So with
+  // BM25's list full it cannot change the first 17 hits (deeper ones it may swap), and it costs
+  // ~10 ms at 100k chunks: skip it then (env INNSIKT_VECTOR_TIEBREAK=always keeps it).
+  const tieBreakOnly = mode === 'hybrid' && unmatched.length === 0 && vectorWeight === weights.vectorWhenAllMatched;
+  const skipVector = tieBreakOnly && (opts.vectorTieBreak ?? VECTOR_TIEBREAK) !== 'always' && bm25!.ranked.length >= candidates;
   let vector: { rowid: number; score: number }[] | null = null;
-  if (mode === 'vector' || (mode === 'hybrid' && vectorWeight > 0)) {
+  if (mode === 'vector' || (mode === 'hybrid' && vectorWeight > 0 && !skipVector)) {
     const [qv] = await embedder.embed([req.query], 'query');
     vector = store.vector(qv, { ...leg, minSimilarity: opts.minSimilarity ?? DEFAULT_MIN_SIMILARITY });
   }
-  if (mode === 'bm25') return { ranked: bm25!.ranked, total: bm25!.total };
-  if (mode === 'vector') return { ranked: vector!, total: vector!.length };
+  const totalRelation = bm25?.totalRelation ?? 'eq';
+  if (mode === 'bm25') return { ranked: bm25!.ranked, total: bm25!.total, totalRelation };
+  if (mode === 'vector') return { ranked: vector!, total: vector!.length, totalRelation: 'eq' };
   const fused = reciprocalRankFusion([
     { keys: bm25!.ranked.map((r) => r.rowid), weight: weights.bm25 },
     { keys: (vector ?? []).map((r) => r.rowid), weight: vectorWeight },
   ]).map((f) => ({ rowid: f.key, score: f.score }));
-  return { ranked: fused, total: Math.max(bm25!.total, fused.length) };
+  return { ranked: fused, total: Math.max(bm25!.total, fused.length), totalRelation };
 }
 
 function hydrate(store: Store, req: SearchRequest, ranked: { rowid: number; score: number }[]): SearchHit[] {
@@ -124,10 +139,10 @@ export async function search(store: Store, embedder: Embedder, req: SearchReques
   const mode = parseMode(req.mode);
   const limit = Math.min(Math.max(req.limit ?? 10, 1), MAX_LIMIT);
   const offset = Math.max(req.offset ?? 0, 0);
-  if (!req.query.trim()) return { query: req.query, mode, tookMs: 0, total: 0, results: [] };
-  const { ranked, total } = await rank(store, embedder, req, mode, offset + limit, opts);
+  if (!req.query.trim()) return { query: req.query, mode, tookMs: 0, total: 0, totalRelation: 'eq', results: [] };
+  const { ranked, total, totalRelation } = await rank(store, embedder, req, mode, offset + limit, opts);
   const results = hydrate(store, req, ranked.slice(offset, offset + limit));
-  return { query: req.query, mode, tookMs: Number((performance.now() - t0).toFixed(2)), total, results };
+  return { query: req.query, mode, tookMs: Number((performance.now() - t0).toFixed(2)), total, totalRelation, results };
 }
 
 export interface DocumentGroup {
@@ -208,6 +223,8 @@ export function searchJson(res: SearchResponse) {
     mode: res.mode,
     tookMs: res.tookMs,
     total: res.total,
+    // 'gte': at least `total` (large indexes stop counting at 1000, like Elasticsearch).
+    totalRelation: res.totalRelation,
     results: res.results.map((h) => ({
       documentId: h.documentId,
       chunkId: h.chunkId,

@@ -66,7 +66,11 @@ export interface Store {
   setAccess(id: string, access: AccessLevel, groups: string[]): boolean;
   getDocument(id: string, principal: Principal): StoredDocument | null;
   listDocuments(principal: Principal, opts?: { limit?: number; offset?: number }): DocumentSummary[];
-  bm25(query: string, req: LegRequest & { prefixLast?: boolean; analysis?: AnalysisOptions }): { ranked: RankedChunk[]; total: number };
+  /** total counts readable matches; totalRelation 'gte' when it stopped counting (a lower bound). */
+  bm25(
+    query: string,
+    req: LegRequest & { prefixLast?: boolean; analysis?: AnalysisOptions },
+  ): { ranked: RankedChunk[]; total: number; totalRelation?: 'eq' | 'gte' };
   unmatchedTerms(query: string, req: Omit<LegRequest, 'limit'> & { analysis?: AnalysisOptions }): string[];
   vector(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[];
   chunksByRowid(rowids: number[], principal: Principal): Map<number, ChunkRecord>;

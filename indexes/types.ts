@@ -168,6 +168,8 @@ export interface SearchResponse {
   mode: SearchMode;
   tookMs: number;
   total: number;
+  /** 'gte' when total is a lower bound (the store stopped counting). */
+  totalRelation: 'eq' | 'gte';
   results: SearchHit[];
 }
 

@@ -75,7 +75,7 @@ describe('innsikt command line', () => {
     const r = run('search', 'Tøyenparken lekeplass', '--json', '--limit', '3');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(Object.keys(out).sort()).toEqual(['mode', 'query', 'results', 'tookMs', 'total']);
+    expect(Object.keys(out).sort()).toEqual(['mode', 'query', 'results', 'tookMs', 'total', 'totalRelation']);
     expect(out.mode).toBe('hybrid');
     expect(out.results.length).toBeGreaterThan(0);
     expect(out.results.length).toBeLessThanOrEqual(3);

@@ -252,7 +252,7 @@ describe('the web app on the demo corpus', () => {
     const first4 = await (await app.request('/api/v1/search?q=lekeplass&limit=4&offset=0&mode=bm25')).json();
     expect(page2.results.map((r: { chunkId: string }) => r.chunkId)).toEqual(first4.results.slice(2).map((r: { chunkId: string }) => r.chunkId));
     const ok = await (await app.request('/api/v1/search?q=budsjett&limit=3&mode=bm25')).json();
-    expect(Object.keys(ok).sort()).toEqual(['mode', 'query', 'results', 'tookMs', 'total']);
+    expect(Object.keys(ok).sort()).toEqual(['mode', 'query', 'results', 'tookMs', 'total', 'totalRelation']);
     // The API and the CLI share one JSON shape (indexes/search.ts searchJson).
     expect(Object.keys(ok.results[0]).sort()).toEqual(['body', 'chunkId', 'date', 'documentId', 'item', 'kind', 'page', 'pageEnd', 'pageStart', 'score', 'snippet', 'source', 'title']);
     expect(ok.results.length).toBeLessThanOrEqual(3);

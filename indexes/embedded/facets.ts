@@ -7,7 +7,6 @@
  */
 import { accessClause } from './access.ts';
 import { filterClause, type SqliteStore } from './sqlite-store.ts';
-import { ftsExpression } from './fts-query.ts';
 import type { AnalysisOptions } from '../analysis/query.ts';
 import type { Principal, SearchFilters } from '../types.ts';
 
@@ -35,7 +34,8 @@ export function facetCounts(
   query: string,
   req: { principal: Principal; filters?: SearchFilters; analysis?: AnalysisOptions },
 ): Facets {
-  const match = ftsExpression(store.parse(query, req.analysis));
+  // The rows the BM25 leg ranks (with its common-word gate on large indexes).
+  const match = store.matchExpression(query, req.analysis);
   const out: Facets = { body: [], year: [], kind: [], decisions: 0 };
   if (!match) return out;
   const acl = accessClause(req.principal);

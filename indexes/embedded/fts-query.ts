@@ -2,6 +2,11 @@
  * A parsed query (indexes/analysis/query.ts) as an FTS5 MATCH expression over the columns of
  * chunks_fts: title, heading, body hold stems; exact holds the exact forms of all three.
  * Tokens are letters and digits only (the analysis guarantees it), so quoting is enough.
+ *
+ * Every expression comes with its phrases in the order FTS5 numbers them (left to right, each
+ * quoted string inside NEAR() its own phrase), each written as a query of its own: the store
+ * counts the rows that hold a phrase (its document frequency) for innsikt_bm25's IDFs and for
+ * telling common words from rare ones.
  */
 import type { Alternative, ParsedQuery, QueryWord } from '../analysis/query.ts';
 
@@ -9,23 +14,47 @@ const STEM_COLUMNS = '{title heading body}';
 /** How close the parts of a decompounded word must stand (in tokens). */
 const NEAR_DISTANCE = 10;
 
-function alternative(a: Alternative): string {
+/** An expression and its phrases, in FTS5's phrase order. */
+export interface FtsExpr {
+  expr: string;
+  phrases: string[];
+}
+
+function leaf(expr: string): FtsExpr {
+  return { expr, phrases: [expr] };
+}
+
+/** Joins expressions with an operator, keeping the phrase order. */
+export function join(parts: FtsExpr[], op: 'OR' | 'AND', wrap = false): FtsExpr {
+  const expr = parts.map((p) => p.expr).join(` ${op} `);
+  return { expr: wrap ? `(${expr})` : expr, phrases: parts.flatMap((p) => p.phrases) };
+}
+
+function alternative(a: Alternative): FtsExpr {
   switch (a.kind) {
     case 'exact':
-      return `exact : "${a.token}"`;
+      return leaf(`exact : "${a.token}"`);
     case 'stem':
-      return `${STEM_COLUMNS} : "${a.token}"`;
+      return leaf(`${STEM_COLUMNS} : "${a.token}"`);
     case 'phrase':
-      return `exact : "${a.tokens.join(' ')}"`;
+      return leaf(`exact : "${a.tokens.join(' ')}"`);
     case 'near':
-      return `${STEM_COLUMNS} : NEAR(${a.stems.map((s) => `"${s}"`).join(' ')}, ${NEAR_DISTANCE})`;
+      return {
+        expr: `${STEM_COLUMNS} : NEAR(${a.stems.map((s) => `"${s}"`).join(' ')}, ${NEAR_DISTANCE})`,
+        phrases: a.stems.map((s) => `${STEM_COLUMNS} : "${s}"`),
+      };
   }
 }
 
-export function wordExpression(w: QueryWord, prefix = false): string {
+/** One query word: any of its alternatives (stem, exact form, synonyms, typo corrections ...). */
+export function wordExpr(w: QueryWord, prefix = false): FtsExpr {
   const alts = w.alternatives.map(alternative);
-  if (prefix && w.exact.length >= 3) alts.push(`exact : "${w.exact}"*`);
-  return `(${alts.join(' OR ')})`;
+  if (prefix && w.exact.length >= 3) alts.push(leaf(`exact : "${w.exact}"*`));
+  return join(alts, 'OR', true);
+}
+
+export function wordExpression(w: QueryWord, prefix = false): string {
+  return wordExpr(w, prefix).expr;
 }
 
 export interface FtsOptions {
@@ -33,19 +62,51 @@ export interface FtsOptions {
   prefixWord?: number;
 }
 
-export function ftsExpression(q: ParsedQuery, opts: FtsOptions = {}): string | null {
-  const should = q.words.map((w, i) => wordExpression(w, i === opts.prefixWord));
-  for (const c of q.caseNumbers) should.push(`exact : "${c}"`);
+/** The parts of a query's expression, for the store's planner (sqlite-store.ts). */
+export interface FtsParts {
+  /** One per query word, in query order. */
+  words: FtsExpr[];
+  /** Case numbers, each one token in the exact column. */
+  caseNumbers: FtsExpr[];
+  /** The phrase boost: the typed words together, in order (null for one word). */
+  boost: FtsExpr | null;
+  /** Quoted phrases: required. */
+  must: FtsExpr[];
+  /** Excluded words: `NOT (...)`. */
+  excluded: FtsExpr | null;
+}
+
+export function ftsParts(q: ParsedQuery, opts: FtsOptions = {}): FtsParts {
+  return {
+    words: q.words.map((w, i) => wordExpr(w, i === opts.prefixWord)),
+    caseNumbers: q.caseNumbers.map((c) => leaf(`exact : "${c}"`)),
+    boost: q.words.length >= 2 ? leaf(`exact : "${q.words.map((w) => w.exact).join(' ')}"`) : null,
+    must: q.phrases.map((p) => leaf(`exact : "${p.join(' ')}"`)),
+    excluded: q.excluded.length ? join(q.excluded.map((alts) => join(alts.map(alternative), 'OR')), 'OR') : null,
+  };
+}
+
+/**
+ * The whole query: its words and case numbers rank (any may match), quoted phrases are
+ * required, excluded words must not occur. With `gate`, only rows matching the gate too: the
+ * gate's phrases come first and select rows without scoring them (innsikt_bm25 multiplier 0).
+ */
+export function ftsPlanned(parts: FtsParts, gate: FtsExpr | null = null): FtsExpr | null {
+  const should = [...parts.words, ...parts.caseNumbers];
   // Phrase boost: the words in their typed order score again where they stand together.
-  if (q.words.length >= 2) should.push(`exact : "${q.words.map((w) => w.exact).join(' ')}"`);
-  const must = q.phrases.map((p) => `exact : "${p.join(' ')}"`);
-  let expr: string | null = null;
+  if (parts.boost) should.push(parts.boost);
+  let e: FtsExpr | null = null;
   // Phrases are required, the other words only rank: `must AND (should OR must)` matches
   // exactly what `must` matches, while bm25() still scores the words where they occur.
-  if (should.length && must.length) expr = `${must.join(' AND ')} AND (${should.join(' OR ')} OR ${must.join(' AND ')})`;
-  else if (must.length) expr = must.join(' AND ');
-  else if (should.length) expr = should.join(' OR ');
-  if (!expr) return null;
-  if (q.excluded.length) expr = `(${expr}) NOT (${q.excluded.map((alts) => alts.map(alternative).join(' OR ')).join(' OR ')})`;
-  return expr;
+  if (should.length && parts.must.length) e = join([join(parts.must, 'AND'), join([...should, join(parts.must, 'AND')], 'OR', true)], 'AND');
+  else if (parts.must.length) e = join(parts.must, 'AND');
+  else if (should.length) e = join(should, 'OR');
+  if (!e) return null;
+  if (gate) e = join([{ expr: `(${gate.expr})`, phrases: gate.phrases }, { expr: `(${e.expr})`, phrases: e.phrases }], 'AND');
+  if (parts.excluded) e = { expr: `(${e.expr}) NOT (${parts.excluded.expr})`, phrases: [...e.phrases, ...parts.excluded.phrases] };
+  return e;
+}
+
+export function ftsExpression(q: ParsedQuery, opts: FtsOptions = {}): string | null {
+  return ftsPlanned(ftsParts(q, opts))?.expr ?? null;
 }

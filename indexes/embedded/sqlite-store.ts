@@ -21,21 +21,18 @@ import path from 'node:path';
 import { analyze } from '../analysis/index.ts';
 import { parseQuery, relaxPhrases, DEFAULT_ANALYSIS, type AnalysisOptions, type ParsedQuery, type Vocabulary } from '../analysis/query.ts';
 import { ftsExpression, wordExpression } from './fts-query.ts';
+import { Bm25Leg, type Bm25Result } from './bm25-leg.ts';
+import { loadNativeScorer } from './native.ts';
+export { BM25_WEIGHTS, SHORT_CHUNK, COMMON } from './bm25-leg.ts';
 import { accessClause, type AccessClause } from './access.ts';
 import { PROTOCOL_SCHEMA, writeProtocol, writeChunkContext, removeChunkContext, DECISION_CHUNK_SQL, chunkItems, type ItemAtAGlance } from './protocol-tables.ts';
 import { VectorIndex, VECTOR_LOG_SCHEMA, type VectorIndexOptions } from './vector-index.ts';
+import { CHANGE_STAMP_SCHEMA, changeStamp, type ChangeStamp } from './change-stamp.ts';
 import { assertSameEmbedder } from '../embeddings/types.ts';
 import type { Chunk, DocumentSummary, Principal, SearchFilters, SilverDocument, AccessLevel } from '../types.ts';
 import type { ChunkRecord, LegRequest, RankedChunk, Store, StoreStats, StoredDocument } from '../store.ts';
 
 const SCHEMA_VERSION = '1';
-
-/**
- * FTS5 column weights for bm25(): title, heading, body (stems), exact forms.
- * Title and headings above body (the brief); the exact-form column adds a bonus for a
- * word written exactly as in the query. Re-measure with `npm run eval` before changing.
- */
-export const BM25_WEIGHTS = { title: 3.0, heading: 2.0, body: 1.0, exact: 0.5 } as const;
 
 /**
  * From this many vectors on, the vector leg takes its candidates from the int8 copy
@@ -54,23 +51,8 @@ export interface SqliteStoreOptions {
    * tune it (`minVectors` overrides VECTOR_INDEX_MIN_VECTORS, e.g. 0 in tests).
    */
   vectorIndex?: false | (VectorIndexOptions & { minVectors?: number });
-}
-
-/**
- * BM25's length normalisation (FTS5: b = 0.75, fixed) rewards very short chunks, and protocols
- * are cut into many short ones (an agenda item's decision of 20 words is its own chunk). A chunk
- * shorter than SHORT_CHUNK.chars characters has its score scaled by (length / chars) ^ power.
- * Measured with `npm run eval -- --compare=<run without it>` (nDCG@10 of hybrid, paired
- * bootstrap 95% CI): fixtures (58 judged queries) 0.916 -> 0.953, +0.036 [+0.008, +0.065];
- * NorQuAD and the real corpus unchanged. chars 300/500/800 gave +0.002/+0.010/+0.019 (within
- * noise), 1600/2400 +0.036/+0.039; power 0.3/0.75 at 1200 gave +0.026/+0.032. chars = 0 turns
- * it off (env INNSIKT_SHORT_CHUNK_CHARS / INNSIKT_SHORT_CHUNK_POWER, for measuring).
- */
-export const SHORT_CHUNK = { chars: Number(process.env.INNSIKT_SHORT_CHUNK_CHARS ?? 1200), power: Number(process.env.INNSIKT_SHORT_CHUNK_POWER ?? 0.5) };
-
-function shortChunkFactorSql(charsExpr: string): string {
-  if (!(SHORT_CHUNK.chars > 0)) return '1.0';
-  return `(CASE WHEN ${charsExpr} < ${SHORT_CHUNK.chars} THEN pow(${charsExpr} / ${SHORT_CHUNK.chars}.0, ${SHORT_CHUNK.power}) ELSE 1.0 END)`;
+  /** The BM25 leg's common-word cutoff (bm25-leg.ts COMMON), e.g. lower in tests. */
+  common?: { share?: number; minDf?: number };
 }
 
 const SCHEMA = `
@@ -112,6 +94,11 @@ CREATE TABLE IF NOT EXISTS chunks (
   chars INTEGER
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+-- Every token ever indexed (stems and exact forms): the vocabulary for decompounding and typo
+-- matching. fts5vocab answers the same, but counts each term's documents on every lookup (tens
+-- of milliseconds per query at 100k chunks). Terms of deleted documents stay: they only add
+-- alternatives that match nothing.
+CREATE TABLE IF NOT EXISTS vocab (term TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chunk_vectors (rowid INTEGER PRIMARY KEY, embedding BLOB NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
   title, heading, body, exact,
@@ -197,6 +184,8 @@ export class SqliteStore implements Store {
   private vectors: VectorIndex | null = null;
   /** Log position at which the index was last found too small for the int8 copy. */
   private vectorIndexCheckedAt = -1;
+  /** The BM25 leg (bm25-leg.ts): planning, ranking, document-frequency cache. */
+  readonly bm25Leg: Bm25Leg;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.file = file;
@@ -204,6 +193,7 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file, { readonly: opts.readonly ?? false });
     sqliteVec.load(this.db);
+    this.bm25Leg = new Bm25Leg(this.db, loadNativeScorer(this.db), { common: opts.common });
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
@@ -217,31 +207,36 @@ export class SqliteStore implements Store {
       if (!cols.some((c) => c.name === 'chars')) this.db.exec(`ALTER TABLE chunks ADD COLUMN chars INTEGER`);
       this.db.exec(`UPDATE chunks SET chars = length(text) WHERE chars IS NULL`);
       this.db.exec(VECTOR_LOG_SCHEMA);
+      this.db.exec(CHANGE_STAMP_SCHEMA);
       this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)`).run(SCHEMA_VERSION);
+      // Indexes written before the vocab table existed: fill it once from FTS5's own dictionary.
+      if (this.meta('vocab_filled') !== '1') {
+        this.db.transaction(() => {
+          this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, 'chunks_fts', 'row')`);
+          this.db.exec(`INSERT OR IGNORE INTO vocab (term) SELECT term FROM temp.fts_vocab`);
+          this.db.prepare(`INSERT INTO meta(key, value) VALUES ('vocab_filled', '1') ON CONFLICT(key) DO UPDATE SET value = '1'`).run();
+        })();
+      }
     }
   }
 
-  private vocabReady = false;
+  private vocabSource: 'vocab' | 'temp.fts_vocab' | null = null;
   /** The index's term dictionary (stems and exact forms), for decompounding and typo matching. */
   readonly vocabulary: Vocabulary = {
-    has: (token) => {
-      this.ensureVocab();
-      return !!this.db.prepare(`SELECT 1 FROM temp.fts_vocab WHERE term = ?`).get(token);
-    },
-    withPrefix: (prefix, limit) => {
-      this.ensureVocab();
-      return (
-        this.db.prepare(`SELECT term FROM temp.fts_vocab WHERE term >= ? AND term < ? LIMIT ?`).all(prefix, prefix + '\uffff', limit) as {
-          term: string;
-        }[]
-      ).map((r) => r.term);
-    },
+    has: (token) => !!this.vocabStmt('has').get(token),
+    withPrefix: (prefix, limit) => this.vocabStmt('prefix').pluck().all(prefix, prefix + '\uffff', limit) as string[],
   };
 
-  private ensureVocab(): void {
-    if (this.vocabReady) return;
-    this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, 'chunks_fts', 'row')`);
-    this.vocabReady = true;
+  private vocabStmt(kind: 'has' | 'prefix'): Database.Statement {
+    if (!this.vocabSource) {
+      // A read-only store on a file from before the vocab table: ask FTS5 (slower).
+      const filled = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'vocab'`).get() && this.meta('vocab_filled') === '1';
+      if (!filled) this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, 'chunks_fts', 'row')`);
+      this.vocabSource = filled ? 'vocab' : 'temp.fts_vocab';
+    }
+    return kind === 'has'
+      ? this.db.prepare(`SELECT 1 FROM ${this.vocabSource} WHERE term = ?`)
+      : this.db.prepare(`SELECT term FROM ${this.vocabSource} WHERE term >= ? AND term < ? LIMIT ?`);
   }
 
   /** The query as this index understands it (expansions looked up in its vocabulary). */
@@ -252,6 +247,11 @@ export class SqliteStore implements Store {
   private meta(key: string): string | null {
     const row = this.db.prepare(`SELECT value FROM meta WHERE key = ?`).get(key) as { value: string } | undefined;
     return row?.value ?? null;
+  }
+
+  /** Change counters for caches (change-stamp.ts); null on an old file opened read-only. */
+  changeStamp(): ChangeStamp | null {
+    return changeStamp(this.db);
   }
 
   embedderInfo(): { id: string; dimensions: number } | null {
@@ -310,6 +310,8 @@ export class SqliteStore implements Store {
       );
       const insFts = this.db.prepare(`INSERT INTO chunks_fts (rowid, title, heading, body, exact) VALUES (?, ?, ?, ?, ?)`);
       const insVec = this.db.prepare(`INSERT INTO chunk_vectors (rowid, embedding) VALUES (?, ?)`);
+      const insVocab = this.db.prepare(`INSERT OR IGNORE INTO vocab (term) VALUES (?)`);
+      const terms = new Set<string>();
       const title = analyze(doc.title);
       chunks.forEach((c, i) => {
         const info = insChunk.run(c.id, doc.id, c.ord, c.heading, c.text, c.pageStart, c.pageEnd, JSON.stringify(c.pageBreaks), c.text.length);
@@ -325,12 +327,20 @@ export class SqliteStore implements Store {
         );
         insVec.run(rowid, toBlob(vectors[i]));
         writeChunkContext(this.db, rowid, c);
+        for (const a of [title, heading, body]) {
+          for (const t of a.stems) terms.add(t);
+          for (const t of a.exact) terms.add(t);
+        }
       });
+      for (const t of terms) insVocab.run(t);
     });
     tx();
   }
 
   private removeDocumentRows(id: string): void {
+    // A replaced or deleted document can change document frequencies without changing the row
+    // count, which is all the cache watches for additions (bm25-leg.ts).
+    if (this.db.prepare(`SELECT 1 FROM chunks WHERE document_id = ? LIMIT 1`).get(id)) this.bm25Leg.invalidate();
     removeChunkContext(this.db, id);
     this.db.prepare(`DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)`).run(id);
     this.db.prepare(`DELETE FROM chunk_vectors WHERE rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)`).run(id);
@@ -412,7 +422,7 @@ export class SqliteStore implements Store {
     return rows.map(summary);
   }
 
-  bm25(query: string, req: LegRequest & { prefixLast?: boolean; analysis?: AnalysisOptions }): { ranked: RankedChunk[]; total: number } {
+  bm25(query: string, req: LegRequest & { prefixLast?: boolean; analysis?: AnalysisOptions }): Bm25Result {
     const q = this.parse(query, req.analysis);
     const first = this.bm25Parsed(q, req);
     // A quoted phrase that occurs nowhere this caller may read: rank its words instead.
@@ -420,28 +430,15 @@ export class SqliteStore implements Store {
     return first;
   }
 
-  private bm25Parsed(q: ParsedQuery, req: LegRequest & { prefixLast?: boolean }): { ranked: RankedChunk[]; total: number } {
-    const match = ftsExpression(q, { prefixWord: req.prefixLast ? q.words.length - 1 : undefined });
-    if (!match) return { ranked: [], total: 0 };
-    const acl = accessClause(req.principal);
-    const f = filterClause(req.filters);
-    const w = BM25_WEIGHTS;
-    const from = `FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
-                  WHERE chunks_fts MATCH @match AND ${acl.sql} AND ${f.sql}`;
-    const params = { match, ...acl.params, ...f.params };
-    // One pass: the ORDER BY scores every match anyway, so the window count costs little more
-    // (a separate count(*) repeated the whole join: 5,035 matches made the leg 6x bare FTS5).
-    const rows = this.db
-      .prepare(
-        `SELECT rowid, score, count(*) OVER () AS total FROM (
-           SELECT chunks_fts.rowid AS rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) * ${shortChunkFactorSql('c.chars')} AS score ${from}
-         ) ORDER BY score LIMIT @limit`,
-      )
-      .all({ ...params, limit: req.limit }) as (RankedChunk & { total: number })[];
-    const ranked = rows;
-    const total = rows.length ? rows[0].total : 0;
-    // FTS5's bm25() is "smaller is better"; report it as a positive relevance score.
-    return { ranked: ranked.map((r) => ({ rowid: r.rowid, score: -r.score })), total };
+  private bm25Parsed(q: ParsedQuery, req: LegRequest & { prefixLast?: boolean }): Bm25Result {
+    const plan = this.bm25Leg.plan(q, req.prefixLast ? q.words.length - 1 : undefined);
+    if (!plan) return { ranked: [], total: 0, totalRelation: 'eq' };
+    return this.bm25Leg.rank(plan, { limit: req.limit, acl: accessClause(req.principal), filter: filterClause(req.filters) });
+  }
+
+  /** The MATCH expression the BM25 leg runs for this query (the facet counts count its rows). */
+  matchExpression(query: string, analysis?: AnalysisOptions): string | null {
+    return this.bm25Leg.plan(this.parse(query, analysis))?.match.expr ?? null;
   }
 
   /**

@@ -1,0 +1,281 @@
+/**
+ * The BM25 leg of the embedded store: which rows a query matches, and their best `limit` by
+ * Okapi BM25 (FTS5's formula and column weights) times the short-chunk prior.
+ *
+ * What makes it fast on large indexes (docs/benchmarks.md, bench/NOTES.md):
+ * - Common words select nothing on their own. FTS5 scores every row a query matches, and at
+ *   100k chunks one common word matches tens of thousands. When a query has rare words (a
+ *   document frequency of at most COMMON.share of the rows, and never below COMMON.minDf), only
+ *   rows with at least one rare word are candidates; the common words still score within them.
+ *   When every word is common, rows must hold all of them. This is Elasticsearch's
+ *   `common` terms query (cutoff_frequency). Small indexes (the demo, the eval sets, up to
+ *   COMMON.minDf / COMMON.share rows) never see it: no word passes the cutoff.
+ * - IDFs come from a cache of document frequencies, passed to innsikt_bm25 (native.ts), which
+ *   otherwise computes bm25() exactly; FTS5's bm25() recounts every phrase's rows per query.
+ * - FTS5 ranks first and the access check and filters run in SQL on the best candidates only,
+ *   widened until the best `limit` readable rows are certain (the short-chunk prior can only
+ *   lower a score, so a row below the last candidate's raw score cannot overtake). With
+ *   filters, or when widening would go too far, it joins every match instead (exact, slower).
+ * Nothing unreadable leaves this module: the access clause is applied in SQL before rows are
+ * returned, and `total` counts readable rows only.
+ */
+import type Database from 'better-sqlite3';
+import type { ParsedQuery } from '../analysis/query.ts';
+import type { AccessClause } from './access.ts';
+import { ftsParts, ftsPlanned, join, type FtsExpr, type FtsParts } from './fts-query.ts';
+
+/**
+ * FTS5 column weights for bm25(): title, heading, body (stems), exact forms.
+ * Title and headings above body (the brief); the exact-form column adds a bonus for a
+ * word written exactly as in the query. Re-measure with `npm run eval` before changing.
+ */
+export const BM25_WEIGHTS = { title: 3.0, heading: 2.0, body: 1.0, exact: 0.5 } as const;
+
+/**
+ * BM25's length normalisation (FTS5: b = 0.75, fixed) rewards very short chunks, and protocols
+ * are cut into many short ones (an agenda item's decision of 20 words is its own chunk). A chunk
+ * shorter than SHORT_CHUNK.chars characters has its score scaled by (length / chars) ^ power.
+ * Measured with `npm run eval -- --compare=<run without it>` (nDCG@10 of hybrid, paired
+ * bootstrap 95% CI): fixtures (58 judged queries) 0.916 -> 0.953, +0.036 [+0.008, +0.065];
+ * NorQuAD and the real corpus unchanged. chars 300/500/800 gave +0.002/+0.010/+0.019 (within
+ * noise), 1600/2400 +0.036/+0.039; power 0.3/0.75 at 1200 gave +0.026/+0.032. chars = 0 turns
+ * it off (env INNSIKT_SHORT_CHUNK_CHARS / INNSIKT_SHORT_CHUNK_POWER, for measuring).
+ */
+export const SHORT_CHUNK = { chars: Number(process.env.INNSIKT_SHORT_CHUNK_CHARS ?? 1200), power: Number(process.env.INNSIKT_SHORT_CHUNK_POWER ?? 0.5) };
+
+/**
+ * The same prior inside innsikt_bm25, where a row's length is known in tokens, not characters
+ * (FTS5 keeps token counts per column): body tokens below SHORT_CHUNK_TOKENS. A chunk holds 6.8
+ * characters per body token at the median (10th-90th percentile 4.5-10.3, over 2,000 chunks of
+ * the bench corpus). With the prior in the ranking function, FTS5's own ORDER BY ... LIMIT is
+ * the final order. Measured against the character prior (npm run eval --compare, nDCG@10 of
+ * hybrid): 150 tokens NorQuAD +0.000, fixtures +0.006 [+0.000, +0.014]; 176 tokens -0.001 /
+ * -0.000; 210 tokens -0.000 / -0.002 (all within noise but the first). Env INNSIKT_SHORT_CHUNK_TOKENS.
+ */
+export const SHORT_CHUNK_TOKENS = Number(process.env.INNSIKT_SHORT_CHUNK_TOKENS ?? 150);
+/** chunks_fts column the token prior counts: body. */
+const BODY_COLUMN = 2;
+
+export function shortChunkFactorSql(charsExpr: string): string {
+  if (!(SHORT_CHUNK.chars > 0)) return '1.0';
+  return `(CASE WHEN ${charsExpr} < ${SHORT_CHUNK.chars} THEN pow(${charsExpr} / ${SHORT_CHUNK.chars}.0, ${SHORT_CHUNK.power}) ELSE 1.0 END)`;
+}
+
+/**
+ * The common-word cutoff: a word is common when more than max(minDf, share × rows) rows hold
+ * it. Measured at 100k chunks (bench): share 0.01 / 0.03 / 0.1 kept the same top 10 as the
+ * ungated ranking on every bench query that has a rare word; 0.01 was fastest.
+ * Env INNSIKT_COMMON_SHARE / INNSIKT_COMMON_MIN_DF for measuring; INNSIKT_COMMON_SHARE=0 turns it off.
+ */
+export const COMMON = {
+  share: Number(process.env.INNSIKT_COMMON_SHARE ?? 0.01),
+  minDf: Number(process.env.INNSIKT_COMMON_MIN_DF ?? 1000),
+};
+
+/** Reported totals above this are "at least" (Elasticsearch's track_total_hits). */
+export const TOTAL_CAP = 1000;
+/** First candidate window of the rank-first path, as a multiple of the limit. */
+const FIRST_WINDOW = 4;
+/** Beyond this many candidates, join every match instead of widening again. */
+const MAX_WINDOW = 20_000;
+/** Document frequencies are reused while the row count moved less than this share ... */
+const DF_ROW_DRIFT = 0.01;
+/** ... and for at most this long. */
+const DF_MAX_AGE_MS = 10 * 60_000;
+const DF_CACHE_MAX = 20_000;
+
+export interface Bm25Result {
+  ranked: { rowid: number; score: number }[];
+  total: number;
+  /** 'gte' when total is a lower bound (TOTAL_CAP). */
+  totalRelation: 'eq' | 'gte';
+}
+
+export interface Bm25Plan {
+  match: FtsExpr;
+  /** innsikt_bm25's multiplier per phrase (IDF; 0 for the gate's phrases), or null for bm25(). */
+  multipliers: number[] | null;
+  gate: 'rare' | 'all' | null;
+  /** Without the gate, for when an all-words gate leaves too little. */
+  ungated: FtsExpr;
+  parts: FtsParts;
+}
+
+interface Filter {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+export class Bm25Leg {
+  private readonly dfCache = new Map<string, { n: number; rows: number; at: number }>();
+  private readonly stmts = new Map<string, Database.Statement>();
+
+  readonly common: { share: number; minDf: number };
+
+  constructor(
+    private readonly db: Database.Database,
+    /** innsikt_bm25 is loaded (native.ts). */
+    readonly native: boolean,
+    opts: { common?: Partial<typeof COMMON> } = {},
+  ) {
+    this.common = { ...COMMON, ...opts.common };
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      if (this.stmts.size > 200) this.stmts.clear();
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Forget cached document frequencies (this process wrote to the index). */
+  invalidate(): void {
+    this.dfCache.clear();
+  }
+
+  /** Rows in the FTS index, from FTS5's own averages record (no scan). */
+  rows(): number {
+    const blob = this.stmt(`SELECT block FROM chunks_fts_data WHERE id = 1`).pluck().get() as Buffer | undefined;
+    if (!blob || !blob.length) return 0;
+    // SQLite varint: big-endian groups of 7 bits, high bit = more follows.
+    let v = 0;
+    for (let i = 0; i < blob.length && i < 8; i++) {
+      v = v * 128 + (blob[i] & 0x7f);
+      if (!(blob[i] & 0x80)) break;
+    }
+    return v;
+  }
+
+  /** How many rows (of all, readable or not, as bm25() counts) hold this phrase; cached. */
+  phraseDf(phrase: string, rows = this.rows()): number {
+    const now = Date.now();
+    const hit = this.dfCache.get(phrase);
+    if (hit && now - hit.at < DF_MAX_AGE_MS && Math.abs(rows - hit.rows) <= (hit.rows === rows ? 0 : DF_ROW_DRIFT * rows)) return hit.n;
+    const n = this.stmt(`SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?`).pluck().get(phrase) as number;
+    if (this.dfCache.size >= DF_CACHE_MAX) this.dfCache.delete(this.dfCache.keys().next().value!);
+    this.dfCache.delete(phrase);
+    this.dfCache.set(phrase, { n, rows, at: now });
+    return n;
+  }
+
+  /** FTS5's IDF: log((N - n + 0.5) / (n + 0.5)), at least 1e-6. */
+  private idf(n: number, rows: number): number {
+    const v = Math.log((rows - n + 0.5) / (n + 0.5));
+    return v > 0 ? v : 1e-6;
+  }
+
+  /** The rare-word gate (see the header), or null when there is nothing to gain. */
+  private gate(parts: FtsParts, rows: number): { expr: FtsExpr; kind: 'rare' | 'all' } | null {
+    if (!(this.common.share > 0) || parts.must.length) return null;
+    const cutoff = Math.max(this.common.minDf, this.common.share * rows);
+    if (rows <= cutoff) return null;
+    const dfs = parts.words.map((w) => Math.max(0, ...w.phrases.map((p) => this.phraseDf(p, rows))));
+    if (dfs.every((d) => d <= cutoff)) return null;
+    const rare: FtsExpr[] = parts.words.filter((_, i) => dfs[i] > 0 && dfs[i] <= cutoff);
+    for (const c of parts.caseNumbers) if (this.phraseDf(c.phrases[0], rows) > 0) rare.push(c);
+    if (rare.length) return { expr: join(rare, 'OR'), kind: 'rare' };
+    const present = parts.words.filter((_, i) => dfs[i] > 0);
+    if (present.length >= 2) return { expr: join(present, 'AND'), kind: 'all' };
+    return null;
+  }
+
+  plan(q: ParsedQuery, prefixWord?: number): Bm25Plan | null {
+    const parts = ftsParts(q, { prefixWord });
+    const ungated = ftsPlanned(parts);
+    if (!ungated) return null;
+    if (!this.native) return { match: ungated, multipliers: null, gate: null, ungated, parts };
+    const rows = this.rows();
+    // A word being typed (prefix) matches too much to judge; rank it the plain way.
+    const g = prefixWord === undefined ? this.gate(parts, rows) : null;
+    const match = g ? ftsPlanned(parts, g.expr)! : ungated;
+    return { match, multipliers: this.multipliers(match, g?.expr ?? null, parts, rows), gate: g?.kind ?? null, ungated, parts };
+  }
+
+  private multipliers(match: FtsExpr, gate: FtsExpr | null, parts: FtsParts, rows: number): number[] {
+    const skipHead = gate ? gate.phrases.length : 0;
+    // Excluded words come last; they never occur in a matching row.
+    const skipTail = parts.excluded ? parts.excluded.phrases.length : 0;
+    return match.phrases.map((p, i) => (i < skipHead || i >= match.phrases.length - skipTail ? 0 : this.idf(this.phraseDf(p, rows), rows)));
+  }
+
+  /** The score of a row, prior included ("smaller is better", as FTS5 has it). */
+  private scoreSql(plan: Bm25Plan): { sql: string; params: Record<string, number> } {
+    const w = BM25_WEIGHTS;
+    if (!plan.multipliers) return { sql: `bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) * ${shortChunkFactorSql('c.chars')}`, params: {} };
+    const params: Record<string, number> = { lenT: SHORT_CHUNK.chars > 0 ? SHORT_CHUNK_TOKENS : 0, lenP: SHORT_CHUNK.power };
+    plan.multipliers.forEach((m, i) => (params[`m${i}`] = m));
+    const args = plan.multipliers.map((_, i) => `, @m${i}`).join('');
+    return { sql: `innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, ${BODY_COLUMN}, @lenT, @lenP${args})`, params };
+  }
+
+  rank(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
+    const res = req.filter.sql === '1 = 1' ? this.rankFirst(plan, req) : null;
+    const out = res ?? this.joined(plan, req);
+    // Rows must hold every (common) word: if too few do, rank the plain way.
+    if (plan.gate === 'all' && out.total < req.limit) {
+      const multipliers = plan.multipliers ? this.multipliers(plan.ungated, null, plan.parts, this.rows()) : null;
+      const plain: Bm25Plan = { ...plan, match: plan.ungated, gate: null, multipliers };
+      return (req.filter.sql === '1 = 1' ? this.rankFirst(plain, req) : null) ?? this.joined(plain, req);
+    }
+    return out;
+  }
+
+  /** Every match joined with its document for the access check and filters: exact, slow at scale. */
+  private joined(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
+    const score = this.scoreSql(plan);
+    const rows = this.stmt(
+      `SELECT rowid, score, count(*) OVER () AS total FROM (
+         SELECT chunks_fts.rowid AS rowid, ${score.sql} AS score
+         FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+         WHERE chunks_fts MATCH @match AND ${req.acl.sql} AND ${req.filter.sql}
+       ) ORDER BY score LIMIT @limit`,
+    ).all({ match: plan.match.expr, ...score.params, ...req.acl.params, ...req.filter.params, limit: req.limit }) as {
+      rowid: number;
+      score: number;
+      total: number;
+    }[];
+    // FTS5's scores are "smaller is better"; report them as positive relevance.
+    return { ranked: rows.map((r) => ({ rowid: r.rowid, score: -r.score })), total: rows.length ? rows[0].total : 0, totalRelation: 'eq' };
+  }
+
+  /**
+   * FTS5 ranks (innsikt_bm25: the final order), then the access check runs in SQL on the best
+   * candidates, widened until `limit` of them are readable; null to fall back to joined().
+   */
+  private rankFirst(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result | null {
+    if (!plan.multipliers) return null;
+    const score = this.scoreSql(plan);
+    const ranked = this.stmt(`SELECT rowid, ${score.sql} AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY s LIMIT @k`);
+    const check = this.stmt(
+      `SELECT c.rowid AS rowid FROM chunks c JOIN documents d ON d.id = c.document_id
+       WHERE c.rowid IN (SELECT value FROM json_each(@ids)) AND ${req.acl.sql} AND ${req.filter.sql}`,
+    );
+    for (let k = Math.max(FIRST_WINDOW * req.limit, 100); k <= MAX_WINDOW; k *= 4) {
+      const cands = ranked.all({ match: plan.match.expr, ...score.params, k }) as { rowid: number; s: number }[];
+      const exhausted = cands.length < k;
+      const readable = new Set(
+        check.pluck().all({ ids: JSON.stringify(cands.map((c) => c.rowid)), ...req.acl.params, ...req.filter.params }) as number[],
+      );
+      const scored: { rowid: number; score: number }[] = [];
+      for (const c of cands) if (readable.has(c.rowid)) scored.push({ rowid: c.rowid, score: -c.s });
+      if (!exhausted && scored.length < req.limit) continue;
+      const total = exhausted ? { total: scored.length, totalRelation: 'eq' as const } : this.countReadable(plan, req);
+      return { ranked: scored.slice(0, req.limit), ...total };
+    }
+    return null;
+  }
+
+  /** Readable matches, counted up to TOTAL_CAP. */
+  private countReadable(plan: Bm25Plan, req: { acl: AccessClause; filter: Filter }): { total: number; totalRelation: 'eq' | 'gte' } {
+    const n = this.stmt(
+      `SELECT count(*) FROM (SELECT 1 FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+       WHERE chunks_fts MATCH @match AND ${req.acl.sql} AND ${req.filter.sql} LIMIT ${TOTAL_CAP})`,
+    )
+      .pluck()
+      .get({ match: plan.match.expr, ...req.acl.params, ...req.filter.params }) as number;
+    return { total: n, totalRelation: n >= TOTAL_CAP ? 'gte' : 'eq' };
+  }
+}

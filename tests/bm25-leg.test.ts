@@ -1,0 +1,213 @@
+/**
+ * The BM25 leg at scale (indexes/embedded/bm25-leg.ts): innsikt_bm25 against FTS5's bm25(),
+ * the common-word gate, rank-first with the access check on candidates (canaries), capped
+ * totals, the vocabulary table, and the skipped tie-breaking vector leg.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { SqliteStore, BM25_WEIGHTS } from '../indexes/embedded/sqlite-store.ts';
+import { TOTAL_CAP } from '../indexes/embedded/bm25-leg.ts';
+import { search } from '../indexes/search.ts';
+import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { embeddingText } from '../ingest/chunk.ts';
+import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal } from '../indexes/types.ts';
+import { pageChunks, silverDoc, tempDir } from './helpers.ts';
+
+const INTERNAL: Principal = { id: 'staff', internal: true, groups: [] };
+const embedder = new LocalHashEmbedder();
+const EMB = { id: embedder.id, dimensions: embedder.dimensions };
+const stores: SqliteStore[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+});
+
+function open(opts: ConstructorParameters<typeof SqliteStore>[1] = {}, file = path.join(tempDir(), 'index.sqlite')): SqliteStore {
+  const s = new SqliteStore(file, opts);
+  stores.push(s);
+  return s;
+}
+
+function put(store: SqliteStore, id: string, pages: string[], over = {}) {
+  const doc = silverDoc(id, pages, over);
+  const chunks = pageChunks(doc);
+  store.upsertDocument(doc, chunks, chunks.map((c) => embedder.embedOne(embeddingText(doc.title, c))), EMB);
+}
+
+/** A small deterministic word salad: every page has filler words, some pages the test words. */
+function page(i: number, extra: string): string {
+  const fill = ['bydelen', 'tjenester', 'innbyggere', 'oppfølging', 'rapport', 'kostnader', 'tiltak', 'plan'];
+  const words: string[] = [];
+  for (let k = 0; k < 30 + (i % 17) * 3; k++) words.push(fill[(i * 7 + k * 3) % fill.length]);
+  return `${extra} ${words.join(' ')}.`;
+}
+
+function rowsToDocs(store: SqliteStore, ranked: { rowid: number }[]): string[] {
+  const recs = store.chunksByRowid(ranked.map((r) => r.rowid), ADMIN_PRINCIPAL);
+  return ranked.map((r) => recs.get(r.rowid)!.documentId);
+}
+
+const native = process.env.INNSIKT_NATIVE !== '0';
+
+describe('innsikt_bm25 (native/innsikt_fts.c)', () => {
+  it.runIf(native)('is built and loaded (npm ci compiles it; INNSIKT_NATIVE=0 to run without)', () => {
+    expect(open().bm25Leg.native).toBe(true);
+  });
+
+  it.runIf(native)('scores exactly as FTS5 bm25() when given the same IDFs and no prior', () => {
+    const store = open();
+    for (let d = 0; d < 40; d++) {
+      put(store, `d${d}`, [page(d, d % 3 === 0 ? 'lekeplass Tøyenparken vedtak' : d % 5 === 0 ? 'lekeplassen vedtatt' : 'budsjett')], {
+        title: d % 4 === 0 ? 'Lekeplass i parken' : `Sak ${d}`,
+      });
+    }
+    const w = BM25_WEIGHTS;
+    for (const query of ['lekeplass vedtak', 'budsjett', 'Tøyenparken lekeplassen', 'lekeplass -budsjett']) {
+      const match = store.bm25Leg.plan(store.parse(query))!.ungated;
+      const rows = store.bm25Leg.rows();
+      const idf = match.phrases.map((p) => {
+        const n = store.bm25Leg.phraseDf(p, rows);
+        const v = Math.log((rows - n + 0.5) / (n + 0.5));
+        return v > 0 ? v : 1e-6;
+      });
+      const args = idf.map((_, i) => `, @m${i}`).join('');
+      const params = Object.fromEntries(idf.map((v, i) => [`m${i}`, v]));
+      const builtin = store.db
+        .prepare(`SELECT rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
+        .all({ match: match.expr }) as { rowid: number; s: number }[];
+      const ours = store.db
+        .prepare(`SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 0, 0.5${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
+        .all({ match: match.expr, ...params }) as { rowid: number; s: number }[];
+      expect(builtin.length).toBeGreaterThan(0);
+      expect(ours.map((r) => r.rowid)).toEqual(builtin.map((r) => r.rowid));
+      for (let i = 0; i < ours.length; i++) expect(ours[i].s).toBeCloseTo(builtin[i].s, 9);
+    }
+  });
+
+  it.runIf(native)('rejects a call with the wrong number of arguments with a clear error', () => {
+    const store = open();
+    put(store, 'a', ['lekeplass']);
+    expect(() => store.db.prepare(`SELECT innsikt_bm25(chunks_fts, 1, 1) FROM chunks_fts WHERE chunks_fts MATCH 'lekeplass'`).all()).toThrow(
+      /innsikt_bm25: expects a weight per column/,
+    );
+  });
+});
+
+describe.runIf(native)('the common-word gate', () => {
+  // 120 pages; "tiltak" and "plan" are on every page (common); "lekeplass" on 6 (rare).
+  function corpus(opts: { internalRare?: number } = {}) {
+    const store = open({ common: { share: 0.05, minDf: 10 } });
+    for (let d = 0; d < 120; d++) {
+      const rare = d % 20 === 0 ? 'lekeplass ' : '';
+      const both = d % 2 === 0 ? 'vedtak ' : '';
+      put(store, `p${d}`, [page(d, `${rare}${both}tiltak plan`)]);
+    }
+    for (let d = 0; d < (opts.internalRare ?? 0); d++) {
+      // Long enough to escape the short-chunk prior, dense enough to outrank every public page.
+      put(store, `i${d}`, [`${'lekeplass '.repeat(12)}KANARIGATE ${d} ${page(d, '')} ${page(d + 1, '')} ${page(d + 2, '')}`], { access: 'internal' });
+    }
+    return store;
+  }
+
+  it('a query with a rare word ranks the rows holding it, in the order of the ungated ranking', () => {
+    const store = corpus();
+    const plan = store.bm25Leg.plan(store.parse('lekeplass tiltak'))!;
+    expect(plan.gate).toBe('rare');
+    const gated = store.bm25('lekeplass tiltak', { principal: PUBLIC_PRINCIPAL, limit: 50 });
+    expect(rowsToDocs(store, gated.ranked).sort()).toEqual(['p0', 'p100', 'p20', 'p40', 'p60', 'p80']);
+    // The same six lead the ungated ranking, in the same order (common words still score).
+    const plain = open({ common: { share: 0 } }, store.file).bm25('lekeplass tiltak', { principal: PUBLIC_PRINCIPAL, limit: 50 });
+    expect(plain.total).toBe(120);
+    expect(plain.ranked.slice(0, 6).map((r) => r.rowid)).toEqual(gated.ranked.map((r) => r.rowid));
+    expect(gated.total).toBe(6);
+  });
+
+  it('when every word is common, rows must hold all of them; with too few, it ranks the plain way', () => {
+    const store = corpus();
+    const plan = store.bm25Leg.plan(store.parse('vedtak tiltak'))!;
+    expect(plan.gate).toBe('all');
+    const r = store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 20 });
+    expect(rowsToDocs(store, r.ranked).every((d) => Number(d.slice(1)) % 2 === 0)).toBe(true);
+    expect(r.total).toBe(60);
+    // 60 rows hold both: asking for 100 falls back to every row with either word.
+    expect(store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 100 }).total).toBe(120);
+  });
+
+  it('small indexes are never gated (the eval sets and the demo rank exactly as before)', () => {
+    const store = open();
+    for (let d = 0; d < 60; d++) put(store, `p${d}`, [page(d, 'tiltak plan')]);
+    expect(store.bm25Leg.plan(store.parse('tiltak plan'))!.gate).toBe(null);
+  });
+
+  it('canaries: unreadable rows above the first candidate window never surface, nor count', () => {
+    // 150 internal pages outrank every public one for "lekeplass": the first window (100) holds
+    // only internal rows, so the leg must widen, and must not leak them in results or total.
+    const store = corpus({ internalRare: 150 });
+    // The premise: all of the best 150 rows are internal.
+    const all = store.bm25('lekeplass', { principal: ADMIN_PRINCIPAL, limit: 150 });
+    expect(rowsToDocs(store, all.ranked).every((d) => d.startsWith('i'))).toBe(true);
+    const pub = store.bm25('lekeplass', { principal: PUBLIC_PRINCIPAL, limit: 5 });
+    const rare = ['p0', 'p20', 'p40', 'p60', 'p80', 'p100'];
+    expect(pub.ranked).toHaveLength(5);
+    expect(rowsToDocs(store, pub.ranked).every((d) => rare.includes(d))).toBe(true);
+    expect(pub.total).toBe(6);
+    const staff = store.bm25('lekeplass', { principal: INTERNAL, limit: 5 });
+    expect(rowsToDocs(store, staff.ranked).every((d) => d.startsWith('i'))).toBe(true);
+    expect(staff.total).toBe(156);
+    const texts = [...store.chunksByRowid(pub.ranked.map((r) => r.rowid), PUBLIC_PRINCIPAL).values()].map((c) => c.text).join(' ');
+    expect(texts).not.toContain('KANARIGATE');
+  });
+
+  it('filters narrow inside the query (joined path) and respect access', () => {
+    const store = corpus({ internalRare: 10 });
+    put(store, 'x', ['lekeplass i 2019'], { date: '2019-05-01' });
+    const r = store.bm25('lekeplass', { principal: PUBLIC_PRINCIPAL, limit: 10, filters: { dateFrom: '2019-01-01', dateTo: '2019-12-31' } });
+    expect(rowsToDocs(store, r.ranked)).toEqual(['x']);
+  });
+});
+
+describe.runIf(native)('totals', () => {
+  it(`stop counting at ${TOTAL_CAP} readable matches and say so`, () => {
+    const store = open();
+    const docs = Array.from({ length: 12 }, (_, d) => Array.from({ length: 100 }, (_, p) => page(d * 100 + p, 'tiltak')));
+    docs.forEach((pages, d) => put(store, `d${d}`, pages));
+    const r = store.bm25('tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10 });
+    expect(r.ranked).toHaveLength(10);
+    expect(r).toMatchObject({ total: TOTAL_CAP, totalRelation: 'gte' });
+    const small = store.bm25('tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10, filters: { documentId: 'd3' } });
+    expect(small).toMatchObject({ total: 100, totalRelation: 'eq' });
+  });
+});
+
+describe('the vocabulary table', () => {
+  it('knows every indexed stem and exact form, and an index from before it is filled on open', () => {
+    const file = path.join(tempDir(), 'index.sqlite');
+    const store = open({}, file);
+    put(store, 'a', ['Reguleringsplanen for Tøyenparken ble vedtatt.']);
+    expect(store.vocabulary.has('tøyenparken')).toBe(true);
+    expect(store.vocabulary.has('reguleringsplanen')).toBe(true);
+    expect(store.vocabulary.withPrefix('regulering', 10).length).toBeGreaterThan(0);
+    // Simulate an index written before the table existed.
+    store.db.exec(`DELETE FROM vocab; DELETE FROM meta WHERE key = 'vocab_filled'`);
+    store.close();
+    stores.pop();
+    const again = open({}, file);
+    expect(again.vocabulary.has('tøyenparken')).toBe(true);
+    // Decompounding finds the parts through it.
+    expect(again.parse('tøyenparkenreguleringsplanen').words[0].alternatives.some((a) => a.kind === 'near')).toBe(true);
+  });
+});
+
+describe('the tie-breaking vector leg', () => {
+  it('is skipped when BM25 fills the list, without changing the first hits', async () => {
+    const store = open();
+    for (let d = 0; d < 40; d++) put(store, `p${d}`, [page(d, d % 3 ? 'lekeplass Tøyenparken' : 'lekeplass')]);
+    for (const q of ['lekeplass', 'lekeplass Tøyenparken']) {
+      const opts = { candidates: 20 };
+      const skipped = await search(store, embedder, { query: q, mode: 'hybrid', limit: 15, principal: PUBLIC_PRINCIPAL }, opts);
+      const always = await search(store, embedder, { query: q, mode: 'hybrid', limit: 15, principal: PUBLIC_PRINCIPAL }, { ...opts, vectorTieBreak: 'always' });
+      const bm25 = await search(store, embedder, { query: q, mode: 'bm25', limit: 15, principal: PUBLIC_PRINCIPAL }, opts);
+      expect(skipped.results.map((h) => h.chunkId)).toEqual(always.results.map((h) => h.chunkId));
+      expect(skipped.results.map((h) => h.chunkId)).toEqual(bm25.results.map((h) => h.chunkId));
+    }
+  });
+});
