@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { search, searchDocuments, searchJson, parseMode, parseFilters, MAX_LIMIT } from '../indexes/search.ts';
+import { search, searchDocuments, searchJson, parseMode, parseFilters, MAX_LIMIT, type GroupedResponse } from '../indexes/search.ts';
 import { PUBLIC_PRINCIPAL, type Principal, type SearchFilters, type SearchMode } from '../indexes/types.ts';
 import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
@@ -21,11 +21,12 @@ import { DocumentPage } from '../views/document.tsx';
 import { ErrorPage } from '../views/errors.tsx';
 import { MeetingPage, CasePage, BodyPage } from '../views/protocol.tsx';
 import { getMeeting, getCase, meetingsOfBody } from '../indexes/embedded/protocol-tables.ts';
-import { facetCounts } from '../indexes/embedded/facets.ts';
+import { facetCounts, type Facets } from '../indexes/embedded/facets.ts';
 import { meetingsOfDocument } from '../indexes/embedded/document-meetings.ts';
 import { LoginPage } from '../views/login.tsx';
 import { Answerer } from './answer/answerer.ts';
 import { registerAnswerRoutes } from './answer/routes.ts';
+import { resultCacheFor, resultKey, type ResultCache } from './result-cache.ts';
 
 export interface AppContext {
   store: SqliteStore;
@@ -34,6 +35,21 @@ export interface AppContext {
   config: Config;
   /** False while the demo corpus is still being ingested on first start. */
   isReady: () => boolean;
+  /** The search result cache; by default one as configured (server/result-cache.ts). */
+  resultCache?: ResultCache;
+}
+
+/** A results page's data as cached: hits without their whole chunk text, and the facets. */
+interface PageResults {
+  result: GroupedResponse;
+  facets: Facets | null;
+  /** The results partial, rendered once for this entry. */
+  partial?: string;
+}
+
+function withoutText(res: GroupedResponse): GroupedResponse {
+  const lean = <T extends { text?: string; pageBreaks?: unknown }>({ text: _t, pageBreaks: _p, ...hit }: T) => hit;
+  return { ...res, groups: res.groups.map((g) => ({ best: lean(g.best), more: g.more.map(lean) })) };
 }
 
 type Env = { Variables: { principal: Principal } };
@@ -60,6 +76,7 @@ function positiveInt(value: string | undefined, dflt: number, max = Number.MAX_S
 export function createApp(ctx: AppContext): Hono<Env> {
   const app = new Hono<Env>();
   const { store, embedder, config } = ctx;
+  const results = ctx.resultCache ?? resultCacheFor(store, config);
 
   const pageHeaders = secureHeaders({
       contentSecurityPolicy: {
@@ -125,8 +142,11 @@ export function createApp(ctx: AppContext): Hono<Env> {
       return c.json({ error: (err as Error).message }, 400);
     }
     if (!q.trim()) return c.json({ error: 'Missing query: add ?q=...' }, 400);
-    const res = await search(store, embedder, { query: q, mode, limit, offset, filters, principal: c.get('principal') }, searchOptions(config));
-    return c.json(searchJson(res));
+    const principal = c.get('principal');
+    const body = await results.get(resultKey('api/search', principal, { q, mode, limit, offset, filters }), async () =>
+      JSON.stringify(searchJson(await search(store, embedder, { query: q, mode, limit, offset, filters, principal }, searchOptions(config)))),
+    );
+    return c.body(body, 200, { 'Content-Type': 'application/json' });
   });
 
   app.get('/api/v1/documents/:id', (c) => {
@@ -174,33 +194,44 @@ export function createApp(ctx: AppContext): Hono<Env> {
     // whole word can be "unknown" inside the filtered set, and would otherwise become a prefix.)
     const typing = partial && c.req.header('hx-source') === 'input#q';
     c.header('Vary', 'HX-Request, HX-Source, Cookie');
+    let cached: PageResults | null = null;
     if (q.trim() && !props.error) {
       if (!ctx.isReady()) props.error = 'Innsiktsbanken starter og leser inn dokumenter. Prøv igjen om et øyeblikk.';
       else {
-        try {
-          props.result = await searchDocuments(
+        const compute = async (): Promise<PageResults> => {
+          const result = await searchDocuments(
             store,
             embedder,
             { query: q, mode: props.mode, limit: PER_PAGE, offset: (props.page - 1) * PER_PAGE, principal, filters: props.filters },
             { ...searchOptions(config), prefixLast: typing, sort: props.sort },
           );
+          let facets: Facets | null = null;
+          try {
+            // Counted inside SQL with the caller's access, like the search itself.
+            facets = facetCounts(store, q, { principal, filters: props.filters });
+          } catch (err) {
+            // The results stand without facets (and are not cached).
+            console.error(`[innsikt] facet counts failed for "${q}": ${(err as Error).stack ?? err}`);
+          }
+          return { result: withoutText(result), facets };
+        };
+        const key = resultKey('page', principal, { q, mode: props.mode, page: props.page, sort: props.sort, typing, filters: props.filters });
+        try {
+          cached = await results.get(key, compute, (r) => r.facets !== null);
+          props.result = cached.result;
+          props.facets = cached.facets;
         } catch (err) {
           // htmx 4 swaps error responses too: answer with the results region and a message.
           console.error(`[innsikt] search failed for "${q}": ${(err as Error).stack ?? err}`);
           props.error = 'Søket feilet. Prøv igjen om litt, eller med andre ord.';
         }
-        if (!props.error) {
-          try {
-            // Counted inside SQL with the caller's access, like the search itself.
-            props.facets = facetCounts(store, q, { principal, filters: props.filters });
-          } catch (err) {
-            // The results stand without facets.
-            console.error(`[innsikt] facet counts failed for "${q}": ${(err as Error).stack ?? err}`);
-          }
-        }
       }
     }
-    if (partial) return c.html(String(SearchResults(props)), status as any);
+    if (partial) {
+      // The partial depends on the key's parameters only (not on the principal's name).
+      if (cached) return c.html((cached.partial ??= String(SearchResults(props))), status as any);
+      return c.html(String(SearchResults(props)), status as any);
+    }
     return html(c, SearchPage(props), status);
   });
 

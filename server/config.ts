@@ -28,6 +28,10 @@ export interface Config {
   tokens: Map<string, Principal>;
   /** The language model for summaries (server/answer); `none` gives the extractive summary. */
   llm: LlmConfig;
+  /** Search results cached in memory (server/result-cache.ts): entries (INNSIKT_CACHE_ENTRIES, 0 = off). */
+  cacheEntries: number;
+  /** How long a cached result may miss newly added documents (INNSIKT_REFRESH_MS). */
+  refreshMs: number;
   env: Record<string, string | undefined>;
 }
 
@@ -49,6 +53,12 @@ function num(env: Record<string, string | undefined>, key: string, dflt: number)
   if (v === undefined || v === '') return dflt;
   const n = Number(v);
   if (!Number.isFinite(n)) throw new Error(`${key} must be a number, got "${v}"`);
+  return n;
+}
+
+function wholeNumber(env: Record<string, string | undefined>, key: string, dflt: number): number {
+  const n = num(env, key, dflt);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a whole number of at least 0, got "${env[key]}"`);
   return n;
 }
 
@@ -96,6 +106,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     minSimilarity: num(env, 'INNSIKT_MIN_SIMILARITY', DEFAULT_MIN_SIMILARITY),
     tokens: parseTokens(env.INNSIKT_TOKENS),
     llm: llmConfig(env),
+    cacheEntries: wholeNumber(env, 'INNSIKT_CACHE_ENTRIES', 500),
+    refreshMs: wholeNumber(env, 'INNSIKT_REFRESH_MS', 1000),
     env,
   };
 }

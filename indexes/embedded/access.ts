@@ -28,3 +28,15 @@ export function accessClause(principal: Principal): AccessClause {
     params: groups.length > 0 ? { acl_groups: JSON.stringify(groups) } : {},
   };
 }
+
+/**
+ * What a principal may read, as a string: equal for two principals exactly when
+ * accessClause() gives them the same condition (admin; internal; the set of groups).
+ * Caches key by it, so callers with the same rights share entries and others never do.
+ */
+export function accessScope(principal: Principal): string {
+  if (!principal) throw new Error('A principal is required on every read');
+  if (principal.admin) return 'admin';
+  const groups = [...new Set(principal.groups.filter((g) => typeof g === 'string' && g.length > 0))].sort();
+  return JSON.stringify({ internal: !!principal.internal, groups });
+}
