@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteStore, ftsMatchExpression, BM25_WEIGHTS, VECTOR_INDEX_MIN_VECTORS } from '../indexes/embedded/sqlite-store.ts';
+import { Bm25Leg } from '../indexes/embedded/bm25-leg.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { search, searchDocuments } from '../indexes/search.ts';
 import { loadConfig, searchOptions } from '../server/config.ts';
@@ -90,33 +91,24 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
   }
   const floorStats = stats(times.get(legs[0][0])!);
 
-  // --- Where hybrid's time goes: its steps one by one, and one way to close the gap -----------
+  // --- Where hybrid's time goes: its steps one by one -----------------------------------------
   const acl = accessClause(PUBLIC_PRINCIPAL);
-  const from = `FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id WHERE chunks_fts MATCH @match AND ${acl.sql}`;
-  const rankedStmt = store.db.prepare(`SELECT chunks_fts.rowid AS rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) AS score ${from} ORDER BY score LIMIT 100`);
-  const countStmt = store.db.prepare(`SELECT count(*) ${from}`).pluck();
-  const wideStmt = store.db.prepare(
-    `SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) LIMIT @n`,
-  ).pluck();
-  const readableStmt = store.db.prepare(
-    `SELECT c.rowid FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.rowid IN (SELECT value FROM json_each(@ids)) AND ${acl.sql}`,
-  ).pluck();
-  /** BM25 ranked without the joins, then the access check on the best 200 (widened until 100 are readable). */
-  const overfetch = (match: string) => {
-    for (let n = 200; ; n *= 4) {
-      const ids = wideStmt.all({ match, n }) as number[];
-      const ok = readableStmt.all({ ids: JSON.stringify(ids), ...acl.params }) as number[];
-      if (ok.length >= 100 || ids.length < n) return ok;
-    }
+  const noFilter = { sql: '1 = 1', params: {} };
+  // The same ranking function without the common-word gate: every match scored.
+  const ungatedLeg = new Bm25Leg(store.db, store.bm25Leg.native, { common: { share: 0 } });
+  const ungated = (q: string, limit: number) => {
+    const plan = ungatedLeg.plan(store.parse(q));
+    return plan ? ungatedLeg.rank(plan, { limit, acl, filter: noFilter }).ranked : [];
   };
   const steps: [string, (q: string) => unknown][] = [
+    ['parse the query (analysis, vocabulary look-ups)', (q) => store.parse(q)],
     ['unmatchedTerms (one MATCH per query word)', (q) => store.unmatchedTerms(q, { principal: PUBLIC_PRINCIPAL })],
-    ['BM25 ranked, joined with chunks and documents for the access check, LIMIT 100', (q) => { const m = ftsMatchExpression(q); if (m) rankedStmt.all({ match: m, ...acl.params }); }],
-    ['count(*) of all matches for `total` (same joins)', (q) => { const m = ftsMatchExpression(q); if (m) countStmt.get({ match: m, ...acl.params }); }],
+    ['plan: document frequencies (cached) and the common-word gate', (q) => store.bm25Leg.plan(store.parse(q))],
+    ['BM25 leg (store.bm25, limit 100): FTS5 ranks, access check on candidates, capped count', (q) => store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 100 })],
+    ['the same without the common-word gate (every match scored)', (q) => ungated(q, 100)],
     ['embed the query (local embedder)', (q) => embedder.embedOne(q)],
     ['vector leg (store.vector, limit 100)', (q) => store.vector(embedder.embedOne(q), { principal: PUBLIC_PRINCIPAL, limit: 100, minSimilarity: 0.1 })],
     ['hydrate 10 results (chunksByRowid)', (q) => store.chunksByRowid(top10.get(q) ?? [], PUBLIC_PRINCIPAL)],
-    ['sketch: BM25 ranked without joins, access check on the best 200 (widened as needed)', (q) => { const m = ftsMatchExpression(q); if (m) overfetch(m); }],
   ];
   const top10 = new Map(queries.map((q) => [q, (store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 10 }).ranked.map((r) => r.rowid))]));
   const stepTimes = new Map<string, number[]>(steps.map(([n]) => [n, []]));
@@ -137,8 +129,51 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
       return [name, fmt(quantile(xs, 0.5), 2), fmt(quantile(xs, 0.95), 2), fmt(xs.reduce((a, b) => a + b, 0) / xs.length, 2)];
     }),
     notes: [
-      'The last row is not in the product: it shows what the BM25 leg costs when FTS5 ranks first and the access check (still in SQL, before anything ' +
-        'leaves the store) runs on the best candidates only, widening until enough are readable, and without the count.',
+      'The row "without the common-word gate" is not in the product: the same ranking function scoring every row the query matches, for comparison ' +
+        '(and the reference of the gate recall below).',
+    ],
+  };
+
+  // --- What the shortcuts cost in ranking: the gate against every match scored; the skipped
+  // tie-breaking vector leg against running it ------------------------------------------------------
+  let gate10 = 0;
+  let gate100 = 0;
+  let gateN = 0;
+  const gateKinds = { rare: 0, all: 0, none: 0 };
+  let pageSame = 0;
+  for (const q of queries) {
+    const kind = store.bm25Leg.plan(store.parse(q))?.gate ?? null;
+    gateKinds[kind ?? 'none']++;
+    const ref = ungated(q, 100);
+    const got = store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 100 }).ranked;
+    if (ref.length) {
+      const g10 = new Set(got.slice(0, 10).map((r) => r.rowid));
+      const g100 = new Set(got.map((r) => r.rowid));
+      gate10 += ref.slice(0, 10).filter((r) => g10.has(r.rowid)).length / Math.min(10, ref.length);
+      gate100 += ref.filter((r) => g100.has(r.rowid)).length / ref.length;
+      gateN++;
+    }
+    const docs = async (vectorTieBreak: 'always' | 'when-short') =>
+      (await searchDocuments(store, embedder, { query: q, mode: 'hybrid', limit: 10, principal: PUBLIC_PRINCIPAL }, { ...opts, vectorTieBreak })).groups
+        .map((g) => g.best.chunkId)
+        .join(' ');
+    if ((await docs('when-short')) === (await docs('always'))) pageSame++;
+  }
+  const gateRecall10 = gateN ? gate10 / gateN : NaN;
+  const gateRecall100 = gateN ? gate100 / gateN : NaN;
+  const shortcuts: Table = {
+    title: `What the BM25 leg's shortcuts change at ${idx.label} chunks (public principal)`,
+    header: ['shortcut', 'measure', 'value', 'queries'],
+    rows: [
+      ['common-word gate', 'recall@10 against every match scored (same ranking function)', fmt(gateRecall10, 4), String(gateN)],
+      ['common-word gate', 'recall@100', fmt(gateRecall100, 4), String(gateN)],
+      ['common-word gate', 'queries gated: a rare word selects / all words required / not gated', `${gateKinds.rare} / ${gateKinds.all} / ${gateKinds.none}`, String(queries.length)],
+      ['tie-breaking vector leg skipped when BM25 fills its list', 'results page: same 10 documents in the same order as with it', `${pageSame} of ${queries.length}`, String(queries.length)],
+    ],
+    notes: [
+      'The gate leaves out rows that hold only common words when a rarer query word exists (Elasticsearch\'s common terms query); recall below 1 means ' +
+        'such rows were in the ungated top k. Case-number queries whose number occurs in few chunks are the usual cause: the ungated list pads them ' +
+        'with chunks that only say "sak".',
     ],
   };
   const latency: Table = {
@@ -231,7 +266,7 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
   };
   store.close();
   return {
-    tables: [latency, breakdown, vectorTable, sizeTable],
+    tables: [latency, breakdown, shortcuts, vectorTable, sizeTable],
     notes: [],
     data: {
       chunks: idx.info.chunks,
@@ -247,6 +282,9 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
       ratioP50: hybrid.p50 / floorStats.p50,
       recall10,
       recall100,
+      gateRecall10,
+      gateRecall100,
+      pageSame: pageSame / queries.length,
       exactVectorP50: median(exactTimes),
       annVectorP50: median(annTimes),
       sqliteBytes,

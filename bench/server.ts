@@ -5,6 +5,7 @@
  *   loading, opening SQLite, loading the int8 vector copy on that first search), resident memory
  *   (VmRSS) after it and after a pass over all queries, and the peak (VmHWM).
  * - HTTP under load: autocannon, 32 connections for 30 s, cycling through the bench queries,
+ *   with the result cache on (as configured) and off,
  *   against GET /api/v1/search and the htmx results partial (GET /?q=... with HX-Request),
  *   once with the server idle otherwise and once while another process ingests the bulk
  *   election protocols into the same data directory (round after round, under new paths so
@@ -58,11 +59,11 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(dataDir: string, firstQuery: string): Promise<Server> {
+async function startServer(dataDir: string, firstQuery: string, env: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
   const t0 = performance.now();
   const proc = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], {
-    env: { ...process.env, INNSIKT_DATA_DIR: dataDir, INNSIKT_HOST: '127.0.0.1', PORT: String(port) },
+    env: { ...process.env, INNSIKT_DATA_DIR: dataDir, INNSIKT_HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
@@ -216,80 +217,87 @@ export async function httpSection(
   for (const f of fs.readdirSync(idx.dir)) if (f.startsWith('index.sqlite')) fs.cpSync(path.join(idx.dir, f), path.join(dataDir, f), { recursive: true });
   const queries = benchQueries();
   const p = paths(queries);
-  const server = await startServer(dataDir, queries[0]);
-  for (const req of [...p.api, ...p.page]) await (await fetch(server.base + req.path, { headers: (req as { headers?: Record<string, string> }).headers })).arrayBuffer();
   const rows: (string | number)[][] = [];
   const data: SectionResult['data'] = { label: idx.label };
-  try {
-    for (const ingesting of [false, true]) {
-      for (const [endpoint, requests] of [
-        ['GET /api/v1/search', p.api],
-        ['GET /?q= (htmx partial)', p.page],
-      ] as const) {
-        const runs: { r: AutocannonResult; pagesPerSec: number; rss: number; rounds: number; ingested: number }[] = [];
-        for (let rep = 0; rep < opts.repeat; rep++) {
-          const loop = ingesting ? ingestLoop(dataDir) : null;
-          // Pages ingested during the run: followed through the documents table every second.
-          let ingestedPages = 0;
-          let last = indexCounts(path.join(dataDir, 'index.sqlite'));
-          const follow = setInterval(() => {
-            const now = indexCounts(path.join(dataDir, 'index.sqlite'));
-            if (now.pages > last.pages) ingestedPages += now.pages - last.pages;
-            last = now;
-          }, 1000);
-          let maxRss = 0;
-          const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssOf(server.proc.pid!)?.rss ?? 0)), 500);
-          const t0 = performance.now();
-          const r = await autocannon({ url: server.base, connections: opts.connections, duration: opts.duration, requests });
-          const secs = (performance.now() - t0) / 1000;
-          clearInterval(sampler);
-          clearInterval(follow);
-          const rounds = loop ? await loop.stop() : 0;
-          if (!r.requests.total) {
-            // Nothing answered within autocannon's 10 s timeout: there is no latency to report.
-            for (const k of ['p50', 'p90', 'p97_5', 'p99', 'max', 'average'] as const) r.latency[k] = NaN;
+  // The product as configured (result cache on), then every request computed.
+  for (const cache of [true, false]) {
+    const server = await startServer(dataDir, queries[0], cache ? {} : { INNSIKT_CACHE_ENTRIES: '0' });
+    for (const req of [...p.api, ...p.page]) await (await fetch(server.base + req.path, { headers: (req as { headers?: Record<string, string> }).headers })).arrayBuffer();
+    try {
+      for (const ingesting of [false, true]) {
+        for (const [endpoint, requests] of [
+          ['GET /api/v1/search', p.api],
+          ['GET /?q= (htmx partial)', p.page],
+        ] as const) {
+          const runs: { r: AutocannonResult; pagesPerSec: number; rss: number; rounds: number; ingested: number }[] = [];
+          for (let rep = 0; rep < opts.repeat; rep++) {
+            const loop = ingesting ? ingestLoop(dataDir) : null;
+            // Pages ingested during the run: followed through the documents table every second.
+            let ingestedPages = 0;
+            let last = indexCounts(path.join(dataDir, 'index.sqlite'));
+            const follow = setInterval(() => {
+              const now = indexCounts(path.join(dataDir, 'index.sqlite'));
+              if (now.pages > last.pages) ingestedPages += now.pages - last.pages;
+              last = now;
+            }, 1000);
+            let maxRss = 0;
+            const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssOf(server.proc.pid!)?.rss ?? 0)), 500);
+            const t0 = performance.now();
+            const r = await autocannon({ url: server.base, connections: opts.connections, duration: opts.duration, requests });
+            const secs = (performance.now() - t0) / 1000;
+            clearInterval(sampler);
+            clearInterval(follow);
+            const rounds = loop ? await loop.stop() : 0;
+            if (!r.requests.total) {
+              // Nothing answered within autocannon's 10 s timeout: there is no latency to report.
+              for (const k of ['p50', 'p90', 'p97_5', 'p99', 'max', 'average'] as const) r.latency[k] = NaN;
+            }
+            runs.push({ r, pagesPerSec: ingestedPages / secs, rss: maxRss, rounds, ingested: ingestedPages });
+            console.log(
+              `  ${endpoint}${cache ? '' : ' (no result cache)'}${ingesting ? ' while ingesting' : ''} run ${rep + 1}: ${fmt(r.requests.average, 0)} req/s, p99 ${r.latency.p99} ms, errors ${r.errors + r.timeouts + r.non2xx}` +
+                (ingesting ? `, ingested ${ingestedPages} pages (${fmt(ingestedPages / secs, 1)} pages/s, ${rounds} full rounds)` : ''),
+            );
           }
-          runs.push({ r, pagesPerSec: ingestedPages / secs, rss: maxRss, rounds, ingested: ingestedPages });
-          console.log(
-            `  ${endpoint}${ingesting ? ' while ingesting' : ''} run ${rep + 1}: ${fmt(r.requests.average, 0)} req/s, p99 ${r.latency.p99} ms, errors ${r.errors + r.timeouts + r.non2xx}` +
-              (ingesting ? `, ingested ${ingestedPages} pages (${fmt(ingestedPages / secs, 1)} pages/s, ${rounds} full rounds)` : ''),
-          );
+          const m = (f: (x: (typeof runs)[number]) => number) => median(finite(runs.map(f)));
+          const rps = runs.map((x) => x.r.requests.average);
+          const p99 = finite(runs.map((x) => x.r.latency.p99));
+          const errors = runs.reduce((a, x) => a + x.r.errors + x.r.timeouts + x.r.non2xx, 0);
+          rows.push([
+            endpoint,
+            cache ? 'on' : 'off',
+            ingesting ? 'yes' : 'no',
+            fmt(median(rps), 0),
+            fmt(quantile(rps, 0.05), 0),
+            fmt(m((x) => x.r.latency.p50), 0),
+            fmt(m((x) => x.r.latency.p97_5), 0),
+            fmt(median(p99), 0),
+            fmt(quantile(p99, 0.95), 0),
+            String(errors),
+            ingesting ? fmt(m((x) => x.pagesPerSec), 1) : '–',
+            fmt(mb(m((x) => x.rss)), 0),
+          ]);
+          const key = `${endpoint.startsWith('GET /api') ? 'api' : 'page'}${ingesting ? 'Ingesting' : 'Idle'}${cache ? '' : 'NoCache'}`;
+          data[`${key}Rps`] = median(rps);
+          data[`${key}P99`] = median(p99);
+          data[`${key}Errors`] = errors;
         }
-        const m = (f: (x: (typeof runs)[number]) => number) => median(finite(runs.map(f)));
-        const rps = runs.map((x) => x.r.requests.average);
-        const p99 = finite(runs.map((x) => x.r.latency.p99));
-        const errors = runs.reduce((a, x) => a + x.r.errors + x.r.timeouts + x.r.non2xx, 0);
-        rows.push([
-          endpoint,
-          ingesting ? 'yes' : 'no',
-          fmt(median(rps), 0),
-          fmt(quantile(rps, 0.05), 0),
-          fmt(m((x) => x.r.latency.p50), 0),
-          fmt(m((x) => x.r.latency.p97_5), 0),
-          fmt(median(p99), 0),
-          fmt(quantile(p99, 0.95), 0),
-          String(errors),
-          ingesting ? fmt(m((x) => x.pagesPerSec), 1) : '–',
-          fmt(mb(m((x) => x.rss)), 0),
-        ]);
-        const key = `${endpoint.startsWith('GET /api') ? 'api' : 'page'}${ingesting ? 'Ingesting' : 'Idle'}`;
-        data[`${key}Rps`] = median(rps);
-        data[`${key}P99`] = median(p99);
-        data[`${key}Errors`] = errors;
       }
+    } finally {
+      await server.stop();
     }
-  } finally {
-    await server.stop();
   }
   const table: Table = {
     title: `HTTP under load at ${idx.label} chunks: autocannon, ${opts.connections} connections × ${opts.duration} s, ${queries.length} queries in turn (median of ${opts.repeat} runs)`,
-    header: ['endpoint', 'ingesting', 'req/s', 'req/s worst run', 'p50 ms', 'p97.5 ms', 'p99 ms', 'p99 worst run', 'errors', 'ingested pages/s', 'server peak RSS MB'],
+    header: ['endpoint', 'result cache', 'ingesting', 'req/s', 'req/s worst run', 'p50 ms', 'p97.5 ms', 'p99 ms', 'p99 worst run', 'errors', 'ingested pages/s', 'server peak RSS MB'],
     rows,
     notes: [
       'Server: `innsikt serve` on 127.0.0.1 (one Node process), public principal. "ingesting": `innsikt ingest` of the 147 bulk protocols into the same data directory ' +
         'in a second process, round after round for the whole run (each round first deletes the previous one\'s documents, since the pipeline skips bytes it already holds); ' +
         'its pages/s is what it achieved beside the load. autocannon runs in the benchmark process, a third process on the same 2 cores. Timeouts (10 s) count as errors. ' +
-        'errors = connection errors + timeouts + non-2xx answers, summed over the runs; latencies are of the answered requests (– when none was answered).',
+        'errors = connection errors + timeouts + non-2xx answers, summed over the runs; latencies are of the answered requests (– when none was answered). ' +
+        'Result cache "on" is the product as configured (server/result-cache.ts: repeated queries are answered from memory; new documents become visible within ' +
+        'INNSIKT_REFRESH_MS = 1 s, deletions and access changes at once, so while ingesting each query is recomputed about once a second and after every round\'s deletions); ' +
+        '"off" (INNSIKT_CACHE_ENTRIES=0) computes every request.',
     ],
   };
   return { tables: [table], notes: [], data };

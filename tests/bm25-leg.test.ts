@@ -128,6 +128,11 @@ describe.runIf(native)('the common-word gate', () => {
     const r = store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 20 });
     expect(rowsToDocs(store, r.ranked).every((d) => Number(d.slice(1)) % 2 === 0)).toBe(true);
     expect(r.total).toBe(60);
+    // Same scores as the ungated ranking gives those rows (each phrase scored once).
+    const plain = open({ common: { share: 0 } }, store.file).bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 200 });
+    const byRow = new Map(plain.ranked.map((x) => [x.rowid, x.score]));
+    for (const x of r.ranked) expect(x.score).toBeCloseTo(byRow.get(x.rowid)!, 9);
+    expect(plain.ranked.slice(0, 20).map((x) => x.rowid)).toEqual(r.ranked.map((x) => x.rowid));
     // 60 rows hold both: asking for 100 falls back to every row with either word.
     expect(store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 100 }).total).toBe(120);
   });

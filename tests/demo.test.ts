@@ -15,7 +15,7 @@ import { createApp } from '../server/app.ts';
 import { loadConfig, searchOptions } from '../server/config.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
 import { scoreQuery, summarize, formatTable, type JudgedQuery } from '../eval/metrics.ts';
-import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type SearchMode } from '../indexes/types.ts';
+import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal, type SearchFilters, type SearchMode } from '../indexes/types.ts';
 import type { IngestResult } from '../ingest/pipeline.ts';
 import { analyze } from '../indexes/analysis/index.ts';
 import { DEFAULT_ANALYSIS, parseQuery } from '../indexes/analysis/query.ts';
@@ -280,6 +280,55 @@ describe('facets, filters and sorting on the demo corpus', () => {
     const bu = facetCounts(store, 'budsjett', { principal: PUBLIC_PRINCIPAL, filters: { body: ['Bydelsutvalget'] } });
     expect(bu.body).toEqual(pub.body);
     expect(sum(bu.year)).toBe(pub.body.find((b) => b.value === 'Bydelsutvalget')!.count);
+  });
+
+  it('counts in one pass exactly what one query per dimension counts, for every filter mix', async () => {
+    const { facetCounts } = await import('../indexes/embedded/facets.ts');
+    const { filterClause } = await import('../indexes/embedded/sqlite-store.ts');
+    const { accessClause } = await import('../indexes/embedded/access.ts');
+    // The reference: one count(DISTINCT document) per dimension over the matching chunks, with
+    // the chunk-level filters (decisions only included) and all other dimensions' filters.
+    const reference = (query: string, principal: Principal, filters: SearchFilters) => {
+      const match = store.matchExpression(query)!;
+      const acl = accessClause(principal);
+      const count = (column: string, f: SearchFilters) => {
+        const fc = filterClause(f);
+        return store.db
+          .prepare(
+            `SELECT ${column} AS value, count(DISTINCT d.id) AS count FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+             WHERE chunks_fts MATCH @match AND ${acl.sql} AND ${fc.sql} AND ${column} IS NOT NULL GROUP BY value ORDER BY value`,
+          )
+          .all({ match, ...acl.params, ...fc.params });
+      };
+      return {
+        body: count('d.body', { ...filters, body: undefined }),
+        kind: count('d.kind', { ...filters, kind: undefined }),
+        year: count('substr(d.date, 1, 4)', { ...filters, dateFrom: undefined, dateTo: undefined }),
+        decisions: (count(`'x'`, { ...filters, decisionsOnly: true })[0] as { count: number } | undefined)?.count ?? 0,
+      };
+    };
+    const byValue = (xs: { value: string }[]) => [...xs].sort((a, b) => (a.value < b.value ? -1 : 1));
+    const mixes: SearchFilters[] = [
+      {},
+      { decisionsOnly: true },
+      { body: ['Bydelsutvalget'] },
+      { body: ['Bydelsutvalget'], decisionsOnly: true, dateFrom: '2024-01-01', dateTo: '2025-12-31' },
+      { kind: ['møteprotokoll'], dateFrom: '2025-01-01' },
+    ];
+    let nonEmpty = 0;
+    for (const q of ['budsjett', 'lekeplass', 'vedtak', 'sykehjemsplasser'])
+      for (const principal of [PUBLIC_PRINCIPAL, ADMIN_PRINCIPAL])
+        for (const filters of mixes) {
+          const got = facetCounts(store, q, { principal, filters });
+          const want = reference(q, principal, filters);
+          const label = `${q} ${principal.id} ${JSON.stringify(filters)}`;
+          expect(byValue(got.body), label).toEqual(want.body);
+          expect(byValue(got.kind), label).toEqual(want.kind);
+          expect(byValue(got.year), label).toEqual(want.year);
+          expect(got.decisions, label).toBe(want.decisions);
+          if (got.decisions > 0 && got.body.length > 0) nonEmpty++;
+        }
+    expect(nonEmpty).toBeGreaterThan(10);
   });
 
   it('filters by date range and sorts by date', async () => {

@@ -168,7 +168,7 @@ export class Bm25Leg {
   }
 
   /** The rare-word gate (see the header), or null when there is nothing to gain. */
-  private gate(parts: FtsParts, rows: number): { expr: FtsExpr; kind: 'rare' | 'all' } | null {
+  private gate(parts: FtsParts, rows: number): { expr: FtsExpr; kind: 'rare' } | { match: FtsExpr; kind: 'all' } | null {
     if (!(this.common.share > 0) || parts.must.length) return null;
     const cutoff = Math.max(this.common.minDf, this.common.share * rows);
     if (rows <= cutoff) return null;
@@ -177,9 +177,16 @@ export class Bm25Leg {
     const rare: FtsExpr[] = parts.words.filter((_, i) => dfs[i] > 0 && dfs[i] <= cutoff);
     for (const c of parts.caseNumbers) if (this.phraseDf(c.phrases[0], rows) > 0) rare.push(c);
     if (rare.length) return { expr: join(rare, 'OR'), kind: 'rare' };
+    // Every word common: rows must hold all of them. Written so each phrase occurs once (no
+    // zero-weight copies to materialise per row): w1 AND ... AND (wn OR boost) matches what
+    // w1 AND ... AND wn matches, since the boost phrase holds wn's exact form. Words and case
+    // numbers that occur nowhere would score nothing and are left out.
     const present = parts.words.filter((_, i) => dfs[i] > 0);
-    if (present.length >= 2) return { expr: join(present, 'AND'), kind: 'all' };
-    return null;
+    if (present.length < 2) return null;
+    const last = parts.boost ? join([present[present.length - 1], parts.boost], 'OR', true) : present[present.length - 1];
+    let match = join([...present.slice(0, -1), last], 'AND');
+    if (parts.excluded) match = { expr: `(${match.expr}) NOT (${parts.excluded.expr})`, phrases: [...match.phrases, ...parts.excluded.phrases] };
+    return { match, kind: 'all' };
   }
 
   plan(q: ParsedQuery, prefixWord?: number): Bm25Plan | null {
@@ -190,6 +197,7 @@ export class Bm25Leg {
     const rows = this.rows();
     // A word being typed (prefix) matches too much to judge; rank it the plain way.
     const g = prefixWord === undefined ? this.gate(parts, rows) : null;
+    if (g?.kind === 'all') return { match: g.match, multipliers: this.multipliers(g.match, null, parts, rows), gate: 'all', ungated, parts };
     const match = g ? ftsPlanned(parts, g.expr)! : ungated;
     return { match, multipliers: this.multipliers(match, g?.expr ?? null, parts, rows), gate: g?.kind ?? null, ungated, parts };
   }

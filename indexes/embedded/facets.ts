@@ -7,6 +7,7 @@
  */
 import { accessClause } from './access.ts';
 import { filterClause, type SqliteStore } from './sqlite-store.ts';
+import { DECISION_CHUNK_SQL } from './protocol-tables.ts';
 import type { AnalysisOptions } from '../analysis/query.ts';
 import type { Principal, SearchFilters } from '../types.ts';
 
@@ -29,6 +30,17 @@ const DIMENSIONS = {
   year: { column: 'substr(d.date, 1, 4)', without: (f: SearchFilters): SearchFilters => ({ ...f, dateFrom: undefined, dateTo: undefined }) },
 } as const;
 
+/**
+ * One pass over the matches: the matching documents this caller may read, each with whether a
+ * matching chunk is a decision (MATERIALIZED: computed once, then counted four ways). Every
+ * filter but "decisions only" is a property of the document; that one holds for a document
+ * when one of its matching chunks is a decision, so it becomes `m.dec = 1` here.
+ */
+function docFilter(filters: SearchFilters): { sql: string; params: Record<string, unknown> } {
+  const f = filterClause({ ...filters, decisionsOnly: false });
+  return { sql: filters.decisionsOnly ? `${f.sql} AND m.dec = 1` : f.sql, params: f.params };
+}
+
 export function facetCounts(
   store: SqliteStore,
   query: string,
@@ -39,26 +51,37 @@ export function facetCounts(
   const out: Facets = { body: [], year: [], kind: [], decisions: 0 };
   if (!match) return out;
   const acl = accessClause(req.principal);
+  const filters = req.filters ?? {};
+  const params: Record<string, unknown> = { match, ...acl.params };
+  const parts: string[] = [];
   for (const [name, dim] of Object.entries(DIMENSIONS) as [keyof typeof DIMENSIONS, (typeof DIMENSIONS)[keyof typeof DIMENSIONS]][]) {
-    const f = filterClause(dim.without(req.filters ?? {}));
-    const rows = store.db
-      .prepare(
-        `SELECT ${dim.column} AS value, count(DISTINCT d.id) AS count
-         FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
-         WHERE chunks_fts MATCH @match AND ${acl.sql} AND ${f.sql} AND ${dim.column} IS NOT NULL
-         GROUP BY value ORDER BY ${name === 'year' ? 'value DESC' : 'count DESC, value'}`,
-      )
-      .all({ match, ...acl.params, ...f.params }) as FacetValue[];
-    out[name] = rows;
+    const f = docFilter(dim.without(filters));
+    Object.assign(params, f.params);
+    parts.push(
+      `SELECT '${name}' AS dim, ${dim.column} AS value, count(*) AS count FROM m JOIN documents d ON d.id = m.id
+       WHERE ${f.sql} AND ${dim.column} IS NOT NULL GROUP BY value`,
+    );
   }
-  const f = filterClause({ ...(req.filters ?? {}), decisionsOnly: true });
-  out.decisions = (
-    store.db
-      .prepare(
-        `SELECT count(DISTINCT d.id) AS n FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
-         WHERE chunks_fts MATCH @match AND ${acl.sql} AND ${f.sql}`,
-      )
-      .get({ match, ...acl.params, ...f.params }) as { n: number }
-  ).n;
+  const all = docFilter({ ...filters, decisionsOnly: true });
+  Object.assign(params, all.params);
+  parts.push(`SELECT 'decisions' AS dim, NULL AS value, count(*) AS count FROM m JOIN documents d ON d.id = m.id WHERE ${all.sql}`);
+  const rows = store.db
+    .prepare(
+      `WITH m AS MATERIALIZED (
+         SELECT c.document_id AS id, max(CASE WHEN ${DECISION_CHUNK_SQL} THEN 1 ELSE 0 END) AS dec
+         FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+         WHERE chunks_fts MATCH @match AND ${acl.sql}
+         GROUP BY c.document_id
+       )
+       ${parts.join('\n       UNION ALL ')}`,
+    )
+    .all(params) as { dim: keyof typeof DIMENSIONS | 'decisions'; value: string | null; count: number }[];
+  for (const r of rows) {
+    if (r.dim === 'decisions') out.decisions = r.count;
+    else out[r.dim].push({ value: r.value!, count: r.count });
+  }
+  out.body.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  out.kind.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  out.year.sort((a, b) => (a.value < b.value ? 1 : a.value > b.value ? -1 : 0));
   return out;
 }
