@@ -15,9 +15,11 @@
  * - `revoke` moved (a chunk or document deleted, a document's access or groups changed, a
  *   re-ingest replacing chunks): every entry is invalid from the very next request. The cache
  *   never shows a row the store would no longer return.
- * - only `add` moved (new chunks): an entry stays valid for at most `refreshMs` after it was
- *   computed (INNSIKT_REFRESH_MS, like Elasticsearch's refresh_interval), so new documents
- *   appear within that delay.
+ * - only `add` moved (new chunks): an entry stays valid for `refreshMs` after it was computed
+ *   (INNSIKT_REFRESH_MS, like Elasticsearch's refresh_interval). After that it is recomputed
+ *   in the background, one key at a time, while requests still get it (stale-while-revalidate)
+ *   up to STALE_FACTOR × refreshMs; older, a request waits for the recomputation. So new
+ *   documents appear within refreshMs plus the time the server needs to get to the refresh.
  * - neither moved: valid until evicted (LRU by entry count, INNSIKT_CACHE_ENTRIES; 0 = off).
  * The stamp is read before the result is computed, so a change committed meanwhile makes the
  * entry stale at once. Concurrent misses of one key with the same stamp share one computation.
@@ -45,12 +47,21 @@ interface Entry {
   at: number;
 }
 
+/**
+ * An entry older than refreshMs that only missed additions is still answered (and refreshed in
+ * the background) until it is STALE_FACTOR × refreshMs old; after that a request waits for it.
+ */
+const STALE_FACTOR = 3;
+
 export class ResultCache {
   private readonly lru: LruCache<Entry>;
   private readonly running = new Map<string, { stamp: ChangeStamp; promise: Promise<unknown> }>();
+  /** Keys waiting for a background refresh, in order. */
+  private readonly refreshQueue = new Map<string, () => Promise<void>>();
+  private draining = false;
   private revokeSeen = -1;
   private readonly now: () => number;
-  readonly stats = { hits: 0, misses: 0 };
+  readonly stats = { hits: 0, misses: 0, stale: 0 };
 
   constructor(private readonly opts: ResultCacheOptions) {
     this.lru = new LruCache<Entry>(Math.max(0, opts.entries));
@@ -75,14 +86,28 @@ export class ResultCache {
     if (!stamp) return compute();
     if (stamp.revoke !== this.revokeSeen) {
       this.lru.clear();
+      this.refreshQueue.clear();
       this.revokeSeen = stamp.revoke;
     }
     const at = this.now();
     const hit = this.lru.get(key);
-    if (hit && hit.stamp.revoke === stamp.revoke && (hit.stamp.add === stamp.add || at - hit.at <= this.opts.refreshMs)) {
-      this.stats.hits++;
-      return hit.value as T;
+    if (hit && hit.stamp.revoke === stamp.revoke) {
+      if (hit.stamp.add === stamp.add || at - hit.at <= this.opts.refreshMs) {
+        this.stats.hits++;
+        return hit.value as T;
+      }
+      // Only additions since, and not long ago: answer with it now and recompute it in the
+      // background, one key at a time, so a burst of refreshes never stalls every request.
+      if (at - hit.at <= this.opts.refreshMs * STALE_FACTOR) {
+        this.stats.stale++;
+        this.refreshLater(key, compute, keep);
+        return hit.value as T;
+      }
     }
+    return this.computeNow(key, stamp, at, compute, keep);
+  }
+
+  private async computeNow<T>(key: string, stamp: ChangeStamp, at: number, compute: () => Promise<T>, keep: (value: T) => boolean): Promise<T> {
     const same = this.running.get(key);
     if (same && same.stamp.revoke === stamp.revoke && same.stamp.add === stamp.add) {
       this.stats.hits++;
@@ -97,6 +122,31 @@ export class ResultCache {
       return value;
     } finally {
       if (this.running.get(key)?.promise === promise) this.running.delete(key);
+    }
+  }
+
+  /** Queue a background recomputation of `key` (once); the queue runs one at a time. */
+  private refreshLater<T>(key: string, compute: () => Promise<T>, keep: (value: T) => boolean): void {
+    if (this.refreshQueue.has(key)) return;
+    this.refreshQueue.set(key, async () => {
+      const stamp = this.opts.stamp();
+      if (!stamp || stamp.revoke !== this.revokeSeen) return; // cleared meanwhile: the next request computes
+      await this.computeNow(key, stamp, this.now(), compute, keep).catch(() => undefined);
+    });
+    if (!this.draining) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      for (const [key, job] of this.refreshQueue) {
+        this.refreshQueue.delete(key);
+        // Let waiting requests in between two recomputations.
+        await new Promise((r) => setImmediate(r));
+        await job();
+      }
+    } finally {
+      this.draining = false;
     }
   }
 
