@@ -59,12 +59,18 @@ static void innsiktBm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_c
   double freq[MAX_PHRASES];
   for (int i = 0; i < nCol; i++) w[i] = sqlite3_value_double(apVal[i]);
   memset(freq, 0, sizeof(double) * nPhrase);
-  int nInst = 0;
-  int rc = api->xInstCount(fts, &nInst);
-  for (int i = 0; rc == SQLITE_OK && i < nInst; i++) {
-    int ip, ic, io;
-    rc = api->xInst(fts, i, &ip, &ic, &io);
-    if (rc == SQLITE_OK && ip >= 0 && ip < nPhrase && ic >= 0 && ic < nCol) freq[ip] += w[ic];
+  int rc = SQLITE_OK;
+  /* Each phrase's own position list (xPhraseFirst/Next), not xInst: xInst first merges every
+     phrase's instances into one array sorted by position, which this sum does not need. */
+  for (int i = 0; rc == SQLITE_OK && i < nPhrase; i++) {
+    if (sqlite3_value_double(apVal[nCol + 3 + i]) == 0) continue;
+    Fts5PhraseIter iter;
+    int ic = -1, io = -1;
+    rc = api->xPhraseFirst(fts, i, &iter, &ic, &io);
+    while (rc == SQLITE_OK && ic >= 0) {
+      if (ic < nCol) freq[i] += w[ic];
+      api->xPhraseNext(fts, &iter, &ic, &io);
+    }
   }
   int nTok = 0;
   if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &nTok);
