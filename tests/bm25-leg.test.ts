@@ -137,6 +137,14 @@ describe.runIf(native)('the common-word gate', () => {
     expect(store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 100 }).total).toBe(120);
   });
 
+  it('a word being typed never selects: a rare word still gates, a common one alone does not', () => {
+    const store = corpus();
+    expect(store.bm25Leg.plan(store.parse('lekeplass tilt'), 1)!.gate).toBe('rare');
+    expect(store.bm25Leg.plan(store.parse('vedtak tilt'), 1)!.gate).toBe(null);
+    const typed = store.bm25('lekeplass tilt', { principal: PUBLIC_PRINCIPAL, limit: 10, prefixLast: true });
+    expect(rowsToDocs(store, typed.ranked).sort()).toEqual(['p0', 'p100', 'p20', 'p40', 'p60', 'p80']);
+  });
+
   it('small indexes are never gated (the eval sets and the demo rank exactly as before)', () => {
     const store = open();
     for (let d = 0; d < 60; d++) put(store, `p${d}`, [page(d, 'tiltak plan')]);

@@ -168,15 +168,17 @@ export class Bm25Leg {
   }
 
   /** The rare-word gate (see the header), or null when there is nothing to gain. */
-  private gate(parts: FtsParts, rows: number): { expr: FtsExpr; kind: 'rare' } | { match: FtsExpr; kind: 'all' } | null {
+  private gate(parts: FtsParts, rows: number, prefixWord?: number): { expr: FtsExpr; kind: 'rare' } | { match: FtsExpr; kind: 'all' } | null {
     if (!(this.common.share > 0) || parts.must.length) return null;
     const cutoff = Math.max(this.common.minDf, this.common.share * rows);
     if (rows <= cutoff) return null;
-    const dfs = parts.words.map((w) => Math.max(0, ...w.phrases.map((p) => this.phraseDf(p, rows))));
+    // A word being typed (prefix) may match anything: it never selects, it only scores.
+    const dfs = parts.words.map((w, i) => (i === prefixWord ? Infinity : Math.max(0, ...w.phrases.map((p) => this.phraseDf(p, rows)))));
     if (dfs.every((d) => d <= cutoff)) return null;
     const rare: FtsExpr[] = parts.words.filter((_, i) => dfs[i] > 0 && dfs[i] <= cutoff);
     for (const c of parts.caseNumbers) if (this.phraseDf(c.phrases[0], rows) > 0) rare.push(c);
     if (rare.length) return { expr: join(rare, 'OR'), kind: 'rare' };
+    if (prefixWord !== undefined) return null;
     // Every word common: rows must hold all of them. Written so each phrase occurs once (no
     // zero-weight copies to materialise per row): w1 AND ... AND (wn OR boost) matches what
     // w1 AND ... AND wn matches, since the boost phrase holds wn's exact form. Words and case
@@ -195,8 +197,7 @@ export class Bm25Leg {
     if (!ungated) return null;
     if (!this.native) return { match: ungated, multipliers: null, gate: null, ungated, parts };
     const rows = this.rows();
-    // A word being typed (prefix) matches too much to judge; rank it the plain way.
-    const g = prefixWord === undefined ? this.gate(parts, rows) : null;
+    const g = this.gate(parts, rows, prefixWord);
     if (g?.kind === 'all') return { match: g.match, multipliers: this.multipliers(g.match, null, parts, rows), gate: 'all', ungated, parts };
     const match = g ? ftsPlanned(parts, g.expr)! : ungated;
     return { match, multipliers: this.multipliers(match, g?.expr ?? null, parts, rows), gate: g?.kind ?? null, ungated, parts };
