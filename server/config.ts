@@ -32,6 +32,8 @@ export interface Config {
   cacheEntries: number;
   /** How long a cached result may miss newly added documents (INNSIKT_REFRESH_MS). */
   refreshMs: number;
+  /** How long a result that missed additions may still be served while it refreshes (INNSIKT_MAX_STALE_MS). */
+  maxStaleMs: number;
   env: Record<string, string | undefined>;
 }
 
@@ -108,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     llm: llmConfig(env),
     cacheEntries: wholeNumber(env, 'INNSIKT_CACHE_ENTRIES', 500),
     refreshMs: wholeNumber(env, 'INNSIKT_REFRESH_MS', 1000),
+    maxStaleMs: wholeNumber(env, 'INNSIKT_MAX_STALE_MS', 10_000),
     env,
   };
 }

@@ -17,9 +17,11 @@
  *   never shows a row the store would no longer return.
  * - only `add` moved (new chunks): an entry stays valid for `refreshMs` after it was computed
  *   (INNSIKT_REFRESH_MS, like Elasticsearch's refresh_interval). After that it is recomputed
- *   in the background, one key at a time, while requests still get it (stale-while-revalidate)
- *   up to STALE_FACTOR × refreshMs; older, a request waits for the recomputation. So new
- *   documents appear within refreshMs plus the time the server needs to get to the refresh.
+ *   in the background while requests still get it (stale-while-revalidate), one key at a time
+ *   and on at most half of the event loop's time (after a recomputation of d ms the refresher
+ *   rests d ms), up to `maxStaleMs` (INNSIKT_MAX_STALE_MS, 10 s); older, a request waits for
+ *   the recomputation. So new documents appear within refreshMs on an idle server, and within
+ *   maxStaleMs on one that is busy (a batch import beside many repeated queries).
  * - neither moved: valid until evicted (LRU by entry count, INNSIKT_CACHE_ENTRIES; 0 = off).
  * The stamp is read before the result is computed, so a change committed meanwhile makes the
  * entry stale at once. Concurrent misses of one key with the same stamp share one computation.
@@ -36,6 +38,8 @@ export interface ResultCacheOptions {
   entries: number;
   /** How long an entry may miss added documents, in ms. */
   refreshMs: number;
+  /** How long an entry that only missed additions may still be answered while it refreshes, in ms. */
+  maxStaleMs?: number;
   /** The database's change counters; null when it has none (then nothing is cached). */
   stamp: () => ChangeStamp | null;
   now?: () => number;
@@ -46,12 +50,6 @@ interface Entry {
   stamp: ChangeStamp;
   at: number;
 }
-
-/**
- * An entry older than refreshMs that only missed additions is still answered (and refreshed in
- * the background) until it is STALE_FACTOR × refreshMs old; after that a request waits for it.
- */
-const STALE_FACTOR = 3;
 
 export class ResultCache {
   private readonly lru: LruCache<Entry>;
@@ -98,7 +96,7 @@ export class ResultCache {
       }
       // Only additions since, and not long ago: answer with it now and recompute it in the
       // background, one key at a time, so a burst of refreshes never stalls every request.
-      if (at - hit.at <= this.opts.refreshMs * STALE_FACTOR) {
+      if (at - hit.at <= Math.max(this.opts.refreshMs, this.opts.maxStaleMs ?? 10_000)) {
         this.stats.stale++;
         this.refreshLater(key, compute, keep);
         return hit.value as T;
@@ -141,9 +139,12 @@ export class ResultCache {
     try {
       for (const [key, job] of this.refreshQueue) {
         this.refreshQueue.delete(key);
-        // Let waiting requests in between two recomputations.
-        await new Promise((r) => setImmediate(r));
+        // Let waiting requests in between two recomputations, and rest as long as the last one
+        // took: refreshing never takes more than half of the event loop.
+        const t0 = this.now();
         await job();
+        const took = this.now() - t0;
+        await new Promise((r) => (took >= 1 ? setTimeout(r, Math.min(took, 1000)) : setImmediate(r)));
       }
     } finally {
       this.draining = false;
@@ -156,8 +157,8 @@ export class ResultCache {
 }
 
 /** The server's result cache over a store, as configured. */
-export function resultCacheFor(store: SqliteStore, config: Pick<Config, 'cacheEntries' | 'refreshMs'>): ResultCache {
-  return new ResultCache({ entries: config.cacheEntries, refreshMs: config.refreshMs, stamp: () => store.changeStamp() });
+export function resultCacheFor(store: SqliteStore, config: Pick<Config, 'cacheEntries' | 'refreshMs' | 'maxStaleMs'>): ResultCache {
+  return new ResultCache({ entries: config.cacheEntries, refreshMs: config.refreshMs, maxStaleMs: config.maxStaleMs, stamp: () => store.changeStamp() });
 }
 
 /** Filters with their keys in one order and unset ones left out. */
