@@ -296,7 +296,8 @@ export async function httpSection(
         'its pages/s is what it achieved beside the load. autocannon runs in the benchmark process, a third process on the same 2 cores. Timeouts (10 s) count as errors. ' +
         'errors = connection errors + timeouts + non-2xx answers, summed over the runs; latencies are of the answered requests (– when none was answered). ' +
         'Result cache "on" is the product as configured (server/result-cache.ts: repeated queries are answered from memory; new documents become visible within ' +
-        'INNSIKT_REFRESH_MS = 1 s, deletions and access changes at once, so while ingesting each query is recomputed about once a second and after every round\'s deletions); ' +
+        'INNSIKT_REFRESH_MS = 1 s on an idle server, after that the old answer is served while it is recomputed in the background on at most half of the ' +
+        'server\'s time, for up to INNSIKT_MAX_STALE_MS = 10 s; deletions and access changes clear it at once, e.g. after every round\'s deletions); ' +
         '"off" (INNSIKT_CACHE_ENTRIES=0) computes every request.',
     ],
   };
