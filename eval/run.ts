@@ -7,6 +7,7 @@
  *   npm run eval                      everything (about 1-2 minutes; the first run extracts PDFs)
  *   npm run eval -- --no-real         skip the real corpus (147 distractor PDFs)
  *   npm run eval -- --no-experiments  skip the experiments (options that are not defaults)
+ *   npm run eval -- --only-trigram    only the trigram-leg experiment (eval/trigram.ts), print only
  *   npm run eval -- --write-floors    also write eval/floors.json (measured - 0.01) for the CI guard
  *   npm run eval -- --no-write        print only, do not touch docs/eval.md
  *   npm run eval -- --save=before.json     keep the per-query scores of this run
@@ -16,6 +17,7 @@
  * What is measured and how: see eval/harness.ts and the method section of docs/eval.md.
  */
 import { parserEval } from './parser.ts';
+import { trigramExperiment } from './trigram.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,7 +62,8 @@ const SAVE_FILE = argValue('save');
 const COMPARE_FILE = argValue('compare');
 const WITH_REAL = !args.has('--no-real');
 const WITH_EXPERIMENTS = !args.has('--no-experiments');
-const WRITE_DOC = !args.has('--no-write');
+const ONLY_TRIGRAM = args.has('--only-trigram');
+const WRITE_DOC = !args.has('--no-write') && !ONLY_TRIGRAM;
 const WRITE_FLOORS = args.has('--write-floors');
 const FLOOR_MARGIN = 0.01;
 const PLAIN_WEIGHTS = [0.1, 0.15, 0.2, 1.0];
@@ -465,6 +468,10 @@ async function main() {
   sets.push(await loadFixtures(log));
   if (WITH_REAL && HAS_REAL) sets.push(await loadReal(log));
   else out(`Real corpus skipped: ${WITH_REAL ? '../shared/corpus/pdfs or bulk-election-protocols not found' : '--no-real'}.\n`);
+  if (ONLY_TRIGRAM) {
+    await trigramExperiment(sets, out);
+    return;
+  }
 
   for (const set of sets) {
     const rep = await evaluateSet(set);
@@ -475,7 +482,10 @@ async function main() {
   if (COMPARE_FILE) compareWithSaved(reports, path.resolve(COMPARE_FILE));
   if (SAVE_FILE) saveRuns(reports, path.resolve(SAVE_FILE));
   for (const r of reports) r.runner.close();
-  if (WITH_EXPERIMENTS) await experiments(sets);
+  if (WITH_EXPERIMENTS) {
+    await experiments(sets);
+    await trigramExperiment(sets, out);
+  }
   // The protocol parser against its gold structure (fixtures/gold): eval/parser.ts.
   out('## Protocol parser (fixtures/gold)');
   out();
