@@ -31,7 +31,7 @@ import type { ChangeStamp } from '../indexes/embedded/change-stamp.ts';
 import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import type { Principal, SearchFilters } from '../indexes/types.ts';
 import type { Config } from './config.ts';
-import { LruCache } from './answer/cache.ts';
+import { LruCache, filtersKey } from './answer/cache.ts';
 
 export interface ResultCacheOptions {
   /** Entries kept at most; 0 turns the cache off. */
@@ -161,17 +161,6 @@ export function resultCacheFor(store: SqliteStore, config: Pick<Config, 'cacheEn
   return new ResultCache({ entries: config.cacheEntries, refreshMs: config.refreshMs, maxStaleMs: config.maxStaleMs, stamp: () => store.changeStamp() });
 }
 
-/** Filters with their keys in one order and unset ones left out. */
-function normalFilters(f: SearchFilters): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(f).sort()) {
-    const v = (f as Record<string, unknown>)[k];
-    if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
 /**
  * The key of one read: route, access scope and the parsed parameters. Give every parameter
  * that changes the answer; `filters` is normalised here.
@@ -179,5 +168,5 @@ function normalFilters(f: SearchFilters): Record<string, unknown> {
 export function resultKey(route: string, principal: Principal, params: { filters: SearchFilters } & Record<string, unknown>): string {
   const { filters, ...rest } = params;
   const sorted = Object.fromEntries(Object.keys(rest).sort().map((k) => [k, rest[k]]));
-  return JSON.stringify([route, accessScope(principal), sorted, normalFilters(filters)]);
+  return JSON.stringify([route, accessScope(principal), sorted, filtersKey(filters)]);
 }

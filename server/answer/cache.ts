@@ -11,6 +11,7 @@
 import crypto from 'node:crypto';
 import type { Principal, SearchFilters, SearchMode } from '../../indexes/types.ts';
 import type { AnswerResult, Source } from './types.ts';
+import { accessScope } from '../../indexes/embedded/access.ts';
 
 export class LruCache<V> {
   private readonly map = new Map<string, V>();
@@ -44,19 +45,16 @@ export function normaliseQuestion(q: string): string {
   return q.normalize('NFC').toLowerCase().replace(/\s+/g, ' ').replace(/[\s?!.]+$/, '').trim();
 }
 
-/** What a principal may read, as a stable string. */
-export function accessScope(p: Principal): string {
-  if (p.admin) return 'admin';
-  if (!p.internal && p.groups.length === 0) return 'public';
-  return `internal;groups=${[...p.groups].sort().join(',')}`;
-}
-
-function sortedFilters(f: SearchFilters | undefined): Record<string, unknown> {
+/**
+ * Filters as a cache key: keys in one order, values of lists sorted, unset ones (undefined,
+ * false, empty lists) left out, so equal filters give equal keys. Shared with the result cache.
+ */
+export function filtersKey(f: SearchFilters | undefined): Record<string, unknown> {
   if (!f) return {};
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(f).sort()) {
     const v = (f as Record<string, unknown>)[k];
-    if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
+    if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) continue;
     out[k] = Array.isArray(v) ? [...v].sort() : v;
   }
   return out;
@@ -75,7 +73,7 @@ export function answerKey(parts: {
   return JSON.stringify({
     q: normaliseQuestion(parts.question),
     mode: parts.mode ?? 'hybrid',
-    filters: sortedFilters(parts.filters),
+    filters: filtersKey(parts.filters),
     scope: accessScope(parts.principal),
     chunks: parts.sources.map((s) => s.chunkId),
     text: texts.digest('hex').slice(0, 32),
