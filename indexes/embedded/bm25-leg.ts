@@ -99,6 +99,8 @@ export interface Bm25Plan {
   /** Without the gate, for when an all-words gate leaves too little. */
   ungated: FtsExpr;
   parts: FtsParts;
+  /** Rows in the index when planned (the IDFs' N). */
+  rows: number;
 }
 
 interface Filter {
@@ -153,7 +155,7 @@ export class Bm25Leg {
   phraseDf(phrase: string, rows = this.rows()): number {
     const now = Date.now();
     const hit = this.dfCache.get(phrase);
-    if (hit && now - hit.at < DF_MAX_AGE_MS && Math.abs(rows - hit.rows) <= (hit.rows === rows ? 0 : DF_ROW_DRIFT * rows)) return hit.n;
+    if (hit && now - hit.at < DF_MAX_AGE_MS && Math.abs(rows - hit.rows) <= DF_ROW_DRIFT * rows) return hit.n;
     const n = this.stmt(`SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?`).pluck().get(phrase) as number;
     if (this.dfCache.size >= DF_CACHE_MAX) this.dfCache.delete(this.dfCache.keys().next().value!);
     this.dfCache.delete(phrase);
@@ -195,12 +197,12 @@ export class Bm25Leg {
     const parts = ftsParts(q, { prefixWord });
     const ungated = ftsPlanned(parts);
     if (!ungated) return null;
-    if (!this.native) return { match: ungated, multipliers: null, gate: null, ungated, parts };
+    if (!this.native) return { match: ungated, multipliers: null, gate: null, ungated, parts, rows: 0 };
     const rows = this.rows();
     const g = this.gate(parts, rows, prefixWord);
-    if (g?.kind === 'all') return { match: g.match, multipliers: this.multipliers(g.match, null, parts, rows), gate: 'all', ungated, parts };
+    if (g?.kind === 'all') return { match: g.match, multipliers: this.multipliers(g.match, null, parts, rows), gate: 'all', ungated, parts, rows };
     const match = g ? ftsPlanned(parts, g.expr)! : ungated;
-    return { match, multipliers: this.multipliers(match, g?.expr ?? null, parts, rows), gate: g?.kind ?? null, ungated, parts };
+    return { match, multipliers: this.multipliers(match, g?.expr ?? null, parts, rows), gate: g?.kind ?? null, ungated, parts, rows };
   }
 
   private multipliers(match: FtsExpr, gate: FtsExpr | null, parts: FtsParts, rows: number): number[] {
@@ -221,15 +223,17 @@ export class Bm25Leg {
   }
 
   rank(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
-    const res = req.filter.sql === '1 = 1' ? this.rankFirst(plan, req) : null;
-    const out = res ?? this.joined(plan, req);
+    const out = this.rankOnce(plan, req);
     // Rows must hold every (common) word: if too few do, rank the plain way.
     if (plan.gate === 'all' && out.total < req.limit) {
-      const multipliers = plan.multipliers ? this.multipliers(plan.ungated, null, plan.parts, this.rows()) : null;
-      const plain: Bm25Plan = { ...plan, match: plan.ungated, gate: null, multipliers };
-      return (req.filter.sql === '1 = 1' ? this.rankFirst(plain, req) : null) ?? this.joined(plain, req);
+      const multipliers = plan.multipliers ? this.multipliers(plan.ungated, null, plan.parts, plan.rows) : null;
+      return this.rankOnce({ ...plan, match: plan.ungated, gate: null, multipliers }, req);
     }
     return out;
+  }
+
+  private rankOnce(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
+    return (req.filter.sql === '1 = 1' ? this.rankFirst(plan, req) : null) ?? this.joined(plan, req);
   }
 
   /** Every match joined with its document for the access check and filters: exact, slow at scale. */

@@ -80,8 +80,9 @@ export function facetCounts(
     if (r.dim === 'decisions') out.decisions = r.count;
     else out[r.dim].push({ value: r.value!, count: r.count });
   }
-  out.body.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-  out.kind.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-  out.year.sort((a, b) => (a.value < b.value ? 1 : a.value > b.value ? -1 : 0));
+  const byValue = (a: FacetValue, b: FacetValue) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+  out.body.sort((a, b) => b.count - a.count || byValue(a, b));
+  out.kind.sort((a, b) => b.count - a.count || byValue(a, b));
+  out.year.sort((a, b) => byValue(b, a));
   return out;
 }

@@ -220,23 +220,26 @@ export class SqliteStore implements Store {
     }
   }
 
-  private vocabSource: 'vocab' | 'temp.fts_vocab' | null = null;
+  private vocabStmts: { has: Database.Statement; prefix: Database.Statement } | null = null;
   /** The index's term dictionary (stems and exact forms), for decompounding and typo matching. */
   readonly vocabulary: Vocabulary = {
-    has: (token) => !!this.vocabStmt('has').get(token),
-    withPrefix: (prefix, limit) => this.vocabStmt('prefix').pluck().all(prefix, prefix + '\uffff', limit) as string[],
+    has: (token) => !!this.vocabLookups().has.get(token),
+    withPrefix: (prefix, limit) => this.vocabLookups().prefix.all(prefix, prefix + '\uffff', limit) as string[],
   };
 
-  private vocabStmt(kind: 'has' | 'prefix'): Database.Statement {
-    if (!this.vocabSource) {
+  /** Prepared once: parsing a query looks up many candidate words. */
+  private vocabLookups(): { has: Database.Statement; prefix: Database.Statement } {
+    if (!this.vocabStmts) {
       // A read-only store on a file from before the vocab table: ask FTS5 (slower).
       const filled = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'vocab'`).get() && this.meta('vocab_filled') === '1';
       if (!filled) this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, 'chunks_fts', 'row')`);
-      this.vocabSource = filled ? 'vocab' : 'temp.fts_vocab';
+      const source = filled ? 'vocab' : 'temp.fts_vocab';
+      this.vocabStmts = {
+        has: this.db.prepare(`SELECT 1 FROM ${source} WHERE term = ?`),
+        prefix: this.db.prepare(`SELECT term FROM ${source} WHERE term >= ? AND term < ? LIMIT ?`).pluck(),
+      };
     }
-    return kind === 'has'
-      ? this.db.prepare(`SELECT 1 FROM ${this.vocabSource} WHERE term = ?`)
-      : this.db.prepare(`SELECT term FROM ${this.vocabSource} WHERE term >= ? AND term < ? LIMIT ?`);
+    return this.vocabStmts;
   }
 
   /** The query as this index understands it (expansions looked up in its vocabulary). */
