@@ -21,6 +21,15 @@ export const median = (xs: number[]) => quantile(xs, 0.5);
 /** Percentiles of the finite values only (NaN: a run that had nothing to measure). */
 export const finite = (xs: number[]) => xs.filter((x) => Number.isFinite(x));
 
+/**
+ * Recall of `got` against an exact ranking `exact` (best first, non-empty) at k, with ties: a
+ * hit is any of the first min(k, |exact|) results scoring at least the exact k-th score.
+ */
+export function recallAt(got: { score: number }[], exact: { score: number }[], k: number): number {
+  const n = Math.min(k, exact.length);
+  return got.slice(0, n).filter((h) => h.score >= exact[n - 1].score - 1e-6).length / n;
+}
+
 export function fmt(x: number | null | undefined, digits = 1): string {
   if (x === null || x === undefined || Number.isNaN(x)) return '–';
   return x.toFixed(digits);

@@ -19,7 +19,7 @@ import { PUBLIC_PRINCIPAL, type Principal, type SearchMode } from '../indexes/ty
 import { accessClause } from '../indexes/embedded/access.ts';
 import { benchQueries, sizeLabel } from './corpus.ts';
 import { buildIndex, type BuiltIndex } from './build-index.ts';
-import { dirBytes, fmt, mb, median, quantile, type SectionResult, type Table } from './report.ts';
+import { dirBytes, fmt, mb, median, quantile, recallAt, type SectionResult, type Table } from './report.ts';
 
 const INTERNAL: Principal = { id: 'bench-staff', internal: true, groups: [] };
 /** Queries whose exact vector scan is timed in every run (it takes seconds each at 1M). */
@@ -217,10 +217,8 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
     fallbacks += ann?.lastSearch?.fellBack ? 1 : 0;
     const ex = exactCache[q].ranked;
     if (!ex.length) continue;
-    // Ties: a hit is any result scoring at least the exact k-th score.
-    const k10 = Math.min(10, ex.length);
-    r10 += got.slice(0, k10).filter((h) => h.score >= ex[k10 - 1].score - 1e-6).length / k10;
-    r100 += got.slice(0, ex.length).filter((h) => h.score >= ex[ex.length - 1].score - 1e-6).length / ex.length;
+    r10 += recallAt(got, ex, 10);
+    r100 += recallAt(got, ex, ex.length);
     n++;
   }
   fs.writeFileSync(exactFile, JSON.stringify(exactCache));

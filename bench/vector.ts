@@ -27,7 +27,7 @@ import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { PUBLIC_PRINCIPAL } from '../indexes/types.ts';
 import { benchQueries, sizeLabel } from './corpus.ts';
 import { buildIndex } from './build-index.ts';
-import { fmt, mb, median, quantile, type SectionResult, type Table } from './report.ts';
+import { fmt, mb, median, quantile, recallAt, type SectionResult, type Table } from './report.ts';
 
 interface NativeIndex {
   add(keys: BigUint64Array, vectors: Float32Array | Int8Array, threads: number): void;
@@ -225,9 +225,8 @@ export async function vectorSection(size: number, opts: { heavy: boolean; repeat
         if (rep > 0) return;
         const ex = exactCache[q].ranked;
         if (!ex.length) return;
-        const k10 = Math.min(10, ex.length);
-        r10 += got.slice(0, k10).filter((h) => h.score >= ex[k10 - 1].score - 1e-6).length / k10;
-        r100 += got.slice(0, ex.length).filter((h) => h.score >= ex[ex.length - 1].score - 1e-6).length / ex.length;
+        r10 += recallAt(got, ex, 10);
+        r100 += recallAt(got, ex, ex.length);
         m++;
       });
     }
