@@ -1,7 +1,7 @@
 /*
  * innsikt_fts: one FTS5 ranking function for the embedded store, loaded as an SQLite extension.
  *
- *   innsikt_bm25(chunks_fts, w_col0, ..., w_colN-1, len_col, len_tokens, len_power,
+ *   innsikt_bm25(chunks_fts, w_col0, ..., w_colN-1, len_col, len_tokens, len_power, top_k,
  *                m_phrase0, ..., m_phraseP-1)
  *
  * Okapi BM25 exactly as FTS5's built-in bm25() computes it (k1 = 1.2, b = 0.75, a phrase's
@@ -18,6 +18,16 @@
  * The short-chunk prior is applied here too, so FTS5's ORDER BY is the final order: a row whose
  * column len_col holds fewer than len_tokens tokens has its score scaled by
  * (tokens / len_tokens) ^ len_power (len_tokens <= 0: no prior).
+ *
+ * top_k > 0 promises that the statement keeps only the best top_k rows (ORDER BY ... LIMIT
+ * top_k, nothing filtered after the ranking). The function then remembers the best top_k
+ * scores it has returned so far in this statement, and a row whose upper bound (its phrase
+ * frequencies with the shortest length its matched positions allow: a column holds at least
+ * last matched position + 1 tokens; no prior) is strictly below the worst of them
+ * cannot be among the best top_k: it gets 0 ("no match", sorted last) without reading its
+ * length from the %_docsize table, which is most of the cost of scoring a row. The rows that
+ * can make the top_k get their exact score, so ORDER BY ... LIMIT top_k returns the same rows.
+ * top_k = 0: every row is scored (use it when a join or filter drops rows after ranking).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -30,18 +40,59 @@ SQLITE_EXTENSION_INIT1
 #define MAX_COLS 16
 #define MAX_PHRASES 256
 
-typedef struct Avg { double avgdl; } Avg;
+/* Per statement: the average row length, and a min-heap of the best top_k scores so far. */
+typedef struct Avg {
+  double avgdl;
+  int k, n;             /* heap capacity and size */
+  sqlite3_int64 last;   /* rowid last pushed: a row evaluated twice is pushed once */
+  int pushed;
+  double *heap;         /* heap[0] = the worst of the best k */
+} Avg;
+
+static void avgFree(void *p) {
+  Avg *a = (Avg *)p;
+  if (a) sqlite3_free(a->heap);
+  sqlite3_free(a);
+}
+
+static void heapPush(Avg *a, double s) {
+  if (a->n < a->k) {
+    int i = a->n++;
+    while (i > 0) {
+      int up = (i - 1) / 2;
+      if (a->heap[up] <= s) break;
+      a->heap[i] = a->heap[up];
+      i = up;
+    }
+    a->heap[i] = s;
+    return;
+  }
+  if (s <= a->heap[0]) return;
+  int i = 0;
+  for (;;) {
+    int l = 2 * i + 1, r = l + 1, m = i;
+    double v = s;
+    if (l < a->n && a->heap[l] < v) { m = l; v = a->heap[l]; }
+    if (r < a->n && a->heap[r] < v) m = r;
+    if (m == i) break;
+    a->heap[i] = a->heap[m];
+    i = m;
+  }
+  a->heap[i] = s;
+}
 
 static void innsiktBm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nVal, sqlite3_value **apVal) {
   int nCol = api->xColumnCount(fts);
   int nPhrase = api->xPhraseCount(fts);
-  if (nCol > MAX_COLS || nPhrase > MAX_PHRASES || nVal != nCol + 3 + nPhrase) {
-    sqlite3_result_error(ctx, "innsikt_bm25: expects a weight per column, the prior's column, tokens and power, and a multiplier per phrase", -1);
+  if (nCol > MAX_COLS || nPhrase > MAX_PHRASES || nVal != nCol + 4 + nPhrase) {
+    sqlite3_result_error(ctx, "innsikt_bm25: expects a weight per column, the prior's column, tokens and power, top_k, and a multiplier per phrase", -1);
     return;
   }
   int lenCol = sqlite3_value_int(apVal[nCol]);
   double lenTokens = sqlite3_value_double(apVal[nCol + 1]);
   double lenPower = sqlite3_value_double(apVal[nCol + 2]);
+  int topK = sqlite3_value_int(apVal[nCol + 3]);
+  sqlite3_value **mult = apVal + nCol + 4;
   Avg *avg = (Avg *)api->xGetAuxdata(fts, 0);
   if (!avg) {
     sqlite3_int64 nRow = 0, nTok = 0;
@@ -50,36 +101,61 @@ static void innsiktBm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_c
     if (rc != SQLITE_OK) { sqlite3_result_error_code(ctx, rc); return; }
     avg = (Avg *)sqlite3_malloc(sizeof(Avg));
     if (!avg) { sqlite3_result_error_nomem(ctx); return; }
+    memset(avg, 0, sizeof(Avg));
     avg->avgdl = nRow > 0 ? (double)nTok / (double)nRow : 1.0;
     if (avg->avgdl <= 0) avg->avgdl = 1.0;
-    rc = api->xSetAuxdata(fts, avg, sqlite3_free);
+    if (topK > 0) {
+      avg->heap = (double *)sqlite3_malloc64(sizeof(double) * (sqlite3_uint64)topK);
+      if (!avg->heap) { sqlite3_free(avg); sqlite3_result_error_nomem(ctx); return; }
+      avg->k = topK;
+    }
+    rc = api->xSetAuxdata(fts, avg, avgFree);
     if (rc != SQLITE_OK) { sqlite3_result_error_code(ctx, rc); return; }
   }
   double w[MAX_COLS];
   double freq[MAX_PHRASES];
+  int lastPos[MAX_COLS]; /* the last matched position per column: the column has more tokens */
+  memset(lastPos, -1, sizeof(lastPos));
   for (int i = 0; i < nCol; i++) w[i] = sqlite3_value_double(apVal[i]);
   memset(freq, 0, sizeof(double) * nPhrase);
   int rc = SQLITE_OK;
   /* Each phrase's own position list (xPhraseFirst/Next), not xInst: xInst first merges every
      phrase's instances into one array sorted by position, which this sum does not need. */
   for (int i = 0; rc == SQLITE_OK && i < nPhrase; i++) {
-    if (sqlite3_value_double(apVal[nCol + 3 + i]) == 0) continue;
+    if (sqlite3_value_double(mult[i]) == 0) continue;
     Fts5PhraseIter iter;
     int ic = -1, io = -1;
     rc = api->xPhraseFirst(fts, i, &iter, &ic, &io);
     while (rc == SQLITE_OK && ic >= 0) {
-      if (ic < nCol) freq[i] += w[ic];
+      if (ic < nCol) {
+        freq[i] += w[ic];
+        if (io > lastPos[ic]) lastPos[ic] = io;
+      }
       api->xPhraseNext(fts, &iter, &ic, &io);
     }
   }
+  if (rc != SQLITE_OK) { sqlite3_result_error_code(ctx, rc); return; }
+  sqlite3_int64 rowid = api->xRowid(fts);
+  if (avg->k > 0 && avg->n == avg->k && rowid != avg->last) {
+    /* The largest score this row can have: the shortest length its matched positions allow,
+       prior at most 1. */
+    double minTok = 0;
+    for (int c = 0; c < nCol; c++) minTok += lastPos[c] + 1;
+    double kMin = K1 * (1.0 - B + B * minTok / avg->avgdl), bound = 0.0;
+    for (int i = 0; i < nPhrase; i++) {
+      if (freq[i] <= 0) continue;
+      bound += sqlite3_value_double(mult[i]) * ((freq[i] * (K1 + 1.0)) / (freq[i] + kMin));
+    }
+    if (bound < avg->heap[0]) { sqlite3_result_double(ctx, 0.0); return; }
+  }
   int nTok = 0;
-  if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &nTok);
+  rc = api->xColumnSize(fts, -1, &nTok);
   if (rc != SQLITE_OK) { sqlite3_result_error_code(ctx, rc); return; }
   double k = K1 * (1.0 - B + B * (double)nTok / avg->avgdl);
   double score = 0.0;
   for (int i = 0; i < nPhrase; i++) {
     if (freq[i] <= 0) continue;
-    double m = sqlite3_value_double(apVal[nCol + 3 + i]);
+    double m = sqlite3_value_double(mult[i]);
     if (m == 0) continue;
     score += m * ((freq[i] * (K1 + 1.0)) / (freq[i] + k));
   }
@@ -89,6 +165,11 @@ static void innsiktBm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_c
     if (rc != SQLITE_OK) { sqlite3_result_error_code(ctx, rc); return; }
     if (n < 1) n = 1;
     if (n < lenTokens) score *= pow((double)n / lenTokens, lenPower);
+  }
+  if (avg->k > 0 && score > 0 && !(avg->pushed && rowid == avg->last)) {
+    heapPush(avg, score);
+    avg->last = rowid;
+    avg->pushed = 1;
   }
   sqlite3_result_double(ctx, -score);
 }

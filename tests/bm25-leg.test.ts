@@ -75,11 +75,45 @@ describe('innsikt_bm25 (native/innsikt_fts.c)', () => {
         .prepare(`SELECT rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
         .all({ match: match.expr }) as { rowid: number; s: number }[];
       const ours = store.db
-        .prepare(`SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 0, 0.5${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
+        .prepare(`SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 0, 0.5, 0${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
         .all({ match: match.expr, ...params }) as { rowid: number; s: number }[];
       expect(builtin.length).toBeGreaterThan(0);
       expect(ours.map((r) => r.rowid)).toEqual(builtin.map((r) => r.rowid));
       for (let i = 0; i < ours.length; i++) expect(ours[i].s).toBeCloseTo(builtin[i].s, 9);
+    }
+  });
+
+  it.runIf(native)('with top_k skips rows that cannot make the best top_k, and returns the same best top_k', () => {
+    const store = open();
+    // 120 rows, term frequencies 1-4 and lengths varied: a spread of scores to prune against.
+    // The words come last, so their positions tell the function how long a row is at least.
+    for (let d = 0; d < 120; d++) {
+      const tf = d % 3 === 0 ? 0 : 1 + (d % 4);
+      put(store, `d${d}`, [`${page(d, '')} ${Array(tf).fill('lekeplass').join(' ')}${d % 7 === 0 ? ' vedtak' : ''}`]);
+    }
+    const w = BM25_WEIGHTS;
+    for (const query of ['lekeplass', 'lekeplass vedtak']) {
+      const plan = store.bm25Leg.plan(store.parse(query))!;
+      const rows = store.bm25Leg.rows();
+      const params: Record<string, unknown> = { match: plan.ungated.expr };
+      plan.ungated.phrases.forEach((p, i) => {
+        const n = store.bm25Leg.phraseDf(p, rows);
+        params[`m${i}`] = Math.max(Math.log((rows - n + 0.5) / (n + 0.5)), 1e-6);
+      });
+      const args = plan.ungated.phrases.map((_, i) => `, @m${i}`).join('');
+      const sql = (k: number, limit: string) =>
+        `SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 150, 0.5, ${k}${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY s, rowid ${limit}`;
+      for (const k of [1, 5, 10]) {
+        const exact = store.db.prepare(sql(0, `LIMIT ${k}`)).all(params) as { rowid: number; s: number }[];
+        const pruned = store.db.prepare(sql(k, `LIMIT ${k}`)).all(params) as { rowid: number; s: number }[];
+        expect(pruned).toEqual(exact);
+        expect(exact.every((r) => r.s < 0)).toBe(true);
+        // It did skip rows: over all rows, some got 0 ("cannot make the top k") with top_k, none without.
+        const all = store.db.prepare(sql(k, '')).all(params) as { s: number }[];
+        const skipped = all.filter((r) => r.s === 0).length;
+        expect(skipped).toBeGreaterThan(0);
+        expect((store.db.prepare(sql(0, '')).all(params) as { s: number }[]).filter((r) => r.s === 0)).toHaveLength(0);
+      }
     }
   });
 

@@ -212,14 +212,20 @@ export class Bm25Leg {
     return match.phrases.map((p, i) => (i < skipHead || i >= match.phrases.length - skipTail ? 0 : this.idf(this.phraseDf(p, rows), rows)));
   }
 
-  /** The score of a row, prior included ("smaller is better", as FTS5 has it). */
-  private scoreSql(plan: Bm25Plan): { sql: string; params: Record<string, number> } {
+  /**
+   * The score of a row, prior included ("smaller is better", as FTS5 has it). `topK`: the
+   * statement keeps only its best topK rows, ranked on the FTS5 table alone, so innsikt_bm25 may
+   * skip rows that cannot make them (see native/innsikt_fts.c); 0 when rows are dropped after
+   * the ranking (a join for access or filters).
+   */
+  private scoreSql(plan: Bm25Plan, topK: 'k' | 0): { sql: string; params: Record<string, number> } {
     const w = BM25_WEIGHTS;
     if (!plan.multipliers) return { sql: `bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) * ${shortChunkFactorSql('c.chars')}`, params: {} };
     const params: Record<string, number> = { lenT: SHORT_CHUNK.chars > 0 ? SHORT_CHUNK_TOKENS : 0, lenP: SHORT_CHUNK.power };
     plan.multipliers.forEach((m, i) => (params[`m${i}`] = m));
     const args = plan.multipliers.map((_, i) => `, @m${i}`).join('');
-    return { sql: `innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, ${BODY_COLUMN}, @lenT, @lenP${args})`, params };
+    const k = topK === 'k' ? '@k' : '0';
+    return { sql: `innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, ${BODY_COLUMN}, @lenT, @lenP, ${k}${args})`, params };
   }
 
   rank(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
@@ -238,7 +244,7 @@ export class Bm25Leg {
 
   /** Every match joined with its document for the access check and filters: exact, slow at scale. */
   private joined(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
-    const score = this.scoreSql(plan);
+    const score = this.scoreSql(plan, 0);
     const rows = this.stmt(
       `SELECT rowid, score, count(*) OVER () AS total FROM (
          SELECT chunks_fts.rowid AS rowid, ${score.sql} AS score
@@ -260,7 +266,7 @@ export class Bm25Leg {
    */
   private rankFirst(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result | null {
     if (!plan.multipliers) return null;
-    const score = this.scoreSql(plan);
+    const score = this.scoreSql(plan, 'k');
     const ranked = this.stmt(`SELECT rowid, ${score.sql} AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY s LIMIT @k`);
     const check = this.stmt(
       `SELECT c.rowid AS rowid FROM chunks c JOIN documents d ON d.id = c.document_id
