@@ -9,6 +9,7 @@ import { loadConfig, searchOptions, type Config } from '../server/config.ts';
 import { openIndex } from '../indexes/open.ts';
 import { ingestPaths, deleteDocument, type IngestResult } from '../ingest/pipeline.ts';
 import { reindex } from '../ingest/reindex.ts';
+import { lowerPriority } from '../ingest/priority.ts';
 import { search, searchJson, parseMode, parseFilters } from '../indexes/search.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
 import { ACCESS_LEVELS, ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type AccessLevel, type Principal } from '../indexes/types.ts';
@@ -143,6 +144,7 @@ async function cmdIngest(args: string[], config: Config): Promise<number> {
   if (access !== undefined && !ACCESS_LEVELS.includes(access)) throw new UsageError(`--access must be one of ${ACCESS_LEVELS.join(', ')}`);
   const groups = values.groups ? String(values.groups).split(',').map((g) => g.trim()).filter(Boolean) : undefined;
   if (access === 'protected' && !groups?.length) throw new UsageError('--access protected needs --groups <name,...>');
+  lowerPriority(config.ingestNice);
   const idx = await openIndex(config);
   const t0 = performance.now();
   let results: IngestResult[];
@@ -348,6 +350,7 @@ async function cmdDelete(args: string[], config: Config): Promise<number> {
 async function cmdReindex(args: string[], config: Config): Promise<number> {
   const { values } = parse(args, {});
   if (values.help) return help('reindex');
+  lowerPriority(config.ingestNice);
   const idx = await openIndex(config, { checkEmbedder: false });
   idx.store.close();
   const res = await reindex(idx.dataDir, idx.embedder, (done, total) => progressBar(done, total, 'reindex'));

@@ -34,6 +34,12 @@ export interface Config {
   refreshMs: number;
   /** How long a result that missed additions may still be served while it refreshes (INNSIKT_MAX_STALE_MS). */
   maxStaleMs: number;
+  /**
+   * CPU priority (nice, 0-19) that `innsikt ingest` and `innsikt reindex` give themselves and
+   * their extraction workers (INNSIKT_INGEST_NICE), so a server on the same machine answers
+   * searches first; 0 keeps the normal priority. Alone on a machine it changes nothing.
+   */
+  ingestNice: number;
   env: Record<string, string | undefined>;
 }
 
@@ -55,6 +61,12 @@ function num(env: Record<string, string | undefined>, key: string, dflt: number)
   if (v === undefined || v === '') return dflt;
   const n = Number(v);
   if (!Number.isFinite(n)) throw new Error(`${key} must be a number, got "${v}"`);
+  return n;
+}
+
+function niceness(env: Record<string, string | undefined>, key: string, dflt: number): number {
+  const n = num(env, key, dflt);
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error(`${key} must be a whole number from 0 (normal priority) to 19 (lowest), got "${env[key]}"`);
   return n;
 }
 
@@ -111,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cacheEntries: wholeNumber(env, 'INNSIKT_CACHE_ENTRIES', 500),
     refreshMs: wholeNumber(env, 'INNSIKT_REFRESH_MS', 1000),
     maxStaleMs: wholeNumber(env, 'INNSIKT_MAX_STALE_MS', 10_000),
+    ingestNice: niceness(env, 'INNSIKT_INGEST_NICE', 10),
     env,
   };
 }

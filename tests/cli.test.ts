@@ -122,3 +122,48 @@ describe('innsikt command line', () => {
     expect(JSON.parse(innsikt(['status', '--json'], other).stdout).embedder).toEqual({ id: expect.stringContaining('1024'), dimensions: 1024 });
   });
 });
+
+describe.runIf(process.platform === 'linux')('ingestion runs at a lower CPU priority (INNSIKT_INGEST_NICE)', () => {
+  /** nice of every thread of a process, from /proc. */
+  const SCRIPT = `
+    import fs from 'node:fs';
+    import { Worker } from 'node:worker_threads';
+    import { lowerPriority } from ${JSON.stringify(path.join(ROOT, 'ingest', 'priority.ts'))};
+    const nices = () => fs.readdirSync('/proc/self/task').map((t) => {
+      const st = fs.readFileSync('/proc/self/task/' + t + '/stat', 'utf8');
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[16]);
+    });
+    const before = nices();
+    lowerPriority(Number(process.env.NICE));
+    const w = new Worker('setTimeout(() => {}, 300)', { eval: true });
+    await new Promise((r) => w.once('online', r));
+    console.log(JSON.stringify({ before, after: nices() }));
+    await w.terminate();
+  `;
+  const run = (nice: string) => {
+    const file = path.join(tempDir(), 'nice.mts');
+    fs.writeFileSync(file, SCRIPT);
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'run-ts.js'), file], { cwd: ROOT, env: { ...process.env, NICE: nice }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { before: number[]; after: number[] };
+  };
+
+  it('lowers every thread, and a worker started after it inherits the priority', () => {
+    const { before, after } = run('7');
+    const base = before[0]; // 0, unless the tests themselves run at a lower priority
+    expect(before.every((n) => n === base)).toBe(true);
+    expect(after.length).toBeGreaterThan(before.length); // the worker's threads are there
+    expect(after.every((n) => n === Math.max(base, 7))).toBe(true);
+  });
+
+  it('0 keeps the normal priority', () => {
+    const { before, after } = run('0');
+    expect(after.every((n) => n === before[0])).toBe(true);
+  });
+
+  it('rejects a value outside 0-19 with a clear error', () => {
+    const r = innsikt(['ingest', DEMO], { INNSIKT_DATA_DIR: tempDir(), INNSIKT_INGEST_NICE: '25' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('INNSIKT_INGEST_NICE must be a whole number from 0');
+  });
+});
