@@ -9,9 +9,11 @@ import path from 'node:path';
 import { SqliteStore, type SqliteStoreOptions } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { quantizeI8 } from '../indexes/embedded/vector-index.ts';
+import { ColumnStore, capFor } from '../indexes/embedded/int8-columns.ts';
 import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal, type SilverDocument } from '../indexes/types.ts';
 import { pageChunks, silverDoc, tempDir } from './helpers.ts';
 
+const ROOT = path.resolve(import.meta.dirname, '..');
 const embedder = new LocalHashEmbedder({ dimensions: 256 });
 const EMB = { id: embedder.id, dimensions: embedder.dimensions };
 const INTERNAL: Principal = { id: 'staff', internal: true, groups: [] };
@@ -276,5 +278,60 @@ describe('vector index: quality', () => {
     } finally {
       big.close();
     }
+  });
+});
+
+describe('vector index: the int8 kernel (native/int8-scan.wat, int8-columns.ts)', () => {
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const randomRow = (dims: number) => Int8Array.from({ length: dims }, () => Math.round(rnd() * 254) - 127);
+
+  it('scores every row as the int8 dot product over the query dimensions, for any row count', () => {
+    const dims = 96;
+    const cols = new ColumnStore(dims, capFor(300));
+    for (const n of [1, 15, 16, 17, 255, 300]) {
+      let block = cols.block(capFor(Math.min(n, 32)));
+      const rows: Int8Array[] = [];
+      for (let r = 0; r < n; r++) {
+        if (r >= block.cap) block = cols.resize(block, r, capFor(Math.min(300, block.cap * 2)));
+        rows.push(randomRow(dims));
+        cols.write(block, r, rows[r]);
+      }
+      // Sparse queries, extreme weights included, and one dense query.
+      for (const nnz of [1, 7, dims]) {
+        const idx = Int32Array.from({ length: nnz }, (_, j) => (nnz === dims ? j : Math.floor(rnd() * dims)));
+        const w = Int32Array.from({ length: nnz }, (_, j) => (j === 0 ? -127 : j === 1 ? 127 : Math.round(rnd() * 254) - 127));
+        const got = Array.from(block.arena.scan(block, n, idx, w));
+        const want = rows.map((row) => idx.reduce((s, d, j) => s + w[j] * row[d], 0));
+        expect(got).toEqual(want);
+      }
+      for (let r = 0; r < n; r++) expect(Array.from(cols.read(block, r))).toEqual(Array.from(rows[r]));
+      const norm = Math.sqrt(rows[n - 1].reduce((s, x) => s + x * x, 0));
+      expect(block.inv[n - 1]).toBeCloseTo(1 / norm, 6);
+      cols.release(block);
+    }
+  });
+
+  it('keeps rows apart when blocks share an arena and memory grows under them', () => {
+    const dims = 64;
+    const cols = new ColumnStore(dims, capFor(256));
+    const first = cols.block(256);
+    const early = randomRow(dims);
+    cols.write(first, 200, early);
+    const start = cols.bytes;
+    const blocks = [first, ...Array.from({ length: 39 }, () => cols.block(256))];
+    expect(cols.bytes).toBeGreaterThan(start); // the memory grew (its old buffer is detached)
+    expect(Array.from(cols.read(first, 200))).toEqual(Array.from(early));
+    const rows = blocks.map(() => randomRow(dims));
+    blocks.forEach((b, i) => cols.write(b, 3, rows[i]));
+    cols.move(blocks[5], 3, blocks[30], 9);
+    blocks.forEach((b, i) => expect(Array.from(cols.read(b, 3))).toEqual(Array.from(rows[i])));
+    expect(Array.from(cols.read(blocks[30], 9))).toEqual(Array.from(rows[5]));
+  });
+
+  it.runIf(fs.existsSync(path.join(ROOT, 'node_modules', 'wabt')))('is the committed build of the .wat source (npm run build:wasm)', async () => {
+    const { assemble, source } = await import('../scripts/build-wasm.js');
+    const committed = fs.readFileSync(path.join(ROOT, 'indexes', 'embedded', 'int8-scan-wasm.ts'), 'utf8');
+    expect(committed).toBe(source(await assemble()));
   });
 });

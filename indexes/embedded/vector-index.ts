@@ -1,8 +1,9 @@
 /**
- * The vector index of the embedded store: int8 copies of the chunk vectors in memory, scanned
- * exactly with SIMD (usearch's exact search), used by SqliteStore.vector() once an index holds
- * VECTOR_INDEX_MIN_VECTORS vectors. The float32 vectors in SQLite stay the truth: the best candidates of
- * the int8 scan are rescored exactly, and access-checked, in SQL.
+ * The vector index of the embedded store: int8 copies of the chunk vectors in memory, scored
+ * exactly by a WebAssembly SIMD kernel that reads only the query's non-zero dimensions
+ * (int8-columns.ts), used by SqliteStore.vector() once an index holds VECTOR_INDEX_MIN_VECTORS
+ * vectors. The float32 vectors in SQLite stay the truth: the best candidates of the int8 scan
+ * are rescored exactly, and access-checked, in SQL.
  *
  * Glossary:
  * - partition: all chunks whose documents share one access level and group list
@@ -27,8 +28,13 @@
  * nearest chunks have cosine 0.1-0.5 and are not near each other; usearch's HNSW (M 32) then
  * found 0.969 of the exact top 10 at 100k chunks with 800 candidates walked, and at 1M 0.922,
  * 0.956 and 0.964 with 800, 1600 and 3200: below the 0.98 we require. The int8 scan finds all
- * of them (recall 1.0 at 10k, 100k and 1M), at 1 byte per dimension and memory bandwidth: about
- * 6-7 ms per 100k vectors on one core (9 ms at 100k, 67 ms at 1M with the rescoring).
+ * of them (recall 1.0 at 10k, 100k and 1M).
+ *
+ * Why stored by dimension: the local embedder's query vectors have 10-120 non-zero dimensions
+ * of 2048, so a scan that reads only those reads a few percent of the bytes a row-by-row scan
+ * reads (that one, usearch's exact search, was bound by memory bandwidth: ~25 ms per 100k
+ * vectors). A dense query (an OpenAI embedding) reads every dimension, at about the cost of the
+ * row-by-row scan.
  *
  * Why int8 with our own scaling: usearch's float-to-int8 cast divides by the L2 norm and
  * truncates, which leaves 2048-dimensional unit vectors (components ~0.02) with 2-3 levels;
@@ -39,7 +45,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import usearch from 'usearch';
+import { ColumnStore, capFor, type Block } from './int8-columns.ts';
 import type Database from 'better-sqlite3';
 import type { AccessClause } from './access.ts';
 import type { RankedChunk } from '../store.ts';
@@ -47,8 +53,6 @@ import type { RankedChunk } from '../store.ts';
 export interface VectorIndexOptions {
   /** Candidates rescored exactly per result wanted. */
   oversample?: number;
-  /** Threads per scan (usearch exact search); 1 leaves the other core to other requests. */
-  threads?: number;
   /** Save the copy next to the database (default: yes for a file database). */
   persist?: boolean;
   /**
@@ -66,7 +70,6 @@ export interface VectorIndexOptions {
  */
 export const VECTOR_INDEX_DEFAULTS: Required<Omit<VectorIndexOptions, 'persist'>> = {
   oversample: 2,
-  threads: 1,
   blockRows: 32768,
 };
 
@@ -78,14 +81,15 @@ export const VECTOR_INDEX_DEFAULTS: Required<Omit<VectorIndexOptions, 'persist'>
 const SIMILARITY_MARGIN = 0.01;
 /** Never rescore more than this many candidates; beyond it the exact scan in SQL runs. */
 const MAX_CANDIDATES = 8192;
-const FORMAT = 1;
+/** 2: blocks stored by dimension (int8-columns.ts), with each row's inverse norm. */
+const FORMAT = 2;
 
 /** One access partition: its int8 rows in blocks (all full but the last), and their rowids. */
 interface Partition {
   pid: number;
   access: string;
   groups: string;
-  blocks: Int8Array[];
+  blocks: Block[];
   /** Chunk rowid of each slot (slot = block * blockRows + row). */
   slotRow: number[];
   dirty: boolean;
@@ -96,7 +100,8 @@ interface Manifest {
   embedderId: string;
   dimensions: number;
   seq: number;
-  partitions: { pid: number; access: string; groups: string; file: string; rows: number; check: string }[];
+  /** caps: each block's capacity in rows, as stored (cap × dimensions bytes, by dimension). */
+  partitions: { pid: number; access: string; groups: string; file: string; rows: number; caps: number[]; check: string }[];
   savedAt: string;
 }
 
@@ -171,6 +176,8 @@ export class VectorIndex {
   /** Partition id (0: not held) and slot of each chunk rowid. */
   private rowPartition = new Uint16Array(1024);
   private rowSlot = new Int32Array(1024);
+  /** The int8 blocks' memory (set with the embedder's dimensions). */
+  private cols: ColumnStore | null = null;
   private seq = 0;
   private embedder: { id: string; dimensions: number } | null = null;
   private readonly readableStmts = new Map<string, Database.Statement>();
@@ -203,11 +210,9 @@ export class VectorIndex {
     return this.partitions.size;
   }
 
-  /** Bytes of int8 rows held in memory (allocated blocks). */
+  /** Bytes of memory held for the int8 rows (WebAssembly memory: blocks, free space, scratch). */
   get memoryBytes(): number {
-    let n = 0;
-    for (const p of this.partitions.values()) for (const b of p.blocks) n += b.byteLength;
-    return n;
+    return this.cols?.bytes ?? 0;
   }
 
   /** The log position the copy reflects. */
@@ -238,6 +243,13 @@ export class VectorIndex {
     this.rowSlot = new Int32Array(1024);
     this.nextPid = 1;
     this.seq = 0;
+    this.cols = null;
+  }
+
+  /** Set the embedder the copy holds, and fresh memory for its blocks. */
+  private useEmbedder(e: { id: string; dimensions: number } | null): void {
+    this.embedder = e;
+    this.cols = e ? new ColumnStore(e.dimensions, capFor(this.opts.blockRows)) : null;
   }
 
   private partitionFor(access: string, groups: string): Partition {
@@ -269,18 +281,15 @@ export class VectorIndex {
 
   /** Append a row; the last block grows by doubling up to blockRows rows, then a new one starts. */
   private append(p: Partition, rowid: number, v: Int8Array): void {
-    const dims = this.embedder!.dimensions;
+    const cols = this.cols!;
+    const br = this.opts.blockRows;
     const slot = p.slotRow.length;
-    const b = Math.floor(slot / this.opts.blockRows);
-    const row = slot % this.opts.blockRows;
-    if (b === p.blocks.length) p.blocks.push(new Int8Array(Math.min(this.opts.blockRows, 256) * dims));
+    const b = Math.floor(slot / br);
+    const row = slot % br;
+    if (b === p.blocks.length) p.blocks.push(cols.block(capFor(Math.min(br, 256))));
     let block = p.blocks[b];
-    if ((row + 1) * dims > block.length) {
-      const grown = new Int8Array(Math.min(this.opts.blockRows, Math.max(256, (block.length / dims) * 2)) * dims);
-      grown.set(block);
-      p.blocks[b] = block = grown;
-    }
-    block.set(v, row * dims);
+    if (row >= block.cap) p.blocks[b] = block = cols.resize(block, row, capFor(Math.min(br, Math.max(256, block.cap * 2))));
+    cols.write(block, row, v);
     p.slotRow.push(rowid);
     this.setRow(rowid, p.pid, slot);
     p.dirty = true;
@@ -291,20 +300,17 @@ export class VectorIndex {
     const pid = rowid < this.rowPartition.length ? this.rowPartition[rowid] : 0;
     if (!pid) return;
     const p = this.partitions.get(pid)!;
-    const dims = this.embedder!.dimensions;
+    const br = this.opts.blockRows;
     const slot = this.rowSlot[rowid];
     const last = p.slotRow.length - 1;
     if (slot !== last) {
-      const from = p.blocks[Math.floor(last / this.opts.blockRows)];
-      const to = p.blocks[Math.floor(slot / this.opts.blockRows)];
-      const fo = (last % this.opts.blockRows) * dims;
-      to.set(from.subarray(fo, fo + dims), (slot % this.opts.blockRows) * dims);
+      this.cols!.move(p.blocks[Math.floor(last / br)], last % br, p.blocks[Math.floor(slot / br)], slot % br);
       const moved = p.slotRow[last];
       p.slotRow[slot] = moved;
       this.rowSlot[moved] = slot;
     }
     p.slotRow.pop();
-    if (p.slotRow.length % this.opts.blockRows === 0 && p.blocks.length > Math.ceil(p.slotRow.length / this.opts.blockRows)) p.blocks.pop();
+    if (p.slotRow.length % br === 0 && p.blocks.length > Math.ceil(p.slotRow.length / br)) this.cols!.release(p.blocks.pop()!);
     this.rowPartition[rowid] = 0;
     p.dirty = true;
   }
@@ -327,7 +333,7 @@ export class VectorIndex {
     this.origin = 'built';
     this.db.transaction(() => {
       this.reset();
-      this.embedder = this.currentEmbedder();
+      this.useEmbedder(this.currentEmbedder());
       this.seq = this.logHead();
       if (!this.embedder) return;
       this.addRows(
@@ -339,11 +345,10 @@ export class VectorIndex {
           .iterate() as Iterable<VectorRow>,
       );
       // The last block of each partition grew by doubling: give back what it does not use.
-      const dims = this.embedder.dimensions;
       for (const p of this.partitions.values()) {
         const b = p.blocks.length - 1;
-        const used = (p.slotRow.length - b * this.opts.blockRows) * dims;
-        if (b >= 0 && used < p.blocks[b].length) p.blocks[b] = p.blocks[b].slice(0, used);
+        const used = p.slotRow.length - b * this.opts.blockRows;
+        if (b >= 0 && capFor(used) < p.blocks[b].cap) p.blocks[b] = this.cols!.resize(p.blocks[b], used, capFor(used));
       }
     })();
     this.unsaved = Number.POSITIVE_INFINITY;
@@ -422,24 +427,72 @@ export class VectorIndex {
     return all.filter((p) => ok.has(p.pid));
   }
 
-  /** The k most similar rows of the given partitions by int8 cosine: rowids and similarities, best first. */
+  /**
+   * The k most similar rows of the given partitions by int8 cosine: rowids and similarities,
+   * best first. Only the query's non-zero dimensions are read (int8-columns.ts).
+   */
   private scan(parts: Partition[], q: Int8Array, k: number): { rowids: number[]; sims: number[] } {
-    const dims = this.embedder!.dimensions;
-    const found: { rowid: number; sim: number }[] = [];
+    const dimIdx: number[] = [];
+    const weights: number[] = [];
+    let sq = 0;
+    for (let d = 0; d < q.length; d++) {
+      if (q[d] === 0) continue;
+      dimIdx.push(d);
+      weights.push(q[d]);
+      sq += q[d] * q[d];
+    }
+    if (!dimIdx.length || k <= 0) return { rowids: [], sims: [] };
+    const idx = Int32Array.from(dimIdx);
+    const w = Int32Array.from(weights);
+    const qInv = 1 / Math.sqrt(sq);
+    // The best k so far: a min-heap on similarity (heap[0] the worst of them).
+    const hs = new Float64Array(k);
+    const hr = new Float64Array(k);
+    let size = 0;
+    const br = this.opts.blockRows;
     for (const p of parts) {
       const rows = p.slotRow.length;
       p.blocks.forEach((block, b) => {
-        const n = Math.min(this.opts.blockRows, rows - b * this.opts.blockRows);
+        const n = Math.min(br, rows - b * br);
         if (n <= 0) return;
-        // A view from offset 0: the binding reads the block's buffer from its start.
-        const data = n * dims === block.length ? block : block.subarray(0, n * dims);
-        const m = usearch.exactSearch(data, q, dims, Math.min(k, n), usearch.MetricKind.Cos, this.opts.threads) as { keys: BigUint64Array; distances: Float32Array };
-        for (let i = 0; i < m.keys.length; i++) found.push({ rowid: p.slotRow[b * this.opts.blockRows + Number(m.keys[i])], sim: 1 - m.distances[i] });
+        const scores = block.arena.scan(block, n, idx, w);
+        const inv = block.inv;
+        for (let i = 0; i < n; i++) {
+          const sim = scores[i] * inv[i] * qInv;
+          if (size === k && sim <= hs[0]) continue;
+          const rowid = p.slotRow[b * br + i];
+          if (size < k) {
+            // sift up
+            let at = size++;
+            while (at > 0) {
+              const up = (at - 1) >> 1;
+              if (hs[up] <= sim) break;
+              hs[at] = hs[up];
+              hr[at] = hr[up];
+              at = up;
+            }
+            hs[at] = sim;
+            hr[at] = rowid;
+          } else {
+            // replace the worst, sift down
+            let at = 0;
+            for (;;) {
+              const l = 2 * at + 1;
+              if (l >= size) break;
+              const c = l + 1 < size && hs[l + 1] < hs[l] ? l + 1 : l;
+              if (hs[c] >= sim) break;
+              hs[at] = hs[c];
+              hr[at] = hr[c];
+              at = c;
+            }
+            hs[at] = sim;
+            hr[at] = rowid;
+          }
+        }
       });
     }
-    found.sort((a, b) => b.sim - a.sim);
-    found.length = Math.min(found.length, k);
-    return { rowids: found.map((f) => f.rowid), sims: found.map((f) => f.sim) };
+    const order = Array.from({ length: size }, (_, i) => i).sort((a, b) => hs[b] - hs[a] || hr[a] - hr[b]);
+    return { rowids: order.map((i) => hr[i]), sims: order.map((i) => hs[i]) };
   }
 
   /**
@@ -501,25 +554,35 @@ export class VectorIndex {
     }
     try {
       this.reset();
-      this.embedder = current;
+      this.useEmbedder(current);
+      const cols = this.cols!;
       const dims = current.dimensions;
+      const br = this.opts.blockRows;
       for (const m of manifest.partitions) {
         const file = path.join(this.dir, m.file);
         if (fingerprint(file) !== m.check) throw new Error(`vector index: ${m.file} does not match its manifest`);
-        // File: rows × int32 rowid, then rows × dims int8.
+        if (m.caps.length !== Math.ceil(m.rows / br)) throw new Error(`vector index: ${m.file} has blocks of another size`);
+        // File: rows × int32 rowid, rows × float32 inverse norm, then each block (cap × dims int8, by dimension).
         const fd = fs.openSync(file, 'r');
         try {
           const ids = new Int32Array(m.rows);
+          const inv = new Float32Array(m.rows);
           fs.readSync(fd, new Uint8Array(ids.buffer), 0, ids.byteLength, 0);
+          fs.readSync(fd, new Uint8Array(inv.buffer), 0, inv.byteLength, ids.byteLength);
           const p: Partition = { pid: m.pid, access: m.access, groups: m.groups, blocks: [], slotRow: Array.from(ids), dirty: false };
-          let pos = ids.byteLength;
-          for (let s = 0; s < m.rows; s += this.opts.blockRows) {
-            const n = Math.min(this.opts.blockRows, m.rows - s);
-            const block = new Int8Array(n * dims);
-            fs.readSync(fd, new Uint8Array(block.buffer), 0, block.byteLength, pos);
-            pos += block.byteLength;
+          let pos = ids.byteLength + inv.byteLength;
+          m.caps.forEach((cap, b) => {
+            const n = Math.min(br, m.rows - b * br);
+            if (cap < n || cap !== capFor(cap)) throw new Error(`vector index: ${m.file}: block ${b} of capacity ${cap} for ${n} rows`);
+            const block = cols.block(cap);
+            const data = cols.data(block);
+            if (fs.readSync(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, pos) !== data.byteLength) {
+              throw new Error(`vector index: ${m.file} is shorter than its manifest says`);
+            }
+            pos += data.byteLength;
+            block.inv.set(inv.subarray(b * br, b * br + n));
             p.blocks.push(block);
-          }
+          });
           p.slotRow.forEach((rowid, slot) => this.setRow(rowid, p.pid, slot));
           this.partitions.set(p.pid, p);
           this.byKey.set(`${p.access}\u0000${p.groups}`, p);
@@ -535,7 +598,7 @@ export class VectorIndex {
       return true;
     } catch {
       this.reset();
-      this.embedder = null;
+      this.useEmbedder(null);
       return false;
     }
   }
@@ -566,18 +629,20 @@ export class VectorIndex {
       const file = `p${p.pid}-${gen}.i8`;
       const full = path.join(this.dir, file);
       const fd = fs.openSync(full, 'w');
+      const br = this.opts.blockRows;
       try {
         fs.writeSync(fd, new Uint8Array(Int32Array.from(p.slotRow).buffer));
-        let left = p.slotRow.length;
+        const inv = new Float32Array(p.slotRow.length);
+        p.blocks.forEach((b, i) => inv.set(b.inv.subarray(0, Math.min(br, p.slotRow.length - i * br)), i * br));
+        fs.writeSync(fd, new Uint8Array(inv.buffer));
         for (const b of p.blocks) {
-          const n = Math.min(this.opts.blockRows, left);
-          fs.writeSync(fd, new Uint8Array(b.buffer, b.byteOffset, n * dims));
-          left -= n;
+          const data = this.cols!.data(b);
+          fs.writeSync(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         }
       } finally {
         fs.closeSync(fd);
       }
-      partitions.push({ pid: p.pid, access: p.access, groups: p.groups, file, rows: p.slotRow.length, check: fingerprint(full) });
+      partitions.push({ pid: p.pid, access: p.access, groups: p.groups, file, rows: p.slotRow.length, caps: p.blocks.map((b) => b.cap), check: fingerprint(full) });
     }
     const manifest: Manifest = { format: FORMAT, embedderId: this.embedder.id, dimensions: dims, seq: this.seq, partitions, savedAt: new Date().toISOString() };
     const tmp = `${manifestFile}.${process.pid}.tmp`;
@@ -630,7 +695,7 @@ export class VectorIndex {
       if (p.access !== r.access || p.groups !== r.groups) problems.push(`rowid ${r.rowid} in partition ${p.access} ${p.groups}, document is ${r.access} ${r.groups}`);
       new Uint8Array(f.buffer).set(r.embedding);
       const slot = this.rowSlot[r.rowid];
-      const row = p.blocks[Math.floor(slot / this.opts.blockRows)].subarray((slot % this.opts.blockRows) * dims, (slot % this.opts.blockRows + 1) * dims);
+      const row = this.cols!.read(p.blocks[Math.floor(slot / this.opts.blockRows)], slot % this.opts.blockRows);
       const want = quantizeI8(f);
       if (row.some((x, i) => x !== want[i])) problems.push(`rowid ${r.rowid}: int8 row differs from its vector`);
     }
