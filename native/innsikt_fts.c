@@ -28,6 +28,17 @@
  * length from the %_docsize table, which is most of the cost of scoring a row. The rows that
  * can make the top_k get their exact score, so ORDER BY ... LIMIT top_k returns the same rows.
  * top_k = 0: every row is scored (use it when a join or filter drops rows after ranking).
+ *
+ *   innsikt_lengths(fts_table, len_col)
+ *
+ * Reads every row's token counts (all columns, and column len_col) from the table's %_docsize
+ * once into memory held by the connection; innsikt_bm25 then takes a row's lengths from there
+ * instead of a %_docsize lookup per row (about half the cost of scoring a row). Returns the
+ * largest rowid held (-1: not held, rowids too sparse). Rows above it, or not present when it
+ * ran, are looked up as before. Sound only while a rowid, once used, never names another row:
+ * the store hands out rowids from a counter that never goes back (sqlite-store.ts). Call it
+ * again to take in new rows; innsikt_lengths(NULL, 0) drops the memory. Only the table it was
+ * given may be ranked with innsikt_bm25 on this connection.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -39,6 +50,99 @@ SQLITE_EXTENSION_INIT1
 #define B 0.75
 #define MAX_COLS 16
 #define MAX_PHRASES 256
+
+#define LENGTHS_KEY "innsikt_lengths"
+#define UNKNOWN_LEN 0xFFFFFFFFu
+
+typedef struct Lengths {
+  sqlite3_int64 n; /* rowids [0, n) */
+  int col;
+  unsigned int *all, *one; /* tokens of the row, and of column col; UNKNOWN_LEN: not held */
+} Lengths;
+
+static void lengthsFree(void *p) {
+  Lengths *l = (Lengths *)p;
+  if (!l) return;
+  sqlite3_free(l->all);
+  sqlite3_free(l->one);
+  sqlite3_free(l);
+}
+
+/* SQLite's varint (as FTS5 writes %_docsize): the bytes read, 0 when malformed. */
+static int readVarint(const unsigned char *p, int left, sqlite3_uint64 *v) {
+  sqlite3_uint64 x = 0;
+  for (int i = 0; i < 9 && i < left; i++) {
+    if (i == 8) { *v = (x << 8) | p[i]; return 9; }
+    x = (x << 7) | (p[i] & 0x7f);
+    if (!(p[i] & 0x80)) { *v = x; return i + 1; }
+  }
+  return 0;
+}
+
+static void innsiktLengths(sqlite3_context *ctx, int nArg, sqlite3_value **argv) {
+  (void)nArg;
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *table = (const char *)sqlite3_value_text(argv[0]);
+  int col = sqlite3_value_int(argv[1]);
+  if (!table) {
+    sqlite3_set_clientdata(db, LENGTHS_KEY, 0, 0);
+    sqlite3_result_int64(ctx, -1);
+    return;
+  }
+  sqlite3_stmt *st = 0;
+  char *sql = sqlite3_mprintf("SELECT coalesce(max(id), 0), count(*) FROM \"%w_docsize\"", table);
+  int rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, 0) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  if (rc != SQLITE_OK) { sqlite3_finalize(st); sqlite3_result_error(ctx, "innsikt_lengths: no such FTS5 table (or no %_docsize)", -1); return; }
+  sqlite3_int64 maxId = 0, count = 0;
+  if (sqlite3_step(st) == SQLITE_ROW) { maxId = sqlite3_column_int64(st, 0); count = sqlite3_column_int64(st, 1); }
+  sqlite3_finalize(st);
+  /* Rowids far sparser than the rows: not worth the memory. */
+  if (maxId < 0 || maxId > 4 * count + 1048576) {
+    sqlite3_set_clientdata(db, LENGTHS_KEY, 0, 0);
+    sqlite3_result_int64(ctx, -1);
+    return;
+  }
+  Lengths *l = (Lengths *)sqlite3_malloc(sizeof(Lengths));
+  if (!l) { sqlite3_result_error_nomem(ctx); return; }
+  l->n = maxId + 1;
+  l->col = col;
+  l->all = (unsigned int *)sqlite3_malloc64(sizeof(unsigned int) * (sqlite3_uint64)l->n);
+  l->one = (unsigned int *)sqlite3_malloc64(sizeof(unsigned int) * (sqlite3_uint64)l->n);
+  if (!l->all || !l->one) { lengthsFree(l); sqlite3_result_error_nomem(ctx); return; }
+  memset(l->all, 0xff, sizeof(unsigned int) * (size_t)l->n);
+  memset(l->one, 0xff, sizeof(unsigned int) * (size_t)l->n);
+  sql = sqlite3_mprintf("SELECT id, sz FROM \"%w_docsize\"", table);
+  rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, 0) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    sqlite3_int64 id = sqlite3_column_int64(st, 0);
+    const unsigned char *p = (const unsigned char *)sqlite3_column_blob(st, 1);
+    int left = sqlite3_column_bytes(st, 1);
+    if (id < 0 || id >= l->n) continue;
+    sqlite3_uint64 total = 0, mine = 0, v = 0;
+    int c = 0, ok = 1;
+    while (left > 0) {
+      int used = readVarint(p, left, &v);
+      if (!used) { ok = 0; break; }
+      total += v;
+      if (c == col) mine = v;
+      p += used;
+      left -= used;
+      c++;
+    }
+    if (ok && total < UNKNOWN_LEN) {
+      l->all[id] = (unsigned int)total;
+      l->one[id] = (unsigned int)mine;
+    }
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK) { lengthsFree(l); sqlite3_result_error_code(ctx, rc); return; }
+  /* Replaces (and frees) what this connection held before. */
+  rc = sqlite3_set_clientdata(db, LENGTHS_KEY, l, lengthsFree);
+  if (rc != SQLITE_OK) { sqlite3_result_error_code(ctx, rc); return; }
+  sqlite3_result_int64(ctx, maxId);
+}
 
 /* Per statement: the average row length, and a min-heap of the best top_k scores so far. */
 typedef struct Avg {
@@ -148,8 +252,16 @@ static void innsiktBm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_c
     }
     if (bound < avg->heap[0]) { sqlite3_result_double(ctx, 0.0); return; }
   }
+  /* Lengths held in memory (innsikt_lengths), else the %_docsize lookup. */
+  Lengths *held = (Lengths *)sqlite3_get_clientdata(sqlite3_context_db_handle(ctx), LENGTHS_KEY);
+  unsigned int heldAll = UNKNOWN_LEN, heldOne = UNKNOWN_LEN;
+  if (held && rowid >= 0 && rowid < held->n) {
+    heldAll = held->all[rowid];
+    if (held->col == lenCol) heldOne = held->one[rowid];
+  }
   int nTok = 0;
-  rc = api->xColumnSize(fts, -1, &nTok);
+  if (heldAll != UNKNOWN_LEN) nTok = (int)heldAll;
+  else rc = api->xColumnSize(fts, -1, &nTok);
   if (rc != SQLITE_OK) { sqlite3_result_error_code(ctx, rc); return; }
   double k = K1 * (1.0 - B + B * (double)nTok / avg->avgdl);
   double score = 0.0;
@@ -161,7 +273,8 @@ static void innsiktBm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_c
   }
   if (score > 0 && lenTokens > 0 && lenCol >= 0 && lenCol < nCol) {
     int n = 0;
-    rc = api->xColumnSize(fts, lenCol, &n);
+    if (heldOne != UNKNOWN_LEN && heldAll != UNKNOWN_LEN) n = (int)heldOne;
+    else rc = api->xColumnSize(fts, lenCol, &n);
     if (rc != SQLITE_OK) { sqlite3_result_error_code(ctx, rc); return; }
     if (n < 1) n = 1;
     if (n < lenTokens) score *= pow((double)n / lenTokens, lenPower);
@@ -195,5 +308,7 @@ int sqlite3_innsiktfts_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_rout
     *pzErrMsg = sqlite3_mprintf("innsikt_fts: this SQLite has no FTS5");
     return SQLITE_ERROR;
   }
+  int rc = sqlite3_create_function(db, "innsikt_lengths", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, innsiktLengths, 0, 0);
+  if (rc != SQLITE_OK) return rc;
   return api->xCreateFunction(api, "innsikt_bm25", 0, innsiktBm25, 0);
 }

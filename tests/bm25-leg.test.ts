@@ -126,6 +126,49 @@ describe('innsikt_bm25 (native/innsikt_fts.c)', () => {
   });
 });
 
+describe.runIf(native)('row lengths held in memory (innsikt_lengths)', () => {
+  const ranking = (store: SqliteStore, query: string) =>
+    store.bm25(query, { principal: ADMIN_PRINCIPAL, limit: 50 }).ranked.map((r) => [r.rowid, Number(r.score.toFixed(9))]);
+
+  it('ranks exactly as the per-row lookup, before and after deletes, replacements and new rows', () => {
+    const held = open({ lengthsMinRows: 0 });
+    const file = path.join(tempDir(), 'index.sqlite');
+    const lookup = open({ lengthsMinRows: Number.POSITIVE_INFINITY }, file);
+    const both = (f: (s: SqliteStore) => void) => [held, lookup].forEach(f);
+    both((s) => {
+      for (let d = 0; d < 30; d++) put(s, `d${d}`, [page(d, d % 2 ? 'lekeplass vedtak' : 'budsjett lekeplass'), page(d + 50, 'vedtak')]);
+    });
+    const queries = ['lekeplass', 'lekeplass vedtak', 'budsjett'];
+    for (const q of queries) expect(ranking(held, q)).toEqual(ranking(lookup, q));
+    expect(held.bm25Leg.lengthsHeldTo).toBeGreaterThan(0);
+    expect(lookup.bm25Leg.lengthsHeldTo).toBe(null);
+    const heldTo = held.bm25Leg.lengthsHeldTo!;
+    // The last document goes, another takes its place with other lengths: it must get new rowids,
+    // or its rows would be scored with the lengths held for the old ones.
+    both((s) => {
+      s.deleteDocument('d29');
+      put(s, 'ny', [`${'lekeplass '.repeat(3)}kort`, page(7, 'budsjett vedtak lekeplass')]);
+      put(s, 'd3', [page(3, 'vedtak')]); // replaced
+    });
+    const rowids = held.db.prepare(`SELECT rowid FROM chunks WHERE document_id = 'ny'`).pluck().all() as number[];
+    expect(Math.min(...rowids)).toBeGreaterThan(heldTo);
+    for (const q of queries) expect(ranking(held, q)).toEqual(ranking(lookup, q));
+  });
+
+  it('never reuses a rowid, even after the highest ones are deleted and the index reopened', () => {
+    const file = path.join(tempDir(), 'index.sqlite');
+    let store = open({}, file);
+    put(store, 'a', ['lekeplass', 'vedtak']);
+    put(store, 'b', ['budsjett', 'lekeplass']);
+    const before = store.db.prepare(`SELECT max(rowid) FROM chunks`).pluck().get() as number;
+    store.deleteDocument('b');
+    store.close();
+    store = open({}, file);
+    put(store, 'c', ['budsjett']);
+    expect(store.db.prepare(`SELECT min(rowid) FROM chunks WHERE document_id = 'c'`).pluck().get()).toBe(before + 1);
+  });
+});
+
 describe.runIf(native)('the common-word gate', () => {
   // 120 pages; "tiltak" and "plan" are on every page (common); "lekeplass" on 6 (rare).
   function corpus(opts: { internalRare?: number } = {}) {

@@ -83,6 +83,14 @@ const DF_ROW_DRIFT = 0.01;
 /** ... and for at most this long. */
 const DF_MAX_AGE_MS = 10 * 60_000;
 const DF_CACHE_MAX = 20_000;
+/**
+ * From this many rows on, innsikt_bm25 takes row lengths from memory (innsikt_lengths in
+ * native/innsikt_fts.c: 8 bytes per row, loaded in ~40 ms per 100k rows) instead of a %_docsize
+ * lookup per scored row. Measured at 100k: the slowest bench queries 25-50% faster.
+ */
+const LENGTHS_MIN_ROWS = 20_000;
+/** Lengths are reloaded once this share of rows (or 1000) came after the ones held. */
+const LENGTHS_RELOAD_SHARE = 0.1;
 
 export interface Bm25Result {
   ranked: { rowid: number; score: number }[];
@@ -113,14 +121,32 @@ export class Bm25Leg {
   private readonly stmts = new Map<string, Database.Statement>();
 
   readonly common: { share: number; minDf: number };
+  private readonly lengthsMinRows: number;
+  /** The largest rowid whose lengths innsikt_lengths holds (null: not loaded). */
+  lengthsHeldTo: number | null = null;
 
   constructor(
     private readonly db: Database.Database,
     /** innsikt_bm25 is loaded (native.ts). */
     readonly native: boolean,
-    opts: { common?: Partial<typeof COMMON> } = {},
+    opts: { common?: Partial<typeof COMMON>; lengthsMinRows?: number } = {},
   ) {
     this.common = { ...COMMON, ...opts.common };
+    this.lengthsMinRows = opts.lengthsMinRows ?? LENGTHS_MIN_ROWS;
+  }
+
+  /**
+   * Keep the row lengths in memory for innsikt_bm25 on a large index, and take in new rows
+   * once enough arrived. Rows above the ones held are looked up per row meanwhile, so this is
+   * about speed only; it relies on rowids never being reused (SqliteStore hands them out).
+   */
+  private holdLengths(rows: number): void {
+    if (!this.native || rows < this.lengthsMinRows) return;
+    const max = (this.stmt(`SELECT coalesce(max(rowid), 0) FROM chunks`).pluck().get() as number) ?? 0;
+    if (this.lengthsHeldTo !== null && max <= this.lengthsHeldTo + Math.max(1000, rows * LENGTHS_RELOAD_SHARE)) return;
+    const held = this.stmt(`SELECT innsikt_lengths('chunks_fts', ${BODY_COLUMN})`).pluck().get() as number;
+    // -1: rowids too sparse to hold; do not try again until as many rows came.
+    this.lengthsHeldTo = held >= 0 ? held : max;
   }
 
   private stmt(sql: string): Database.Statement {
@@ -229,6 +255,7 @@ export class Bm25Leg {
   }
 
   rank(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
+    if (plan.multipliers) this.holdLengths(plan.rows);
     const out = this.rankOnce(plan, req);
     // Rows must hold every (common) word: if too few do, rank the plain way.
     if (plan.gate === 'all' && out.total < req.limit) {

@@ -53,6 +53,8 @@ export interface SqliteStoreOptions {
   vectorIndex?: false | (VectorIndexOptions & { minVectors?: number });
   /** The BM25 leg's common-word cutoff (bm25-leg.ts COMMON), e.g. lower in tests. */
   common?: { share?: number; minDf?: number };
+  /** Rows from which the BM25 leg keeps row lengths in memory (bm25-leg.ts), e.g. 0 in tests. */
+  lengthsMinRows?: number;
 }
 
 const SCHEMA = `
@@ -193,7 +195,7 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file, { readonly: opts.readonly ?? false });
     sqliteVec.load(this.db);
-    this.bm25Leg = new Bm25Leg(this.db, loadNativeScorer(this.db), { common: opts.common });
+    this.bm25Leg = new Bm25Leg(this.db, loadNativeScorer(this.db), { common: opts.common, lengthsMinRows: opts.lengthsMinRows });
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
@@ -309,16 +311,20 @@ export class SqliteStore implements Store {
       const insPage = this.db.prepare(`INSERT INTO pages (document_id, idx, num, text) VALUES (?, ?, ?, ?)`);
       doc.pages.forEach((p, i) => insPage.run(doc.id, i, p.num, p.text));
       const insChunk = this.db.prepare(
-        `INSERT INTO chunks (id, document_id, ord, heading, text, page_start, page_end, page_breaks, chars) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO chunks (rowid, id, document_id, ord, heading, text, page_start, page_end, page_breaks, chars) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
+      // Rowids come from a counter that never goes back, so a rowid never names a second chunk
+      // (SQLite would reuse the largest after a delete). The BM25 leg keeps row lengths by rowid.
+      const high = this.db.prepare(`SELECT value FROM meta WHERE key = 'chunk_rowid_high'`).pluck().get() as string | undefined;
+      let nextRowid = Math.max(Number(high ?? 0), this.db.prepare(`SELECT coalesce(max(rowid), 0) FROM chunks`).pluck().get() as number) + 1;
       const insFts = this.db.prepare(`INSERT INTO chunks_fts (rowid, title, heading, body, exact) VALUES (?, ?, ?, ?, ?)`);
       const insVec = this.db.prepare(`INSERT INTO chunk_vectors (rowid, embedding) VALUES (?, ?)`);
       const insVocab = this.db.prepare(`INSERT OR IGNORE INTO vocab (term) VALUES (?)`);
       const terms = new Set<string>();
       const title = analyze(doc.title);
       chunks.forEach((c, i) => {
-        const info = insChunk.run(c.id, doc.id, c.ord, c.heading, c.text, c.pageStart, c.pageEnd, JSON.stringify(c.pageBreaks), c.text.length);
-        const rowid = BigInt(info.lastInsertRowid);
+        const rowid = BigInt(nextRowid++);
+        insChunk.run(rowid, c.id, doc.id, c.ord, c.heading, c.text, c.pageStart, c.pageEnd, JSON.stringify(c.pageBreaks), c.text.length);
         const heading = analyze(c.heading ?? '');
         const body = analyze(c.text);
         insFts.run(
@@ -336,6 +342,9 @@ export class SqliteStore implements Store {
         }
       });
       for (const t of terms) insVocab.run(t);
+      this.db
+        .prepare(`INSERT INTO meta (key, value) VALUES ('chunk_rowid_high', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`)
+        .run(String(nextRowid - 1));
     });
     tx();
   }
