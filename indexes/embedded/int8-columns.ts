@@ -188,3 +188,70 @@ export class ColumnStore {
     return nb;
   }
 }
+
+/** Rows [0, n) of a block, whose row i is the chunk rowids[first + i]. */
+export interface Segment {
+  block: Block;
+  n: number;
+  rowids: ArrayLike<number>;
+  first: number;
+}
+
+/**
+ * The k rows most similar to the int8 query by cosine, over the given blocks: rowids and
+ * similarities, best first (ties by rowid). Only the query's non-zero dimensions are read.
+ */
+export function topK(segments: Iterable<Segment>, q: Int8Array, k: number): { rowids: number[]; sims: number[] } {
+  const dimIdx: number[] = [];
+  const weights: number[] = [];
+  let sq = 0;
+  for (let d = 0; d < q.length; d++) {
+    if (q[d] === 0) continue;
+    dimIdx.push(d);
+    weights.push(q[d]);
+    sq += q[d] * q[d];
+  }
+  if (!dimIdx.length || k <= 0) return { rowids: [], sims: [] };
+  const idx = Int32Array.from(dimIdx);
+  const w = Int32Array.from(weights);
+  const qInv = 1 / Math.sqrt(sq);
+  // The best k so far: a min-heap on similarity (hs[0] the worst of them).
+  const hs = new Float64Array(k);
+  const hr = new Float64Array(k);
+  let size = 0;
+  for (const seg of segments) {
+    const scores = seg.block.arena.scan(seg.block, seg.n, idx, w);
+    const inv = seg.block.inv;
+    for (let i = 0; i < seg.n; i++) {
+      const sim = scores[i] * inv[i] * qInv;
+      if (size === k && sim <= hs[0]) continue;
+      const rowid = seg.rowids[seg.first + i];
+      let at: number;
+      if (size < k) {
+        at = size++;
+        while (at > 0) {
+          const up = (at - 1) >> 1;
+          if (hs[up] <= sim) break;
+          hs[at] = hs[up];
+          hr[at] = hr[up];
+          at = up;
+        }
+      } else {
+        at = 0;
+        for (;;) {
+          const l = 2 * at + 1;
+          if (l >= size) break;
+          const c = l + 1 < size && hs[l + 1] < hs[l] ? l + 1 : l;
+          if (hs[c] >= sim) break;
+          hs[at] = hs[c];
+          hr[at] = hr[c];
+          at = c;
+        }
+      }
+      hs[at] = sim;
+      hr[at] = rowid;
+    }
+  }
+  const order = Array.from({ length: size }, (_, i) => i).sort((a, b) => hs[b] - hs[a] || hr[a] - hr[b]);
+  return { rowids: order.map((i) => hr[i]), sims: order.map((i) => hs[i]) };
+}

@@ -45,7 +45,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { ColumnStore, capFor, type Block } from './int8-columns.ts';
+import { ColumnStore, capFor, topK, type Block, type Segment } from './int8-columns.ts';
 import type Database from 'better-sqlite3';
 import type { AccessClause } from './access.ts';
 import type { RankedChunk } from '../store.ts';
@@ -432,67 +432,15 @@ export class VectorIndex {
    * best first. Only the query's non-zero dimensions are read (int8-columns.ts).
    */
   private scan(parts: Partition[], q: Int8Array, k: number): { rowids: number[]; sims: number[] } {
-    const dimIdx: number[] = [];
-    const weights: number[] = [];
-    let sq = 0;
-    for (let d = 0; d < q.length; d++) {
-      if (q[d] === 0) continue;
-      dimIdx.push(d);
-      weights.push(q[d]);
-      sq += q[d] * q[d];
-    }
-    if (!dimIdx.length || k <= 0) return { rowids: [], sims: [] };
-    const idx = Int32Array.from(dimIdx);
-    const w = Int32Array.from(weights);
-    const qInv = 1 / Math.sqrt(sq);
-    // The best k so far: a min-heap on similarity (heap[0] the worst of them).
-    const hs = new Float64Array(k);
-    const hr = new Float64Array(k);
-    let size = 0;
     const br = this.opts.blockRows;
+    const segments: Segment[] = [];
     for (const p of parts) {
-      const rows = p.slotRow.length;
       p.blocks.forEach((block, b) => {
-        const n = Math.min(br, rows - b * br);
-        if (n <= 0) return;
-        const scores = block.arena.scan(block, n, idx, w);
-        const inv = block.inv;
-        for (let i = 0; i < n; i++) {
-          const sim = scores[i] * inv[i] * qInv;
-          if (size === k && sim <= hs[0]) continue;
-          const rowid = p.slotRow[b * br + i];
-          if (size < k) {
-            // sift up
-            let at = size++;
-            while (at > 0) {
-              const up = (at - 1) >> 1;
-              if (hs[up] <= sim) break;
-              hs[at] = hs[up];
-              hr[at] = hr[up];
-              at = up;
-            }
-            hs[at] = sim;
-            hr[at] = rowid;
-          } else {
-            // replace the worst, sift down
-            let at = 0;
-            for (;;) {
-              const l = 2 * at + 1;
-              if (l >= size) break;
-              const c = l + 1 < size && hs[l + 1] < hs[l] ? l + 1 : l;
-              if (hs[c] >= sim) break;
-              hs[at] = hs[c];
-              hr[at] = hr[c];
-              at = c;
-            }
-            hs[at] = sim;
-            hr[at] = rowid;
-          }
-        }
+        const n = Math.min(br, p.slotRow.length - b * br);
+        if (n > 0) segments.push({ block, n, rowids: p.slotRow, first: b * br });
       });
     }
-    const order = Array.from({ length: size }, (_, i) => i).sort((a, b) => hs[b] - hs[a] || hr[a] - hr[b]);
-    return { rowids: order.map((i) => hr[i]), sims: order.map((i) => hs[i]) };
+    return topK(segments, q, k);
   }
 
   /**
