@@ -297,8 +297,8 @@ describe('vector index: the int8 kernel (native/int8-scan.wat, int8-columns.ts)'
         rows.push(randomRow(dims));
         cols.write(block, r, rows[r]);
       }
-      // Sparse queries, extreme weights included, and one dense query.
-      for (const nnz of [1, 7, dims]) {
+      // Sparse queries (an odd count, more than one group of 32), extreme weights, a dense query.
+      for (const nnz of [1, 7, 45, dims]) {
         const idx = Int32Array.from({ length: nnz }, (_, j) => (nnz === dims ? j : Math.floor(rnd() * dims)));
         const w = Int32Array.from({ length: nnz }, (_, j) => (j === 0 ? -127 : j === 1 ? 127 : Math.round(rnd() * 254) - 127));
         const got = Array.from(block.arena.scan(block, n, idx, w));
