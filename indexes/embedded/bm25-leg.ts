@@ -75,7 +75,7 @@ export const COMMON = {
 /** Reported totals above this are "at least" (Elasticsearch's track_total_hits). */
 export const TOTAL_CAP = 1000;
 /** First candidate window of the rank-first path, as a multiple of the limit. */
-const FIRST_WINDOW = 4;
+const FIRST_WINDOW = 1.5;
 /** Beyond this many candidates, join every match instead of widening again. */
 const MAX_WINDOW = 20_000;
 /** Document frequencies are reused while the row count moved less than this share ... */
