@@ -143,8 +143,11 @@ export function createApp(ctx: AppContext): Hono<Env> {
     }
     if (!q.trim()) return c.json({ error: 'Missing query: add ?q=...' }, 400);
     const principal = c.get('principal');
-    const body = await results.get(resultKey('api/search', principal, { q, mode, limit, offset, filters }), async () =>
-      JSON.stringify(searchJson(await search(store, embedder, { query: q, mode, limit, offset, filters, principal }, searchOptions(config)))),
+    const body = await results.get(
+      resultKey('api/search', principal, { q, mode, limit, offset, filters }),
+      async () => JSON.stringify(searchJson(await search(store, embedder, { query: q, mode, limit, offset, filters, principal }, searchOptions(config)))),
+      undefined,
+      (json) => (JSON.parse(json) as { results: { documentId: string }[] }).results.map((r) => r.documentId),
     );
     return c.body(body, 200, { 'Content-Type': 'application/json' });
   });
@@ -217,7 +220,12 @@ export function createApp(ctx: AppContext): Hono<Env> {
         };
         const key = resultKey('page', principal, { q, mode: props.mode, page: props.page, sort: props.sort, typing, filters: props.filters });
         try {
-          cached = await results.get(key, compute, (r) => r.facets !== null);
+          cached = await results.get(
+            key,
+            compute,
+            (r) => r.facets !== null,
+            (r) => r.result.groups.map((g) => g.best.documentId),
+          );
           props.result = cached.result;
           props.facets = cached.facets;
         } catch (err) {

@@ -13,8 +13,14 @@
  * this process, another connection and another process (`innsikt ingest`, `innsikt delete`)
  * are seen alike:
  * - `revoke` moved (a chunk or document deleted, a document's access or groups changed, a
- *   re-ingest replacing chunks): every entry is invalid from the very next request. The cache
- *   never shows a row the store would no longer return.
+ *   re-ingest replacing chunks): from the very next request, no entry that shows one of the
+ *   documents concerned is answered (the revocation log names them), so the cache never shows
+ *   a row the store would no longer return. When who may read what changed (access, groups),
+ *   or the log cannot say which documents it was about, every entry goes. Entries that show
+ *   none of the documents are kept but refreshed like entries that missed additions (below):
+ *   their hits are all still there, only their totals and facet counts may still count a
+ *   deleted or replaced document for a moment. So a batch that re-ingests changed files does
+ *   not empty the cache once per file.
  * - only `add` moved (new chunks): an entry stays valid for `refreshMs` after it was computed
  *   (INNSIKT_REFRESH_MS, like Elasticsearch's refresh_interval). After that it is recomputed
  *   in the background while requests still get it (stale-while-revalidate), one key at a time
@@ -27,7 +33,7 @@
  * entry stale at once. Concurrent misses of one key with the same stamp share one computation.
  */
 import { accessScope } from '../indexes/embedded/access.ts';
-import type { ChangeStamp } from '../indexes/embedded/change-stamp.ts';
+import type { ChangeStamp, Revocations } from '../indexes/embedded/change-stamp.ts';
 import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import type { Principal, SearchFilters } from '../indexes/types.ts';
 import type { Config } from './config.ts';
@@ -42,6 +48,8 @@ export interface ResultCacheOptions {
   maxStaleMs?: number;
   /** The database's change counters; null when it has none (then nothing is cached). */
   stamp: () => ChangeStamp | null;
+  /** The documents revoked since a log position (change-stamp.ts); without it a revoke clears all. */
+  revocations?: (since: number) => Revocations | null;
   now?: () => number;
 }
 
@@ -49,6 +57,10 @@ interface Entry {
   value: unknown;
   stamp: ChangeStamp;
   at: number;
+  /** Ids of the documents the value shows; null: unknown (dropped at any revocation). */
+  shows: Set<string> | null;
+  /** Since when a revocation elsewhere makes it due for a refresh. */
+  staleSince?: number;
 }
 
 export class ResultCache {
@@ -58,6 +70,8 @@ export class ResultCache {
   private readonly refreshQueue = new Map<string, () => Promise<void>>();
   private draining = false;
   private revokeSeen = -1;
+  /** Revocation log position read up to. */
+  private logSeen = -1;
   private readonly now: () => number;
   readonly stats = { hits: 0, misses: 0, stale: 0 };
 
@@ -76,36 +90,66 @@ export class ResultCache {
 
   /**
    * The cached value for `key`, or `compute()`'s (stored when `keep` says so). A rejected
-   * computation is passed on and not stored.
+   * computation is passed on and not stored. `shows` names the documents a value shows, so a
+   * revocation drops only the entries that show one of its documents.
    */
-  async get<T>(key: string, compute: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
+  async get<T>(
+    key: string,
+    compute: () => Promise<T>,
+    keep: (value: T) => boolean = () => true,
+    shows?: (value: T) => Iterable<string>,
+  ): Promise<T> {
     if (!this.enabled) return compute();
     const stamp = this.opts.stamp();
     if (!stamp) return compute();
-    if (stamp.revoke !== this.revokeSeen) {
-      this.lru.clear();
-      this.refreshQueue.clear();
-      this.revokeSeen = stamp.revoke;
-    }
     const at = this.now();
+    if (stamp.revoke !== this.revokeSeen) this.revoke(stamp.revoke, at);
     const hit = this.lru.get(key);
     if (hit && hit.stamp.revoke === stamp.revoke) {
-      if (hit.stamp.add === stamp.add || at - hit.at <= this.opts.refreshMs) {
+      if (hit.staleSince === undefined && (hit.stamp.add === stamp.add || at - hit.at <= this.opts.refreshMs)) {
         this.stats.hits++;
         return hit.value as T;
       }
-      // Only additions since, and not long ago: answer with it now and recompute it in the
-      // background, one key at a time, so a burst of refreshes never stalls every request.
-      if (at - hit.at <= Math.max(this.opts.refreshMs, this.opts.maxStaleMs ?? 10_000)) {
+      // Only additions since (or revocations of documents it does not show), and not long ago:
+      // answer with it now and recompute it in the background, one key at a time, so a burst
+      // of refreshes never stalls every request.
+      if (at - (hit.staleSince ?? hit.at) <= Math.max(this.opts.refreshMs, this.opts.maxStaleMs ?? 10_000)) {
         this.stats.stale++;
-        this.refreshLater(key, compute, keep);
+        this.refreshLater(key, compute, keep, shows);
         return hit.value as T;
       }
     }
-    return this.computeNow(key, stamp, at, compute, keep);
+    return this.computeNow(key, stamp, at, compute, keep, shows);
   }
 
-  private async computeNow<T>(key: string, stamp: ChangeStamp, at: number, compute: () => Promise<T>, keep: (value: T) => boolean): Promise<T> {
+  /** `revoke` moved: drop what shows a revoked document (or everything), the rest is due for a refresh. */
+  private revoke(revoke: number, at: number): void {
+    const r = this.opts.revocations ? this.opts.revocations(this.logSeen) : null;
+    if (r) this.logSeen = r.to;
+    // The counter moved but the log names nothing (a writer without the log): everything goes.
+    if (!r || !r.complete || r.readers || !r.documents.size || this.revokeSeen < 0) {
+      this.lru.clear();
+      this.refreshQueue.clear();
+    } else {
+      for (const [key, e] of [...this.lru.entries()]) {
+        if (!e.shows || [...r.documents].some((d) => e.shows!.has(d))) this.lru.delete(key);
+        else {
+          e.stamp = { add: e.stamp.add, revoke };
+          e.staleSince ??= at;
+        }
+      }
+    }
+    this.revokeSeen = revoke;
+  }
+
+  private async computeNow<T>(
+    key: string,
+    stamp: ChangeStamp,
+    at: number,
+    compute: () => Promise<T>,
+    keep: (value: T) => boolean,
+    shows?: (value: T) => Iterable<string>,
+  ): Promise<T> {
     const same = this.running.get(key);
     if (same && same.stamp.revoke === stamp.revoke && same.stamp.add === stamp.add) {
       this.stats.hits++;
@@ -116,7 +160,7 @@ export class ResultCache {
     this.running.set(key, { stamp, promise });
     try {
       const value = await promise;
-      if (stamp.revoke === this.revokeSeen && keep(value)) this.lru.set(key, { value, stamp, at });
+      if (stamp.revoke === this.revokeSeen && keep(value)) this.lru.set(key, { value, stamp, at, shows: shows ? new Set(shows(value)) : null });
       return value;
     } finally {
       if (this.running.get(key)?.promise === promise) this.running.delete(key);
@@ -124,12 +168,12 @@ export class ResultCache {
   }
 
   /** Queue a background recomputation of `key` (once); the queue runs one at a time. */
-  private refreshLater<T>(key: string, compute: () => Promise<T>, keep: (value: T) => boolean): void {
+  private refreshLater<T>(key: string, compute: () => Promise<T>, keep: (value: T) => boolean, shows?: (value: T) => Iterable<string>): void {
     if (this.refreshQueue.has(key)) return;
     this.refreshQueue.set(key, async () => {
       const stamp = this.opts.stamp();
-      if (!stamp || stamp.revoke !== this.revokeSeen) return; // cleared meanwhile: the next request computes
-      await this.computeNow(key, stamp, this.now(), compute, keep).catch(() => undefined);
+      if (!stamp || stamp.revoke !== this.revokeSeen) return; // revoked meanwhile: the next request decides
+      await this.computeNow(key, stamp, this.now(), compute, keep, shows).catch(() => undefined);
     });
     if (!this.draining) void this.drain();
   }
@@ -158,7 +202,13 @@ export class ResultCache {
 
 /** The server's result cache over a store, as configured. */
 export function resultCacheFor(store: SqliteStore, config: Pick<Config, 'cacheEntries' | 'refreshMs' | 'maxStaleMs'>): ResultCache {
-  return new ResultCache({ entries: config.cacheEntries, refreshMs: config.refreshMs, maxStaleMs: config.maxStaleMs, stamp: () => store.changeStamp() });
+  return new ResultCache({
+    entries: config.cacheEntries,
+    refreshMs: config.refreshMs,
+    maxStaleMs: config.maxStaleMs,
+    stamp: () => store.changeStamp(),
+    revocations: (since) => store.revokedSince(since),
+  });
 }
 
 /**

@@ -112,6 +112,21 @@ describe('change stamp (triggers in the database)', () => {
     }
   });
 
+  it('a file whose triggers predate the revocation log gets them replaced on open', async () => {
+    const file = path.join(tempDir(), 'index.sqlite');
+    const s = new SqliteStore(file);
+    await put('t1', 'Gammelt notat.', {}, s);
+    for (const [name, on] of [['change_stamp_chunk_delete', 'DELETE ON chunks'], ['change_stamp_document_delete', 'DELETE ON documents']]) {
+      s.db.exec(`DROP TRIGGER ${name}; CREATE TRIGGER ${name} AFTER ${on} BEGIN UPDATE change_stamp SET n = n + 1 WHERE kind = 'revoke'; END;`);
+    }
+    s.close();
+    const rw = new SqliteStore(file);
+    const before = rw.revokedSince(-1)!.to;
+    rw.deleteDocument('t1');
+    expect([...rw.revokedSince(before)!.documents]).toEqual(['t1']);
+    rw.close();
+  });
+
   it('an existing file gets the triggers on open; a read-only store creates nothing and reports null', async () => {
     const file = path.join(tempDir(), 'index.sqlite');
     const s = new SqliteStore(file);
@@ -129,6 +144,7 @@ describe('change stamp (triggers in the database)', () => {
     expect(rw.changeStamp()).toEqual({ add: 0, revoke: 0 });
     rw.deleteDocument('o1');
     expect(rw.changeStamp()!.revoke).toBeGreaterThan(0);
+    expect([...rw.revokedSince(0)!.documents]).toContain('o1');
     rw.close();
     // Without a stamp nothing is cached.
     const cache = new ResultCache({ entries: 10, refreshMs: 1000, stamp: () => null });
@@ -334,6 +350,52 @@ describe('result cache over HTTP', () => {
     await new Promise((r) => setTimeout(r, refreshMs + 100));
     expect((await srv.api('solcellepanelsubsidier', undefined, '&mode=bm25')).ids.sort()).toEqual(['add-1', 'add-2', 'add-3']);
     expect(srv.cache.stats.hits).toBe(hits + 1);
+  });
+
+  it('a delete drops the entries that show the document at once and refreshes the rest; an access change drops all', async () => {
+    await put('rv-1', 'Notat om tindesklatringsanlegg ved Ekeberg.', { title: 'Klatring' });
+    await put('rv-2', 'Notat om skateboardrampefornyelse ved Grønland.', { title: 'Skate' });
+    await put('rv-3', 'Annet notat om tindesklatringsanlegg og skateboardrampefornyelse.', { title: 'Begge' });
+    const srv = await startServer({ INNSIKT_REFRESH_MS: '60000', INNSIKT_MAX_STALE_MS: '60000' });
+    for (let i = 0; i < 2; i++) {
+      expect((await srv.api('tindesklatringsanlegg')).ids.sort()).toEqual(['rv-1', 'rv-3']);
+      expect((await srv.api('skateboardrampefornyelse')).ids.sort()).toEqual(['rv-2', 'rv-3']);
+      expect(await srv.partial('skateboardrampefornyelse')).toContain('Skate');
+    }
+    // rv-1 goes: the entry that shows it goes with it; the others stay (answered, refreshed).
+    store.deleteDocument('rv-1');
+    const { stale, misses } = srv.cache.stats;
+    expect((await srv.api('tindesklatringsanlegg')).ids).toEqual(['rv-3']);
+    expect(srv.cache.stats.misses).toBe(misses + 1);
+    expect((await srv.api('skateboardrampefornyelse')).ids.sort()).toEqual(['rv-2', 'rv-3']);
+    expect(await srv.partial('skateboardrampefornyelse')).toContain('Skate');
+    expect(srv.cache.stats.stale).toBe(stale + 2);
+    // A document every entry shows: none of them is answered from the cache.
+    store.deleteDocument('rv-3');
+    expect((await srv.api('skateboardrampefornyelse')).ids).toEqual(['rv-2']);
+    expect(await srv.partial('skateboardrampefornyelse')).not.toContain('Begge');
+    // Who may read what changed: everything goes, even entries that do not show the document.
+    await put('rv-4', 'Notat om sandvolleyballbaner ved Kampen.', { title: 'Volleyball' });
+    expect((await srv.api('sandvolleyballbaner')).ids).toEqual(['rv-4']);
+    const before = srv.cache.stats.misses;
+    store.setAccess('rv-4', 'internal', []);
+    expect((await srv.api('skateboardrampefornyelse')).ids).toEqual(['rv-2']);
+    expect(srv.cache.stats.misses).toBe(before + 1);
+    expect((await srv.api('sandvolleyballbaner')).ids).toEqual([]);
+  });
+
+  it('a revocation log that cannot say which documents (pruned past the reader) empties the cache', async () => {
+    await put('pr-1', 'Notat om isbaneprepareringsmaskin.', { title: 'Isbane' });
+    await put('pr-2', 'Notat om akebakkesikring.', { title: 'Akebakke' });
+    const srv = await startServer();
+    for (let i = 0; i < 2; i++) expect((await srv.api('akebakkesikring')).ids).toEqual(['pr-2']);
+    const head = store.db.prepare(`SELECT max(seq) FROM revoke_log`).pluck().get() as number;
+    store.deleteDocument('pr-1');
+    store.db.prepare(`DELETE FROM revoke_log WHERE seq <= ?`).run(head + 1); // as if pruned
+    expect(store.revokedSince(head)!.complete).toBe(false);
+    const misses = srv.cache.stats.misses;
+    expect((await srv.api('akebakkesikring')).ids).toEqual(['pr-2']);
+    expect(srv.cache.stats.misses).toBe(misses + 1);
   });
 
   it('INNSIKT_CACHE_ENTRIES=0 turns the cache off', async () => {

@@ -27,7 +27,7 @@ export { BM25_WEIGHTS, SHORT_CHUNK, COMMON } from './bm25-leg.ts';
 import { accessClause, type AccessClause } from './access.ts';
 import { PROTOCOL_SCHEMA, writeProtocol, writeChunkContext, removeChunkContext, DECISION_CHUNK_SQL, chunkItems, type ItemAtAGlance } from './protocol-tables.ts';
 import { VectorIndex, VECTOR_LOG_SCHEMA, type VectorIndexOptions } from './vector-index.ts';
-import { CHANGE_STAMP_SCHEMA, changeStamp, type ChangeStamp } from './change-stamp.ts';
+import { CHANGE_STAMP_SCHEMA, REVOKE_LOG_KEEP, changeStamp, revokedSince, type ChangeStamp, type Revocations } from './change-stamp.ts';
 import { assertSameEmbedder } from '../embeddings/types.ts';
 import type { Chunk, DocumentSummary, Principal, SearchFilters, SilverDocument, AccessLevel } from '../types.ts';
 import type { ChunkRecord, LegRequest, RankedChunk, Store, StoreStats, StoredDocument } from '../store.ts';
@@ -259,6 +259,11 @@ export class SqliteStore implements Store {
     return changeStamp(this.db);
   }
 
+  /** Documents revoked after revocation log position `since` (change-stamp.ts). */
+  revokedSince(since: number): Revocations | null {
+    return revokedSince(this.db, since);
+  }
+
   embedderInfo(): { id: string; dimensions: number } | null {
     const id = this.meta('embedder_id');
     const dims = this.meta('embedder_dimensions');
@@ -359,6 +364,12 @@ export class SqliteStore implements Store {
     this.db.prepare(`DELETE FROM chunks WHERE document_id = ?`).run(id);
     this.db.prepare(`DELETE FROM pages WHERE document_id = ?`).run(id);
     this.db.prepare(`DELETE FROM documents WHERE id = ?`).run(id);
+    this.pruneRevokeLog();
+  }
+
+  /** Keep the newest REVOKE_LOG_KEEP entries of the revocation log (change-stamp.ts). */
+  private pruneRevokeLog(): void {
+    this.db.prepare(`DELETE FROM revoke_log WHERE seq <= (SELECT max(seq) FROM revoke_log) - ${REVOKE_LOG_KEEP}`).run();
   }
 
   deleteDocument(id: string): boolean {
@@ -371,10 +382,13 @@ export class SqliteStore implements Store {
   }
 
   setAccess(id: string, access: AccessLevel, groups: string[]): boolean {
-    const info = this.db
-      .prepare(`UPDATE documents SET access = ?, groups = ? WHERE id = ?`)
-      .run(access, JSON.stringify(access === 'protected' ? groups : []), id);
-    return info.changes > 0;
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(`UPDATE documents SET access = ?, groups = ? WHERE id = ?`)
+        .run(access, JSON.stringify(access === 'protected' ? groups : []), id);
+      this.pruneRevokeLog();
+      return info.changes > 0;
+    })();
   }
 
   /** Document metadata by id WITHOUT an access check: only for ingestion bookkeeping. */

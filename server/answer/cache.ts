@@ -35,6 +35,15 @@ export class LruCache<V> {
     return this.map.size;
   }
 
+  /** Every entry, least recently used first (no reordering). */
+  entries(): IterableIterator<[string, V]> {
+    return this.map.entries();
+  }
+
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+
   clear(): void {
     this.map.clear();
   }
