@@ -384,6 +384,22 @@ describe('result cache over HTTP', () => {
     expect((await srv.api('sandvolleyballbaner')).ids).toEqual([]);
   });
 
+  it('a re-ingest with other rights counts as an access change: every entry goes', async () => {
+    await put('ra-1', 'Notat om fuglekassedugnad i Klosterenga.', { title: 'Fuglekasser' });
+    await put('ra-2', 'Notat om benkemaling i Klosterenga.', { title: 'Benker' });
+    const srv = await startServer({ INNSIKT_REFRESH_MS: '60000', INNSIKT_MAX_STALE_MS: '60000' });
+    for (let i = 0; i < 2; i++) {
+      expect((await srv.api('fuglekassedugnad')).ids).toEqual(['ra-1']);
+      expect((await srv.api('benkemaling')).ids).toEqual(['ra-2']);
+    }
+    await put('ra-1', 'Notat om fuglekassedugnad i Klosterenga.', { title: 'Fuglekasser', access: 'internal' });
+    const misses = srv.cache.stats.misses;
+    expect((await srv.api('benkemaling')).ids).toEqual(['ra-2']);
+    expect(srv.cache.stats.misses).toBe(misses + 1); // recomputed, not served stale
+    expect((await srv.api('fuglekassedugnad')).ids).toEqual([]);
+    expect((await srv.api('fuglekassedugnad', INTERNAL)).ids).toEqual(['ra-1']);
+  });
+
   it('a revocation log that cannot say which documents (pruned past the reader) empties the cache', async () => {
     await put('pr-1', 'Notat om isbaneprepareringsmaskin.', { title: 'Isbane' });
     await put('pr-2', 'Notat om akebakkesikring.', { title: 'Akebakke' });

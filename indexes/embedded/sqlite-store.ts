@@ -290,6 +290,12 @@ export class SqliteStore implements Store {
         set.run('embedder_id', embedder.id);
         set.run('embedder_dimensions', String(embedder.dimensions));
       }
+      // Re-ingested with other rights (ingest --access): for caches that is an access change,
+      // not a delete (change-stamp.ts), so every cached result goes, counts included.
+      const before = this.db.prepare(`SELECT access, groups FROM documents WHERE id = ?`).get(doc.id) as { access: string; groups: string } | undefined;
+      if (before && (before.access !== doc.access || before.groups !== JSON.stringify(doc.groups))) {
+        this.db.prepare(`INSERT INTO revoke_log (document_id, readers) VALUES (?, 1)`).run(doc.id);
+      }
       this.removeDocumentRows(doc.id);
       this.db
         .prepare(
