@@ -275,6 +275,10 @@ describe('vector index: quality', () => {
       }
       expect(big.vectorIndex()!.size).toBe(3000);
       expect(hits / total).toBeGreaterThanOrEqual(0.98);
+      // Built in one go, blocks are allocated at their final size: no smaller blocks left behind
+      // in the WebAssembly memory (which never shrinks). Scratch: 256 KB at most.
+      expect(big.vectorIndex()!.origin).toBe('built');
+      expect(big.vectorIndex()!.memoryBytes).toBeLessThan(1.5 * 3000 * 256 + 256 * 1024);
     } finally {
       big.close();
     }

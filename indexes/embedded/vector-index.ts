@@ -178,6 +178,8 @@ export class VectorIndex {
   private rowSlot = new Int32Array(1024);
   /** The int8 blocks' memory (set with the embedder's dimensions). */
   private cols: ColumnStore | null = null;
+  /** Rows per partition key while build() runs. */
+  private sizeHint: Map<string, number> | null = null;
   private seq = 0;
   private embedder: { id: string; dimensions: number } | null = null;
   private readonly readableStmts = new Map<string, Database.Statement>();
@@ -286,7 +288,11 @@ export class VectorIndex {
     const slot = p.slotRow.length;
     const b = Math.floor(slot / br);
     const row = slot % br;
-    if (b === p.blocks.length) p.blocks.push(cols.block(capFor(Math.min(br, 256))));
+    if (b === p.blocks.length) {
+      // During a build the partition's size is known: allocate the block at its final size.
+      const expected = this.sizeHint?.get(`${p.access}\u0000${p.groups}`) ?? 0;
+      p.blocks.push(cols.block(capFor(Math.min(br, Math.max(256, expected - slot)))));
+    }
     let block = p.blocks[b];
     if (row >= block.cap) p.blocks[b] = block = cols.resize(block, row, capFor(Math.min(br, Math.max(256, block.cap * 2))));
     cols.write(block, row, v);
@@ -336,6 +342,19 @@ export class VectorIndex {
       this.useEmbedder(this.currentEmbedder());
       this.seq = this.logHead();
       if (!this.embedder) return;
+      // Each partition's size first, so its blocks are allocated at their final capacity: grown
+      // by doubling, a block leaves its smaller predecessors behind as free space (WebAssembly
+      // memory never shrinks): 438 MB held for 195 MB of rows at 100k.
+      this.sizeHint = new Map(
+        (
+          this.db
+            .prepare(
+              `SELECT d.access AS access, d.groups AS groups, count(*) AS n
+               FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id GROUP BY d.access, d.groups`,
+            )
+            .all() as { access: string; groups: string; n: number }[]
+        ).map((r) => [`${r.access}\u0000${r.groups}`, r.n]),
+      );
       this.addRows(
         this.db
           .prepare(
@@ -351,6 +370,7 @@ export class VectorIndex {
         if (b >= 0 && capFor(used) < p.blocks[b].cap) p.blocks[b] = this.cols!.resize(p.blocks[b], used, capFor(used));
       }
     })();
+    this.sizeHint = null;
     this.unsaved = Number.POSITIVE_INFINITY;
   }
 
