@@ -216,7 +216,7 @@ export class SqliteStore implements Store {
         this.db.transaction(() => {
           this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, 'chunks_fts', 'row')`);
           this.db.exec(`INSERT OR IGNORE INTO vocab (term) SELECT term FROM temp.fts_vocab`);
-          this.db.prepare(`INSERT INTO meta(key, value) VALUES ('vocab_filled', '1') ON CONFLICT(key) DO UPDATE SET value = '1'`).run();
+          this.setMeta('vocab_filled', '1');
         })();
       }
     }
@@ -254,6 +254,10 @@ export class SqliteStore implements Store {
     return row?.value ?? null;
   }
 
+  private setMeta(key: string, value: string): void {
+    this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value);
+  }
+
   /** Change counters for caches (change-stamp.ts); null on an old file opened read-only. */
   changeStamp(): ChangeStamp | null {
     return changeStamp(this.db);
@@ -286,14 +290,13 @@ export class SqliteStore implements Store {
       const count = (this.db.prepare(`SELECT count(*) AS n FROM chunks`).get() as { n: number }).n;
       if (count > 0) assertSameEmbedder(current, embedder);
       if (!current || current.id !== embedder.id || current.dimensions !== embedder.dimensions) {
-        const set = this.db.prepare(`INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
-        set.run('embedder_id', embedder.id);
-        set.run('embedder_dimensions', String(embedder.dimensions));
+        this.setMeta('embedder_id', embedder.id);
+        this.setMeta('embedder_dimensions', String(embedder.dimensions));
       }
       // Re-ingested with other rights (ingest --access): for caches that is an access change,
       // not a delete (change-stamp.ts), so every cached result goes, counts included.
-      const before = this.db.prepare(`SELECT access, groups FROM documents WHERE id = ?`).get(doc.id) as { access: string; groups: string } | undefined;
-      if (before && (before.access !== doc.access || before.groups !== JSON.stringify(doc.groups))) {
+      const before = this.documentMetaUnchecked(doc.id);
+      if (before && (before.access !== doc.access || JSON.stringify(before.groups) !== JSON.stringify(doc.groups))) {
         this.db.prepare(`INSERT INTO revoke_log (document_id, readers) VALUES (?, 1)`).run(doc.id);
       }
       this.removeDocumentRows(doc.id);
@@ -326,8 +329,7 @@ export class SqliteStore implements Store {
       );
       // Rowids come from a counter that never goes back, so a rowid never names a second chunk
       // (SQLite would reuse the largest after a delete). The BM25 leg keeps row lengths by rowid.
-      const high = this.db.prepare(`SELECT value FROM meta WHERE key = 'chunk_rowid_high'`).pluck().get() as string | undefined;
-      let nextRowid = Math.max(Number(high ?? 0), this.db.prepare(`SELECT coalesce(max(rowid), 0) FROM chunks`).pluck().get() as number) + 1;
+      let nextRowid = Math.max(Number(this.meta('chunk_rowid_high') ?? 0), this.db.prepare(`SELECT coalesce(max(rowid), 0) FROM chunks`).pluck().get() as number) + 1;
       const insFts = this.db.prepare(`INSERT INTO chunks_fts (rowid, title, heading, body, exact) VALUES (?, ?, ?, ?, ?)`);
       const insVec = this.db.prepare(`INSERT INTO chunk_vectors (rowid, embedding) VALUES (?, ?)`);
       const insVocab = this.db.prepare(`INSERT OR IGNORE INTO vocab (term) VALUES (?)`);
@@ -353,9 +355,7 @@ export class SqliteStore implements Store {
         }
       });
       for (const t of terms) insVocab.run(t);
-      this.db
-        .prepare(`INSERT INTO meta (key, value) VALUES ('chunk_rowid_high', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`)
-        .run(String(nextRowid - 1));
+      this.setMeta('chunk_rowid_high', String(nextRowid - 1));
     });
     tx();
   }
