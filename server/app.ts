@@ -143,11 +143,14 @@ export function createApp(ctx: AppContext): Hono<Env> {
     }
     if (!q.trim()) return c.json({ error: 'Missing query: add ?q=...' }, 400);
     const principal = c.get('principal');
-    const body = await results.get(
+    const { body } = await results.get(
       resultKey('api/search', principal, { q, mode, limit, offset, filters }),
-      async () => JSON.stringify(searchJson(await search(store, embedder, { query: q, mode, limit, offset, filters, principal }, searchOptions(config)))),
+      async () => {
+        const json = searchJson(await search(store, embedder, { query: q, mode, limit, offset, filters, principal }, searchOptions(config)));
+        return { body: JSON.stringify(json), shows: json.results.map((r) => r.documentId) };
+      },
       undefined,
-      (json) => (JSON.parse(json) as { results: { documentId: string }[] }).results.map((r) => r.documentId),
+      (v) => v.shows,
     );
     return c.body(body, 200, { 'Content-Type': 'application/json' });
   });

@@ -132,7 +132,7 @@ export class ResultCache {
       this.refreshQueue.clear();
     } else {
       for (const [key, e] of [...this.lru.entries()]) {
-        if (!e.shows || [...r.documents].some((d) => e.shows!.has(d))) this.lru.delete(key);
+        if (!e.shows || [...e.shows].some((d) => r.documents.has(d))) this.lru.delete(key);
         else {
           e.stamp = { add: e.stamp.add, revoke };
           e.staleSince ??= at;
