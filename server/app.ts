@@ -151,6 +151,13 @@ export function createApp(ctx: AppContext): Hono<Env> {
       },
       undefined,
       (v) => v.shows,
+      (v, revoked) => {
+        // A deleted or replaced document's hits go at once; the rest stands until refreshed.
+        const json = JSON.parse(v.body) as ReturnType<typeof searchJson>;
+        const results = json.results.filter((r) => !revoked.has(r.documentId));
+        if (results.length === 0) return null;
+        return { body: JSON.stringify({ ...json, results }), shows: results.map((r) => r.documentId) };
+      },
     );
     return c.body(body, 200, { 'Content-Type': 'application/json' });
   });
@@ -228,6 +235,10 @@ export function createApp(ctx: AppContext): Hono<Env> {
             compute,
             (r) => r.facets !== null,
             (r) => r.result.groups.map((g) => g.best.documentId),
+            (r, revoked) => {
+              const groups = r.result.groups.filter((g) => !revoked.has(g.best.documentId));
+              return groups.length === 0 ? null : { result: { ...r.result, groups }, facets: r.facets };
+            },
           );
           props.result = cached.result;
           props.facets = cached.facets;

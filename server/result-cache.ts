@@ -13,14 +13,17 @@
  * this process, another connection and another process (`innsikt ingest`, `innsikt delete`)
  * are seen alike:
  * - `revoke` moved (a chunk or document deleted, a document's access or groups changed, a
- *   re-ingest replacing chunks): from the very next request, no entry that shows one of the
- *   documents concerned is answered (the revocation log names them), so the cache never shows
- *   a row the store would no longer return. When who may read what changed (access, groups),
- *   or the log cannot say which documents it was about, every entry goes. Entries that show
- *   none of the documents are kept but refreshed like entries that missed additions (below):
- *   their hits are all still there, only their totals and facet counts may still count a
- *   deleted or replaced document for a moment. So a batch that re-ingests changed files does
- *   not empty the cache once per file.
+ *   re-ingest replacing chunks): from the very next request, no entry shows one of the
+ *   documents concerned (the revocation log names them), so the cache never shows a row the
+ *   store would no longer return. When who may read what changed (access, groups), or the log
+ *   cannot say which documents it was about, every entry goes. An entry that shows one of the
+ *   documents is redacted when the route can (`redact`: the hits of those documents taken
+ *   out, so the list is one or more short) and dropped when it cannot or nothing would be
+ *   left. Redacted entries and entries that show none of the documents are kept but refreshed
+ *   like entries that missed additions (below): only their totals and facet counts may still
+ *   count a deleted or replaced document, and a redacted list lacks the hits that would have
+ *   moved up, for at most maxStaleMs. So a batch that deletes or re-ingests the documents
+ *   many cached pages show does not make every one of those pages wait for a recomputation.
  * - only `add` moved (new chunks): an entry stays valid for `refreshMs` after it was computed
  *   (INNSIKT_REFRESH_MS, like Elasticsearch's refresh_interval). After that it is recomputed
  *   in the background while requests still get it (stale-while-revalidate), one key at a time
@@ -53,12 +56,20 @@ export interface ResultCacheOptions {
   now?: () => number;
 }
 
+/**
+ * A cached value without the hits of the given documents, or null when it cannot be given
+ * (then the entry is dropped). Return null too when nothing would be left to show.
+ */
+export type Redactor<T> = (value: T, revoked: ReadonlySet<string>) => T | null;
+
 interface Entry {
   value: unknown;
   stamp: ChangeStamp;
   at: number;
   /** Ids of the documents the value shows; null: unknown (dropped at any revocation). */
   shows: Set<string> | null;
+  /** The value without the named documents' hits, or null when that is not possible. */
+  redact?: (revoked: ReadonlySet<string>) => { value: unknown; shows: Iterable<string> } | null;
   /** Since when a revocation elsewhere makes it due for a refresh. */
   staleSince?: number;
 }
@@ -73,7 +84,12 @@ export class ResultCache {
   /** Revocation log position read up to. */
   private logSeen = -1;
   private readonly now: () => number;
-  readonly stats = { hits: 0, misses: 0, stale: 0 };
+  /**
+   * hits: answered from the cache (or a computation already running); misses: computed on the
+   * request path; stale: answered while due for a refresh; refreshed: recomputed in the
+   * background; redacted: entries that had a revoked document's hits taken out.
+   */
+  readonly stats = { hits: 0, misses: 0, stale: 0, refreshed: 0, redacted: 0 };
 
   constructor(private readonly opts: ResultCacheOptions) {
     this.lru = new LruCache<Entry>(Math.max(0, opts.entries));
@@ -91,13 +107,15 @@ export class ResultCache {
   /**
    * The cached value for `key`, or `compute()`'s (stored when `keep` says so). A rejected
    * computation is passed on and not stored. `shows` names the documents a value shows, so a
-   * revocation drops only the entries that show one of its documents.
+   * revocation touches only the entries that show one of its documents; `redact` gives such a
+   * value without those documents' hits (null: drop the entry instead).
    */
   async get<T>(
     key: string,
     compute: () => Promise<T>,
     keep: (value: T) => boolean = () => true,
     shows?: (value: T) => Iterable<string>,
+    redact?: Redactor<T>,
   ): Promise<T> {
     if (!this.enabled) return compute();
     const stamp = this.opts.stamp();
@@ -115,11 +133,11 @@ export class ResultCache {
       // of refreshes never stalls every request.
       if (at - (hit.staleSince ?? hit.at) <= Math.max(this.opts.refreshMs, this.opts.maxStaleMs ?? 10_000)) {
         this.stats.stale++;
-        this.refreshLater(key, compute, keep, shows);
+        this.refreshLater(key, compute, keep, shows, redact);
         return hit.value as T;
       }
     }
-    return this.computeNow(key, stamp, at, compute, keep, shows);
+    return this.computeNow(key, stamp, at, compute, keep, shows, redact);
   }
 
   /** `revoke` moved: drop what shows a revoked document (or everything), the rest is due for a refresh. */
@@ -132,11 +150,22 @@ export class ResultCache {
       this.refreshQueue.clear();
     } else {
       for (const [key, e] of [...this.lru.entries()]) {
-        if (!e.shows || [...e.shows].some((d) => r.documents.has(d))) this.lru.delete(key);
-        else {
-          e.stamp = { add: e.stamp.add, revoke };
-          e.staleSince ??= at;
+        if (!e.shows) {
+          this.lru.delete(key);
+          continue;
         }
+        if ([...e.shows].some((d) => r.documents.has(d))) {
+          const redacted = e.redact?.(r.documents) ?? null;
+          if (!redacted) {
+            this.lru.delete(key);
+            continue;
+          }
+          e.value = redacted.value;
+          e.shows = new Set(redacted.shows);
+          this.stats.redacted++;
+        }
+        e.stamp = { add: e.stamp.add, revoke };
+        e.staleSince ??= at;
       }
     }
     this.revokeSeen = revoke;
@@ -149,31 +178,51 @@ export class ResultCache {
     compute: () => Promise<T>,
     keep: (value: T) => boolean,
     shows?: (value: T) => Iterable<string>,
+    redact?: Redactor<T>,
+    background = false,
   ): Promise<T> {
     const same = this.running.get(key);
     if (same && same.stamp.revoke === stamp.revoke && same.stamp.add === stamp.add) {
-      this.stats.hits++;
+      if (!background) this.stats.hits++;
       return same.promise as Promise<T>;
     }
-    this.stats.misses++;
+    if (background) this.stats.refreshed++;
+    else this.stats.misses++;
     const promise = compute();
     this.running.set(key, { stamp, promise });
     try {
       const value = await promise;
-      if (stamp.revoke === this.revokeSeen && keep(value)) this.lru.set(key, { value, stamp, at, shows: shows ? new Set(shows(value)) : null });
+      if (stamp.revoke === this.revokeSeen && keep(value)) this.store(key, value, stamp, at, shows, redact);
       return value;
     } finally {
       if (this.running.get(key)?.promise === promise) this.running.delete(key);
     }
   }
 
+  private store<T>(key: string, value: T, stamp: ChangeStamp, at: number, shows?: (value: T) => Iterable<string>, redact?: Redactor<T>): void {
+    const entry: Entry = { value, stamp, at, shows: shows ? new Set(shows(value)) : null };
+    if (redact && shows) {
+      entry.redact = (revoked) => {
+        const v = redact(entry.value as T, revoked);
+        return v === null ? null : { value: v, shows: shows(v) };
+      };
+    }
+    this.lru.set(key, entry);
+  }
+
   /** Queue a background recomputation of `key` (once); the queue runs one at a time. */
-  private refreshLater<T>(key: string, compute: () => Promise<T>, keep: (value: T) => boolean, shows?: (value: T) => Iterable<string>): void {
+  private refreshLater<T>(
+    key: string,
+    compute: () => Promise<T>,
+    keep: (value: T) => boolean,
+    shows?: (value: T) => Iterable<string>,
+    redact?: Redactor<T>,
+  ): void {
     if (this.refreshQueue.has(key)) return;
     this.refreshQueue.set(key, async () => {
       const stamp = this.opts.stamp();
       if (!stamp || stamp.revoke !== this.revokeSeen) return; // revoked meanwhile: the next request decides
-      await this.computeNow(key, stamp, this.now(), compute, keep, shows).catch(() => undefined);
+      await this.computeNow(key, stamp, this.now(), compute, keep, shows, redact, true).catch(() => undefined);
     });
     if (!this.draining) void this.drain();
   }
