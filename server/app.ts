@@ -218,6 +218,9 @@ export function createApp(ctx: AppContext): Hono<Env> {
             { query: q, mode: props.mode, limit: PER_PAGE, offset: (props.page - 1) * PER_PAGE, principal, filters: props.filters },
             { ...searchOptions(config), prefixLast: typing, sort: props.sort },
           );
+          // Let waiting requests in between the two halves: on a busy server (refreshes while
+          // documents are added) no single task holds the event loop for both.
+          await new Promise((r) => setImmediate(r));
           let facets: Facets | null = null;
           try {
             // Counted inside SQL with the caller's access, like the search itself.

@@ -96,6 +96,9 @@ CREATE TABLE IF NOT EXISTS chunks (
   chars INTEGER
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+-- Chunk rowid -> document, narrow: queries that visit every match of a common word (facet
+-- counts) read this instead of the chunk rows with their text (3x faster at 100k chunks).
+CREATE INDEX IF NOT EXISTS chunks_rowid_doc ON chunks(rowid, document_id);
 -- Every token ever indexed (stems and exact forms): the vocabulary for decompounding and typo
 -- matching. fts5vocab answers the same, but counts each term's documents on every lookup (tens
 -- of milliseconds per query at 100k chunks). Terms of deleted documents stay: they only add
