@@ -566,6 +566,35 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
     expect(page).toContain(EXTRACTIVE_LABEL);
     expect(page).toContain('class="kildeliste"');
   });
+
+  it('the summary draws on the same filtered results as the page: the panel asks with the filters, the sources obey them', async () => {
+    const q = 'budsjett';
+    const cited = (html: string) => [...new Set([...html.matchAll(/href="\/documents\/([^"?#/]+)\?/g)].map((m) => decodeURIComponent(m[1])))];
+    const bodyOf = (id: string) => store.getDocument(id, ADMIN_PRINCIPAL)!.body;
+    const unfiltered = cited(await (await extractiveApp.request(`/oppsummering?q=${q}`)).text());
+    const bodies = [...new Set(unfiltered.map(bodyOf))];
+    expect(bodies.length, 'the unfiltered summary cites several bodies').toBeGreaterThan(1);
+    for (const body of bodies.filter((b): b is string => !!b)) {
+      const filter = `body=${encodeURIComponent(body)}`;
+      // The results page (filtered) puts the panel on it, asking with the same filter.
+      const results = await (await extractiveApp.request(`/?q=${q}&${filter}`)).text();
+      expect(results).toContain(`hx-get="/oppsummering?q=${q}&amp;${filter.replace(/&/g, '&amp;')}"`);
+      // Both the htmx panel and the page without JavaScript cite only that body's documents.
+      const panel = await (await extractiveApp.request(`/oppsummering?q=${q}&${filter}`, { headers: { 'hx-request': 'true' } })).text();
+      const page = await (await extractiveApp.request(`/oppsummering?q=${q}&${filter}`)).text();
+      for (const html of [panel, page]) {
+        const ids = cited(html);
+        expect(ids.length, body).toBeGreaterThan(0);
+        expect(ids.map(bodyOf), body).toEqual(ids.map(() => body));
+      }
+      expect(page).toContain(`Bygger på treffene avgrenset til: ${body.replace(/&/g, '&amp;')}`);
+      expect(page).toContain(`href="/?q=${q}&amp;${filter.replace(/&/g, '&amp;')}"`);
+    }
+    // A filter value the search page would refuse gets the same clear message here.
+    const bad = await extractiveApp.request(`/oppsummering?q=${q}&year=tjue`);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('Ugyldig søkeparameter');
+  });
 });
 
 // --- The command line ------------------------------------------------------------------

@@ -420,9 +420,9 @@ describe('browse and filter (facets, chips, sorting)', () => {
     expect(chipLinks.map(hrefOf)).toContain('/?q=lekeplass&body=Bydelsutvalget&kind=innsiktsrapport&year=2024');
     expect(chips).toMatch(/<a href="\/\?q=lekeplass" class="fjern-alle"[^>]*>Fjern alle filtre<\/a>/);
     for (const a of chipLinks) expect(a).toContain('hx-target="#resultater"');
-    // The summary does not take filters: not shown for a filtered search.
-    expect(html).not.toContain('id="oppsummering"');
-    expect(render(SearchResults(props({ facets: facets() })))).toContain('id="oppsummering"');
+    // The summary takes the same filters: the panel asks for the filtered results' summary.
+    expect(html).toContain('hx-get="/oppsummering?q=lekeplass&amp;body=Bydelsutvalget&amp;kind=innsiktsrapport&amp;year=2024&amp;decisions=1"');
+    expect(render(SearchResults(props({ facets: facets() })))).toContain('hx-get="/oppsummering?q=lekeplass"');
   });
 
   it('shows date chips and lists a chosen value the query no longer matches', () => {

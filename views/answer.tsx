@@ -16,22 +16,29 @@
  * htmx processes nothing inside them.
  */
 import type { JSX } from 'hono/jsx/jsx-runtime';
-import type { Principal, SearchMode } from '../indexes/types.ts';
+import type { Principal, SearchFilters, SearchMode } from '../indexes/types.ts';
 import type { AnswerResult, AnswerSentence, Source } from '../server/answer/types.ts';
 import { EXTRACTIVE_LABEL, GENERATED_LABEL, NO_ANSWER_TEXT } from '../server/answer/labels.ts';
 import { citationsJson, splitClosing } from '../server/answer/support.ts';
 import { Layout } from './layout.tsx';
-import { documentUrl, formatDate, searchUrl } from './format.tsx';
+import { documentUrl, filterLabels, filterParams, formatDate, searchUrl } from './format.tsx';
 
 export const PANEL_ID = 'oppsummering';
 export const CONTENT_ID = 'oppsummering-innhold';
 export const TEXT_ID = 'oppsummering-tekst';
 
-/** `/oppsummering?q=…` (+ `mode` when not hybrid). */
-export function answerUrl(q: string, mode: SearchMode = 'hybrid'): string {
+/** `/oppsummering?q=…` (+ `mode` when not hybrid, + the search's filters). */
+export function answerUrl(q: string, mode: SearchMode = 'hybrid', filters: SearchFilters = {}): string {
   const params = [`q=${encodeURIComponent(q)}`];
   if (mode !== 'hybrid') params.push(`mode=${encodeURIComponent(mode)}`);
+  params.push(...filterParams(filters));
   return `/oppsummering?${params.join('&')}`;
+}
+
+/** "Avgrenset til: Bydelsutvalget · 2024 · bare vedtak", or nothing without filters. */
+function FilterLine(props: { filters: SearchFilters }) {
+  const labels = filterLabels(props.filters);
+  return labels.length ? <p class="oppsummering-avgrenset">Bygger på treffene avgrenset til: {labels.join(' · ')}</p> : null;
 }
 
 function pages(from: number | null, to: number | null): string | null {
@@ -48,8 +55,8 @@ function pages(from: number | null, to: number | null): string | null {
 export const PANEL_DELAY = '500ms';
 
 /** The placeholder above the results: loads the summary after the results are shown. */
-export function AnswerPanel(props: { q: string; mode: SearchMode }): JSX.Element {
-  const url = answerUrl(props.q, props.mode);
+export function AnswerPanel(props: { q: string; mode: SearchMode; filters?: SearchFilters }): JSX.Element {
+  const url = answerUrl(props.q, props.mode, props.filters);
   return (
     <section id={PANEL_ID} class="oppsummering" aria-labelledby="oppsummering-tittel">
       <h2 id="oppsummering-tittel" class="oppsummering-tittel">
@@ -229,18 +236,27 @@ function FinishedContent(props: { children?: any }) {
 
 // --- Without JavaScript ----------------------------------------------------------------------
 
-export function AnswerPage(props: { q: string; mode: SearchMode; result: AnswerResult | null; error: string | null; principal: Principal }): JSX.Element {
+export function AnswerPage(props: {
+  q: string;
+  mode: SearchMode;
+  filters?: SearchFilters;
+  result: AnswerResult | null;
+  error: string | null;
+  principal: Principal;
+}): JSX.Element {
   const { q, result } = props;
+  const filters = props.filters ?? {};
   return (
     <Layout title={`Oppsummering: ${q}`} principal={props.principal} q={q}>
       <div class="oppsummering-side">
         <p class="tilbake">
-          <a href={searchUrl(q, props.mode)}>← Tilbake til søket etter «{q}»</a>
+          <a href={searchUrl(q, props.mode, 1, filters)}>← Tilbake til søket etter «{q}»</a>
         </p>
         <section id={PANEL_ID} class="oppsummering" aria-labelledby="oppsummering-tittel">
           <h1 id="oppsummering-tittel" class="oppsummering-tittel">
             Oppsummering: «{q}»
           </h1>
+          <FilterLine filters={filters} />
           <div id={CONTENT_ID} class="oppsummering-innhold ferdig">
             {props.error ? <p class="varsel varsel-feil">{props.error}</p> : result ? <AnswerBody result={result} q={q} /> : null}
           </div>

@@ -3,7 +3,7 @@
  * Everything here returns plain strings; the views render them as JSX text or attribute
  * values, so hono/jsx escapes them. Nothing here produces HTML.
  */
-import type { AccessLevel, SearchMode, SnippetPart } from '../indexes/types.ts';
+import type { AccessLevel, SearchFilters, SearchMode, SnippetPart } from '../indexes/types.ts';
 
 const MONTHS = [
   'januar',
@@ -79,13 +79,49 @@ export function formatCount(n: number): string {
   return String(Math.trunc(n)).replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f');
 }
 
-/** `/?q=…&mode=…&side=N`. The default mode and page 1 are left out so URLs stay short. */
-export function searchUrl(q: string, mode: SearchMode = 'hybrid', page = 1): string {
+/** `/?q=…&mode=…&…filters&side=N`. The default mode and page 1 are left out so URLs stay short. */
+export function searchUrl(q: string, mode: SearchMode = 'hybrid', page = 1, filters: SearchFilters = {}): string {
   const params: string[] = [];
   if (q) params.push(`q=${encodeURIComponent(q)}`);
   if (mode !== 'hybrid') params.push(`mode=${encodeURIComponent(mode)}`);
+  params.push(...filterParams(filters));
   if (page > 1) params.push(`side=${page}`);
   return params.length ? `/?${params.join('&')}` : '/';
+}
+
+/** The one year the date range covers exactly (what `year=YYYY` means), else null. */
+export function selectedYear(f: SearchFilters): string | null {
+  const m = /^(\d{4})-01-01$/.exec(f.dateFrom ?? '');
+  return m && f.dateTo === `${m[1]}-12-31` ? m[1] : null;
+}
+
+/** The filters as URL parameters (`body`, `kind`, `year` or `from`/`to`, `decisions=1`), as parseFilters reads them. */
+export function filterParams(f: SearchFilters): string[] {
+  const params: string[] = [];
+  const add = (k: string, v: string) => params.push(`${k}=${encodeURIComponent(v)}`);
+  for (const b of f.body ?? []) add('body', b);
+  for (const k of f.kind ?? []) add('kind', k);
+  const year = selectedYear(f);
+  if (year) add('year', year);
+  else {
+    if (f.dateFrom) add('from', f.dateFrom);
+    if (f.dateTo) add('to', f.dateTo);
+  }
+  if (f.decisionsOnly) params.push('decisions=1');
+  return params;
+}
+
+/** The filters in words, for a line such as "Avgrenset til: Bydelsutvalget · 2024 · bare vedtak". */
+export function filterLabels(f: SearchFilters): string[] {
+  const out: string[] = [...(f.body ?? []), ...(f.kind ?? []).map((k) => kindLabel(k) ?? k)];
+  const year = selectedYear(f);
+  if (year) out.push(year);
+  else {
+    if (f.dateFrom) out.push(`fra ${formatDate(f.dateFrom) ?? f.dateFrom}`);
+    if (f.dateTo) out.push(`til ${formatDate(f.dateTo) ?? f.dateTo}`);
+  }
+  if (f.decisionsOnly) out.push('bare vedtak');
+  return out;
 }
 
 /** `/documents/{id}?side={page}&q={q}#side-{page}`; side and anchor left out when page is null. */

@@ -35,8 +35,10 @@ import {
   formatCount,
   formatDate,
   formatSeconds,
+  filterParams,
   kindLabel,
   searchUrl,
+  selectedYear,
   truncateParts,
 } from './format.tsx';
 
@@ -102,11 +104,7 @@ export interface SearchState {
   filters: SearchFilters;
 }
 
-/** The one year the date range covers exactly (what `year=YYYY` means), else null. */
-export function selectedYear(f: SearchFilters): string | null {
-  const m = /^(\d{4})-01-01$/.exec(f.dateFrom ?? '');
-  return m && f.dateTo === `${m[1]}-12-31` ? m[1] : null;
-}
+export { selectedYear };
 
 export function hasFilters(f: SearchFilters | undefined): boolean {
   return !!f && !!(f.body?.length || f.kind?.length || f.dateFrom || f.dateTo || f.decisionsOnly);
@@ -118,20 +116,10 @@ export function hasFilters(f: SearchFilters | undefined): boolean {
  */
 export function stateUrl(s: SearchState, page = 1): string {
   const params: string[] = [];
-  const add = (k: string, v: string) => params.push(`${k}=${encodeURIComponent(v)}`);
-  if (s.q) add('q', s.q);
-  if (s.mode !== 'hybrid') add('mode', s.mode);
-  if (s.sort === 'date') add('sort', 'date');
-  const f = s.filters;
-  for (const b of f.body ?? []) add('body', b);
-  for (const k of f.kind ?? []) add('kind', k);
-  const year = selectedYear(f);
-  if (year) add('year', year);
-  else {
-    if (f.dateFrom) add('from', f.dateFrom);
-    if (f.dateTo) add('to', f.dateTo);
-  }
-  if (f.decisionsOnly) params.push('decisions=1');
+  if (s.q) params.push(`q=${encodeURIComponent(s.q)}`);
+  if (s.mode !== 'hybrid') params.push(`mode=${encodeURIComponent(s.mode)}`);
+  if (s.sort === 'date') params.push('sort=date');
+  params.push(...filterParams(s.filters));
   if (page > 1) params.push(`side=${page}`);
   return params.length ? `/?${params.join('&')}` : '/';
 }
@@ -639,8 +627,8 @@ export function SearchResults(p: SearchPageProps): JSX.Element {
     const start = (Math.max(1, p.page) - 1) * (p.perPage > 0 ? p.perPage : 10) + 1;
     body = (
       <>
-        {/* The summary (/oppsummering) does not take filters: shown for the unfiltered search only. */}
-        {p.page === 1 && !filtered ? <AnswerPanel q={q} mode={p.mode} /> : null}
+        {/* The summary draws on the same filtered results (/oppsummering takes the filters too). */}
+        {p.page === 1 ? <AnswerPanel q={q} mode={p.mode} filters={state.filters} /> : null}
         <ol class="treffliste" start={start} hx-ignore="">
           {result.groups.map((group) => (
             <ResultItem group={group} q={q} />

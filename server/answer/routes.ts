@@ -1,6 +1,7 @@
 /**
  * The answer routes:
- * - `GET /oppsummering?q=…&mode=…`: the search page's summary panel. An htmx request that
+ * - `GET /oppsummering?q=…&mode=…` (+ the search page's filters: body, kind, year, from, to,
+ *   decisions): the search page's summary panel, over the same filtered results. An htmx request that
  *   accepts `text/event-stream` (the hx-sse extension adds that) gets the answer streamed as
  *   SSE; another htmx request gets the finished panel as one partial; a plain request (no
  *   JavaScript) gets a page.
@@ -13,7 +14,7 @@
  */
 import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { parseMode } from '../../indexes/search.ts';
+import { parseFilters, parseMode } from '../../indexes/search.ts';
 import type { Principal, SearchFilters, SearchMode } from '../../indexes/types.ts';
 import { AnswerPage, streamCite, streamDone, streamError, streamStart, streamText } from '../../views/answer.tsx';
 import { Answerer, answerJson, MAX_QUESTION } from './answerer.ts';
@@ -98,25 +99,27 @@ export function registerAnswerRoutes(app: Hono<Env>, answerer: Answerer, isReady
     c.header('Vary', 'HX-Request, Accept, Cookie');
     c.header('Cache-Control', 'private, no-store');
     let mode: SearchMode = 'hybrid';
+    let filters: SearchFilters = {};
     let error: string | null = null;
     try {
       mode = parseMode(c.req.query('mode'));
+      filters = parseFilters((k) => c.req.queries(k) ?? []);
     } catch {
-      error = 'Ugyldig søkemetode. Prøv søket på nytt.';
+      error = 'Ugyldig søkeparameter. Prøv søket på nytt.';
     }
     if (!q) error = 'Skriv et spørsmål eller noen søkeord først.';
     else if (!isReady()) error = 'Innsiktsbanken starter og leser inn dokumenter. Prøv igjen om et øyeblikk.';
 
     if (!htmx) {
-      if (error) return c.html('<!DOCTYPE html>' + String(AnswerPage({ q, mode, result: null, error, principal })), 400);
+      if (error) return c.html('<!DOCTYPE html>' + String(AnswerPage({ q, mode, filters, result: null, error, principal })), 400);
       const ac = linkedAbort(c);
       try {
-        const result = await answerer.answer({ question: q, principal, mode, signal: ac.signal });
-        return c.html('<!DOCTYPE html>' + String(AnswerPage({ q, mode, result, error: null, principal })));
+        const result = await answerer.answer({ question: q, principal, mode, filters, signal: ac.signal });
+        return c.html('<!DOCTYPE html>' + String(AnswerPage({ q, mode, filters, result, error: null, principal })));
       } catch (err) {
         if (ac.signal.aborted) return new Response(null, { status: 499 });
         console.error(`[innsikt] summary page for "${q}" failed: ${(err as Error).stack ?? err}`);
-        return c.html('<!DOCTYPE html>' + String(AnswerPage({ q, mode, result: null, error: FAILED, principal })), 500);
+        return c.html('<!DOCTYPE html>' + String(AnswerPage({ q, mode, filters, result: null, error: FAILED, principal })), 500);
       }
     }
 
@@ -125,7 +128,7 @@ export function registerAnswerRoutes(app: Hono<Env>, answerer: Answerer, isReady
     const wantsStream = (c.req.header('accept') ?? '').includes('text/event-stream');
     if (!wantsStream) {
       try {
-        return c.html(streamDone(await answerer.answer({ question: q, principal, mode, signal: ac.signal }), q));
+        return c.html(streamDone(await answerer.answer({ question: q, principal, mode, filters, signal: ac.signal }), q));
       } catch (err) {
         if (ac.signal.aborted) return new Response(null, { status: 499 });
         console.error(`[innsikt] summary for "${q}" failed: ${(err as Error).stack ?? err}`);
@@ -137,7 +140,7 @@ export function registerAnswerRoutes(app: Hono<Env>, answerer: Answerer, isReady
       stream.onAbort(() => ac.abort());
       let sources: Source[] = [];
       try {
-        for await (const ev of answerer.stream({ question: q, principal, mode, signal: ac.signal })) {
+        for await (const ev of answerer.stream({ question: q, principal, mode, filters, signal: ac.signal })) {
           if (ac.signal.aborted) break;
           if (ev.type === 'start') {
             sources = ev.sources;
