@@ -91,7 +91,8 @@ Removes the document and all its chunks from the index, and its silver file.`,
   reindex: `Usage: innsikt reindex [--json]
 
 Rebuilds the search index from the stored silver documents, without reading the original
-files again. Use it after changing the embedding model (INNSIKT_EMBEDDER and friends).`,
+files again. Use it after changing the embedding model (INNSIKT_EMBEDDER and friends).
+A running server switches to the new index by itself; do not ingest meanwhile.`,
 };
 
 const COMMON = { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } } as const;

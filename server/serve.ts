@@ -1,19 +1,106 @@
 /**
  * Starting the web server: open the index, listen at once (/healthz answers 503 until ready),
  * ingest the demo corpus on the first start when asked, then report ready.
+ *
+ * `innsikt reindex` builds a new index file beside the old one and renames it over the old
+ * one. The server's connection would go on reading the old (now unlinked) file, so it would
+ * never see the new index, nor a delete or access change written to it afterwards. So at most
+ * every SWAP_CHECK_MS a request looks whether the file at the index path is still the one the
+ * server opened; when it is not, requests wait while the new file is opened (with a new result
+ * cache), and the old one is closed once the requests that were using it are done.
  */
+import fs from 'node:fs';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
-import { openIndex } from '../indexes/open.ts';
+import { openIndex, type OpenIndex } from '../indexes/open.ts';
+import { DataDir } from '../ingest/data-dir.ts';
 import { ingestDemo } from '../ingest/demo.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
 import type { Config } from './config.ts';
 
+/** How often (at most) a request checks whether the index file was replaced. */
+export const SWAP_CHECK_MS = 1000;
+/**
+ * The replaced index stays open at least this long (a streamed summary retrieves its sources
+ * after its response started) and, while requests still run on it, at most OLD_INDEX_MAX_MS.
+ */
+const OLD_INDEX_GRACE_MS = 30_000;
+const OLD_INDEX_MAX_MS = 120_000;
+
+/** The identity of the file at `file` (device and inode), or null when there is none. */
+function fileIdentity(file: string): string | null {
+  try {
+    const s = fs.statSync(file);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+interface Generation extends OpenIndex {
+  app: ReturnType<typeof createApp>;
+  /** The index file's identity when this generation opened it. */
+  file: string | null;
+  /** Requests running on this generation (until their response is returned). */
+  running: number;
+}
+
 export async function startServer(config: Config, opts: { demo?: boolean } = {}) {
-  const idx = await openIndex(config);
   let ready = false;
-  const app = createApp({ ...idx, config, isReady: () => ready });
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  // The identity is read before opening: if a swap comes in between, the next check sees a
+  // different file and opens it again (harmless); after opening, it sees the swap.
+  const open = async (): Promise<Generation> => {
+    const file = fileIdentity(new DataDir(config.dataDir).indexFile);
+    const idx = await openIndex(config);
+    return { ...idx, app: createApp({ ...idx, config, isReady: () => ready }), file: file ?? fileIdentity(idx.dataDir.indexFile), running: 0 };
+  };
+  let gen = await open();
+  let swapping: Promise<void> | null = null;
+  let checkedAt = 0;
+
+  const retire = (old: Generation) => {
+    const t0 = Date.now();
+    const poll = setInterval(() => {
+      const age = Date.now() - t0;
+      if (age < OLD_INDEX_GRACE_MS || (old.running > 0 && age < OLD_INDEX_MAX_MS)) return;
+      clearInterval(poll);
+      old.store.close();
+    }, 1000);
+    poll.unref();
+  };
+
+  const swap = async (identity: string) => {
+    try {
+      const next = await open();
+      const old = gen;
+      gen = next;
+      console.log(`[innsikt] the index file was replaced (innsikt reindex?): serving the new one (${next.store.stats().documents} documents)`);
+      retire(old);
+    } catch (err) {
+      // Not openable (another embedder, damage): keep serving the old one, and say so once.
+      gen.file = identity;
+      console.error(`[innsikt] the index file was replaced, but the new one cannot be opened: ${(err as Error).message}. Still serving the old index; restart the server.`);
+    }
+  };
+
+  const fetch = async (req: Request, env?: unknown): Promise<Response> => {
+    const now = Date.now();
+    if (ready && !swapping && now - checkedAt >= SWAP_CHECK_MS) {
+      checkedAt = now;
+      const identity = fileIdentity(gen.dataDir.indexFile);
+      if (identity && identity !== gen.file) swapping = swap(identity).finally(() => (swapping = null));
+    }
+    if (swapping) await swapping;
+    const g = gen;
+    g.running++;
+    try {
+      return await g.app.fetch(req, env);
+    } finally {
+      g.running--;
+    }
+  };
+
+  const server = serve({ fetch, port: config.port, hostname: config.host });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('error', (err: NodeJS.ErrnoException) =>
@@ -23,10 +110,10 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
   console.log(`Innsiktsbanken listening on ${url} (data: ${config.dataDir})`);
 
-  if (opts.demo && idx.store.stats().documents === 0) {
+  if (opts.demo && gen.store.stats().documents === 0) {
     console.log('Empty index: ingesting the demo corpus from fixtures/demo ...');
     const t0 = performance.now();
-    const results = await ingestDemo({ ...idx, defaultAccess: config.defaultAccess });
+    const results = await ingestDemo({ ...gen, defaultAccess: config.defaultAccess });
     await shutdownExtractors();
     const failed = results.filter((r) => r.status === 'failed');
     for (const f of failed) console.error(`  failed ${f.file}: ${f.reason}`);
@@ -37,10 +124,21 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
 
   const stop = () => {
     server.close();
-    idx.store.close();
+    gen.store.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  return { server, app, close: () => new Promise<void>((r) => server.close(() => { idx.store.close(); r(); })) };
+  return {
+    server,
+    /** The store requests are served from now (it changes when the index file is replaced). */
+    store: () => gen.store,
+    close: () =>
+      new Promise<void>((r) =>
+        server.close(() => {
+          gen.store.close();
+          r();
+        }),
+      ),
+  };
 }

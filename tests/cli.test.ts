@@ -167,3 +167,59 @@ describe.runIf(process.platform === 'linux')('ingestion runs at a lower CPU prio
     expect(r.stderr).toContain('INNSIKT_INGEST_NICE must be a whole number from 0');
   });
 });
+
+describe('innsikt serve follows innsikt reindex', () => {
+  it('after the index file is replaced, the running server answers from the new one: a delete written there takes effect', async () => {
+    const { spawn } = await import('node:child_process');
+    const net = await import('node:net');
+    const data = tempDir();
+    const work = tempDir();
+    const env = { INNSIKT_DATA_DIR: data, INNSIKT_REFRESH_MS: '60000', INNSIKT_MAX_STALE_MS: '60000' };
+    fs.writeFileSync(path.join(work, 'a.txt'), 'Notat om snøscooterløype langs Alna.');
+    fs.writeFileSync(path.join(work, 'b.txt'), 'Notat om hundeluftepark i Klosterenga.');
+    expect(innsikt(['ingest', work, '--json'], env).code).toBe(0);
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as import('node:net').AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], { cwd: ROOT, env: { ...process.env, ...env } });
+    let log = '';
+    proc.stdout.on('data', (d) => (log += d));
+    proc.stderr.on('data', (d) => (log += d));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const ids = async (q: string) => {
+        const r = await fetch(`${base}/api/v1/search?q=${encodeURIComponent(q)}`);
+        expect(r.status).toBe(200);
+        return ((await r.json()) as { results: { source: string }[] }).results.map((h) => h.source);
+      };
+      for (let i = 0; ; i++) {
+        try {
+          if ((await fetch(`${base}/healthz`)).status === 200) break;
+        } catch {
+          /* not listening yet */
+        }
+        if (i > 300) throw new Error(`the server did not start: ${log}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await ids('hundeluftepark')).toEqual(['b.txt']); // and now cached
+      expect(innsikt(['reindex', '--json'], env).code).toBe(0);
+      const id = JSON.parse(innsikt(['search', 'hundeluftepark', '--json'], env).stdout).results[0].documentId;
+      expect(innsikt(['delete', id], env).code).toBe(0);
+      // Within a check interval (1 s) and the time to open the new file.
+      let left: string[] = ['b.txt'];
+      for (let i = 0; i < 60 && left.length; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = await ids('hundeluftepark');
+      }
+      expect(left, log).toEqual([]);
+      expect(await ids('snøscooterløype')).toEqual(['a.txt']);
+      expect(log).toContain('the index file was replaced');
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+    }
+  }, 120_000);
+});
