@@ -102,7 +102,6 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
   };
   const steps: [string, (q: string) => unknown][] = [
     ['parse the query (analysis, vocabulary look-ups)', (q) => store.parse(q)],
-    ['unmatchedTerms (one MATCH per query word)', (q) => store.unmatchedTerms(q, { principal: PUBLIC_PRINCIPAL })],
     ['plan: document frequencies (cached) and the common-word gate', (q) => store.bm25Leg.plan(store.parse(q))],
     ['BM25 leg (store.bm25, limit 100): FTS5 ranks, access check on candidates, capped count', (q) => store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 100 })],
     ['the same without the common-word gate (every match scored)', (q) => ungated(q, 100)],
