@@ -268,6 +268,49 @@ describe.runIf(native)('totals', () => {
   });
 });
 
+describe.runIf(native)("the statistics are the caller's: documents it cannot read change no score, order or gate", () => {
+  // The public pages, alone or beside internal and group copies of every one of them. The copies
+  // have the same lengths (so the average length, which stays index-wide, is unchanged) but
+  // double every word's document frequency: counted over all rows, a public `mode=bm25` score
+  // would tell how many secret chunks hold a word.
+  function build(secret: boolean) {
+    const store = open({ common: { share: 0.05, minDf: 10 } });
+    const text = (d: number) => page(d, `${d % 6 === 0 ? 'kanarinavn ' : ''}${d % 2 === 0 ? 'vedtak ' : ''}tiltak`);
+    for (let d = 0; d < 60; d++) put(store, `p${d}`, [text(d)], { title: `Dokument p${d}` });
+    if (secret) {
+      for (let d = 0; d < 60; d++) {
+        const over = d % 2 ? { access: 'internal' as const } : { access: 'internal' as const, groups: ['barnevern'] };
+        put(store, `s${d}`, [text(d)], { title: `Dokument s${d}`, ...over });
+      }
+    }
+    return store;
+  }
+
+  it('public scores, rankings, totals and gates are the same with or without the secret copies', () => {
+    const clean = build(false);
+    const planted = build(true);
+    const view = (store: SqliteStore, q: string) => {
+      const r = store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 50 });
+      return { docs: rowsToDocs(store, r.ranked), scores: r.ranked.map((x) => x.score), total: r.total };
+    };
+    for (const q of ['kanarinavn', 'kanarinavn vedtak', 'vedtak tiltak', 'kanarinavn tiltak plan']) {
+      const a = view(clean, q);
+      const b = view(planted, q);
+      expect(b.docs, q).toEqual(a.docs);
+      expect(b.total, q).toBe(a.total);
+      b.scores.forEach((x, i) => expect(x, `${q} #${i}`).toBeCloseTo(a.scores[i], 12));
+      const pub = { key: 'public', acl: { sql: "d.access = 'public'", params: {} } };
+      expect(planted.bm25Leg.plan(planted.parse(q), undefined, pub)!.gate, q).toBe(clean.bm25Leg.plan(clean.parse(q), undefined, pub)!.gate);
+    }
+    // The facet counts take the same gate (their rows are the leg's).
+    expect(planted.matchExpression('vedtak tiltak', undefined, PUBLIC_PRINCIPAL)).toBe(clean.matchExpression('vedtak tiltak', undefined, PUBLIC_PRINCIPAL));
+    // A caller who reads the copies counts them: its score for the same public row differs.
+    const pubTop = planted.bm25('kanarinavn', { principal: PUBLIC_PRINCIPAL, limit: 1 }).ranked[0];
+    const internal = planted.bm25('kanarinavn', { principal: INTERNAL, limit: 50 }).ranked.find((x) => x.rowid === pubTop.rowid)!;
+    expect(internal.score).not.toBeCloseTo(pubTop.score, 6);
+  });
+});
+
 describe('the vocabulary table', () => {
   it('knows every indexed stem and exact form, and an index from before it is filled on open', () => {
     const file = path.join(tempDir(), 'index.sqlite');

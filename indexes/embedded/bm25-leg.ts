@@ -17,7 +17,10 @@
  *   lower a score, so a row below the last candidate's raw score cannot overtake). With
  *   filters, or when widening would go too far, it joins every match instead (exact, slower).
  * Nothing unreadable leaves this module: the access clause is applied in SQL before rows are
- * returned, and `total` counts readable rows only.
+ * returned, and `total` counts readable rows only. The statistics are the caller's too: a
+ * plan's IDFs (and the gate's document frequencies) count only the rows the caller may read
+ * (its access scope), so no score, order or gate decision depends on documents it cannot read.
+ * Otherwise a public `mode=bm25` score would tell how many secret chunks hold a word.
  */
 import type Database from 'better-sqlite3';
 import type { ParsedQuery } from '../analysis/query.ts';
@@ -99,6 +102,12 @@ export interface Bm25Result {
   totalRelation: 'eq' | 'gte';
 }
 
+/** Whose rows the statistics count: an access scope (accessScope()) and its clause. */
+export interface StatsScope {
+  key: string;
+  acl: AccessClause;
+}
+
 export interface Bm25Plan {
   match: FtsExpr;
   /** innsikt_bm25's multiplier per phrase (IDF; 0 for the gate's phrases), or null for bm25(). */
@@ -107,8 +116,11 @@ export interface Bm25Plan {
   /** Without the gate, for when an all-words gate leaves too little. */
   ungated: FtsExpr;
   parts: FtsParts;
-  /** Rows in the index when planned (the IDFs' N). */
+  /** Rows in the index when planned. */
   rows: number;
+  /** Rows the scope may read when planned (the IDFs' N). */
+  statsRows: number;
+  scope?: StatsScope;
 }
 
 interface Filter {
@@ -118,6 +130,7 @@ interface Filter {
 
 export class Bm25Leg {
   private readonly dfCache = new Map<string, { n: number; rows: number; at: number }>();
+  private rowidDocIndex: boolean | null = null;
   private readonly stmts = new Map<string, Database.Statement>();
 
   readonly common: { share: number; minDf: number };
@@ -177,16 +190,48 @@ export class Bm25Leg {
     return v;
   }
 
-  /** How many rows (of all, readable or not, as bm25() counts) hold this phrase; cached. */
-  phraseDf(phrase: string, rows = this.rows()): number {
+  /**
+   * How many rows hold this phrase: of all rows (as bm25() counts), or of the rows `scope` may
+   * read; cached while the index grew or shrank by less than DF_ROW_DRIFT.
+   */
+  phraseDf(phrase: string, rows = this.rows(), scope?: StatsScope): number {
+    return this.cachedCount(scope && scope.key !== 'admin' ? `${scope.key}\u0000${phrase}` : phrase, rows, () =>
+      scope && scope.key !== 'admin'
+        ? (this.stmt(
+            `SELECT count(*) FROM chunks_fts JOIN chunks c ${this.narrow()} ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+             WHERE chunks_fts MATCH @phrase AND ${scope.acl.sql}`,
+          )
+            .pluck()
+            .get({ phrase, ...scope.acl.params }) as number)
+        : (this.stmt(`SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?`).pluck().get(phrase) as number),
+    );
+  }
+
+  /** Rows `scope` may read (all rows without a scope or for admin); cached like phraseDf. */
+  scopeRows(rows = this.rows(), scope?: StatsScope): number {
+    if (!scope || scope.key === 'admin') return rows;
+    return this.cachedCount(`${scope.key}\u0000`, rows, () =>
+      this.stmt(`SELECT count(*) FROM chunks c ${this.narrow()} JOIN documents d ON d.id = c.document_id WHERE ${scope.acl.sql}`)
+        .pluck()
+        .get(scope.acl.params) as number,
+    );
+  }
+
+  private cachedCount(key: string, rows: number, count: () => number): number {
     const now = Date.now();
-    const hit = this.dfCache.get(phrase);
+    const hit = this.dfCache.get(key);
     if (hit && now - hit.at < DF_MAX_AGE_MS && Math.abs(rows - hit.rows) <= DF_ROW_DRIFT * rows) return hit.n;
-    const n = this.stmt(`SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?`).pluck().get(phrase) as number;
+    const n = count();
     if (this.dfCache.size >= DF_CACHE_MAX) this.dfCache.delete(this.dfCache.keys().next().value!);
-    this.dfCache.delete(phrase);
-    this.dfCache.set(phrase, { n, rows, at: now });
+    this.dfCache.delete(key);
+    this.dfCache.set(key, { n, rows, at: now });
     return n;
+  }
+
+  /** Chunk rowid -> document through the narrow index when the file has it (sqlite-store.ts). */
+  private narrow(): string {
+    this.rowidDocIndex ??= !!this.db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'chunks_rowid_doc'`).get();
+    return this.rowidDocIndex ? 'INDEXED BY chunks_rowid_doc' : '';
   }
 
   /** FTS5's IDF: log((N - n + 0.5) / (n + 0.5)), at least 1e-6. */
@@ -196,15 +241,21 @@ export class Bm25Leg {
   }
 
   /** The rare-word gate (see the header), or null when there is nothing to gain. */
-  private gate(parts: FtsParts, rows: number, prefixWord?: number): { expr: FtsExpr; kind: 'rare' } | { match: FtsExpr; kind: 'all' } | null {
+  private gate(
+    parts: FtsParts,
+    rows: number,
+    statsRows: number,
+    scope: StatsScope | undefined,
+    prefixWord?: number,
+  ): { expr: FtsExpr; kind: 'rare' } | { match: FtsExpr; kind: 'all' } | null {
     if (!(this.common.share > 0) || parts.must.length) return null;
-    const cutoff = Math.max(this.common.minDf, this.common.share * rows);
-    if (rows <= cutoff) return null;
+    const cutoff = Math.max(this.common.minDf, this.common.share * statsRows);
+    if (statsRows <= cutoff) return null;
     // A word being typed (prefix) may match anything: it never selects, it only scores.
-    const dfs = parts.words.map((w, i) => (i === prefixWord ? Infinity : Math.max(0, ...w.phrases.map((p) => this.phraseDf(p, rows)))));
+    const dfs = parts.words.map((w, i) => (i === prefixWord ? Infinity : Math.max(0, ...w.phrases.map((p) => this.phraseDf(p, rows, scope)))));
     if (dfs.every((d) => d <= cutoff)) return null;
     const rare: FtsExpr[] = parts.words.filter((_, i) => dfs[i] > 0 && dfs[i] <= cutoff);
-    for (const c of parts.caseNumbers) if (this.phraseDf(c.phrases[0], rows) > 0) rare.push(c);
+    for (const c of parts.caseNumbers) if (this.phraseDf(c.phrases[0], rows, scope) > 0) rare.push(c);
     if (rare.length) return { expr: join(rare, 'OR'), kind: 'rare' };
     if (prefixWord !== undefined) return null;
     // Every word common: rows must hold all of them. Written so each phrase occurs once (no
@@ -219,23 +270,31 @@ export class Bm25Leg {
     return { match, kind: 'all' };
   }
 
-  plan(q: ParsedQuery, prefixWord?: number): Bm25Plan | null {
+  /**
+   * The plan of a query. `scope`: whose rows the statistics count (the caller's); without it,
+   * all rows (as FTS5's bm25() counts them).
+   */
+  plan(q: ParsedQuery, prefixWord?: number, scope?: StatsScope): Bm25Plan | null {
     const parts = ftsParts(q, { prefixWord });
     const ungated = ftsPlanned(parts);
     if (!ungated) return null;
-    if (!this.native) return { match: ungated, multipliers: null, gate: null, ungated, parts, rows: 0 };
+    if (!this.native) return { match: ungated, multipliers: null, gate: null, ungated, parts, rows: 0, statsRows: 0, scope };
     const rows = this.rows();
-    const g = this.gate(parts, rows, prefixWord);
-    if (g?.kind === 'all') return { match: g.match, multipliers: this.multipliers(g.match, null, parts, rows), gate: 'all', ungated, parts, rows };
+    const statsRows = this.scopeRows(rows, scope);
+    const plan = { ungated, parts, rows, statsRows, scope };
+    const g = this.gate(parts, rows, statsRows, scope, prefixWord);
+    if (g?.kind === 'all') return { ...plan, match: g.match, multipliers: this.multipliers(g.match, null, plan), gate: 'all' };
     const match = g ? ftsPlanned(parts, g.expr)! : ungated;
-    return { match, multipliers: this.multipliers(match, g?.expr ?? null, parts, rows), gate: g?.kind ?? null, ungated, parts, rows };
+    return { ...plan, match, multipliers: this.multipliers(match, g?.expr ?? null, plan), gate: g?.kind ?? null };
   }
 
-  private multipliers(match: FtsExpr, gate: FtsExpr | null, parts: FtsParts, rows: number): number[] {
+  private multipliers(match: FtsExpr, gate: FtsExpr | null, plan: Pick<Bm25Plan, 'parts' | 'rows' | 'statsRows' | 'scope'>): number[] {
     const skipHead = gate ? gate.phrases.length : 0;
     // Excluded words come last; they never occur in a matching row.
-    const skipTail = parts.excluded ? parts.excluded.phrases.length : 0;
-    return match.phrases.map((p, i) => (i < skipHead || i >= match.phrases.length - skipTail ? 0 : this.idf(this.phraseDf(p, rows), rows)));
+    const skipTail = plan.parts.excluded ? plan.parts.excluded.phrases.length : 0;
+    return match.phrases.map((p, i) =>
+      i < skipHead || i >= match.phrases.length - skipTail ? 0 : this.idf(this.phraseDf(p, plan.rows, plan.scope), plan.statsRows),
+    );
   }
 
   /**
@@ -259,7 +318,7 @@ export class Bm25Leg {
     const out = this.rankOnce(plan, req);
     // Rows must hold every (common) word: if too few do, rank the plain way.
     if (plan.gate === 'all' && out.total < req.limit) {
-      const multipliers = plan.multipliers ? this.multipliers(plan.ungated, null, plan.parts, plan.rows) : null;
+      const multipliers = plan.multipliers ? this.multipliers(plan.ungated, null, plan) : null;
       return this.rankOnce({ ...plan, match: plan.ungated, gate: null, multipliers }, req);
     }
     return out;

@@ -58,7 +58,7 @@ export function facetCounts(
   req: { principal: Principal; filters?: SearchFilters; analysis?: AnalysisOptions },
 ): Facets {
   // The rows the BM25 leg ranks (with its common-word gate on large indexes).
-  const match = store.matchExpression(query, req.analysis);
+  const match = store.matchExpression(query, req.analysis, req.principal);
   const out: Facets = { body: [], year: [], kind: [], decisions: 0 };
   if (!match) return out;
   const acl = accessClause(req.principal);

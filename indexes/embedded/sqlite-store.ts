@@ -24,7 +24,7 @@ import { ftsExpression, wordExpression } from './fts-query.ts';
 import { Bm25Leg, type Bm25Result } from './bm25-leg.ts';
 import { loadNativeScorer } from './native.ts';
 export { BM25_WEIGHTS, SHORT_CHUNK, COMMON } from './bm25-leg.ts';
-import { accessClause, type AccessClause } from './access.ts';
+import { accessClause, accessScope, type AccessClause } from './access.ts';
 import { PROTOCOL_SCHEMA, writeProtocol, writeChunkContext, removeChunkContext, DECISION_CHUNK_SQL, chunkItems, type ItemAtAGlance } from './protocol-tables.ts';
 import { VectorIndex, VECTOR_LOG_SCHEMA, type VectorIndexOptions } from './vector-index.ts';
 import { CHANGE_STAMP_SCHEMA, REVOKE_LOG_KEEP, changeStamp, revokedSince, type ChangeStamp, type Revocations } from './change-stamp.ts';
@@ -466,14 +466,19 @@ export class SqliteStore implements Store {
   }
 
   private bm25Parsed(q: ParsedQuery, req: LegRequest & { prefixLast?: boolean }): Bm25Result {
-    const plan = this.bm25Leg.plan(q, req.prefixLast ? q.words.length - 1 : undefined);
+    const acl = accessClause(req.principal);
+    const plan = this.bm25Leg.plan(q, req.prefixLast ? q.words.length - 1 : undefined, { key: accessScope(req.principal), acl });
     if (!plan) return { ranked: [], total: 0, totalRelation: 'eq' };
-    return this.bm25Leg.rank(plan, { limit: req.limit, acl: accessClause(req.principal), filter: filterClause(req.filters) });
+    return this.bm25Leg.rank(plan, { limit: req.limit, acl, filter: filterClause(req.filters) });
   }
 
-  /** The MATCH expression the BM25 leg runs for this query (the facet counts count its rows). */
-  matchExpression(query: string, analysis?: AnalysisOptions): string | null {
-    return this.bm25Leg.plan(this.parse(query, analysis))?.match.expr ?? null;
+  /**
+   * The MATCH expression the BM25 leg runs for this query and caller (the facet counts count
+   * its rows; the gate depends on the caller's statistics).
+   */
+  matchExpression(query: string, analysis?: AnalysisOptions, principal?: Principal): string | null {
+    const scope = principal ? { key: accessScope(principal), acl: accessClause(principal) } : undefined;
+    return this.bm25Leg.plan(this.parse(query, analysis), undefined, scope)?.match.expr ?? null;
   }
 
   /**
