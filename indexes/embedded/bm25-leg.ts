@@ -334,7 +334,7 @@ export class Bm25Leg {
     const rows = this.stmt(
       `SELECT rowid, score, count(*) OVER () AS total FROM (
          SELECT chunks_fts.rowid AS rowid, ${score.sql} AS score
-         FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+         FROM chunks_fts JOIN chunks c ${plan.multipliers ? this.narrow() : ''} ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
          WHERE chunks_fts MATCH @match AND ${req.acl.sql} AND ${req.filter.sql}
        ) ORDER BY score LIMIT @limit`,
     ).all({ match: plan.match.expr, ...score.params, ...req.acl.params, ...req.filter.params, limit: req.limit }) as {
@@ -376,7 +376,7 @@ export class Bm25Leg {
   /** Readable matches, counted up to TOTAL_CAP. */
   private countReadable(plan: Bm25Plan, req: { acl: AccessClause; filter: Filter }): { total: number; totalRelation: 'eq' | 'gte' } {
     const n = this.stmt(
-      `SELECT count(*) FROM (SELECT 1 FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+      `SELECT count(*) FROM (SELECT 1 FROM chunks_fts JOIN chunks c ${this.narrow()} ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
        WHERE chunks_fts MATCH @match AND ${req.acl.sql} AND ${req.filter.sql} LIMIT ${TOTAL_CAP})`,
     )
       .pluck()
