@@ -46,9 +46,29 @@ export function cachedIndex(size: number): BuiltIndex | null {
 /** Docs written per transaction: one commit per batch keeps the WAL small without long locks. */
 const DOCS_PER_TX = 50;
 
+/**
+ * The search index as the product leaves it after ingesting (`innsikt ingest` merges FTS5's
+ * segments at its end, `innsikt reindex` too): merged into one segment. Indexes cached before
+ * that was done are merged once here.
+ */
+function compact(store: SqliteStore | string, log: (s: string) => void): void {
+  const s = typeof store === 'string' ? new SqliteStore(store, { vectorIndex: false }) : store;
+  try {
+    if (s.searchSegments() <= 1) return;
+    const m = s.compactSearchIndex();
+    s.db.pragma('wal_checkpoint(TRUNCATE)');
+    log(`  search index: ${m.before} -> ${m.after} FTS5 segments in ${(m.ms / 1000).toFixed(1)} s`);
+  } finally {
+    if (typeof store === 'string') s.close();
+  }
+}
+
 export async function buildIndex(size: number, log: (s: string) => void = console.log): Promise<BuiltIndex> {
   const cached = cachedIndex(size);
-  if (cached) return cached;
+  if (cached) {
+    compact(cached.indexFile, log);
+    return cached;
+  }
   const dir = indexDir(size);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -86,8 +106,9 @@ export async function buildIndex(size: number, log: (s: string) => void = consol
       log(`  ${chunks} / ${size} chunks, ${rate.toFixed(0)} chunks/s, about ${((size - chunks) / rate / 60).toFixed(1)} min left`);
     }
   }
-  store.db.pragma('wal_checkpoint(TRUNCATE)');
   const seconds = (performance.now() - t0) / 1000;
+  compact(store, log);
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
   log(`  ${chunks} chunks in ${docs} documents: ${seconds.toFixed(0)} s (${(chunks / seconds).toFixed(0)} chunks/s)`);
   store.close();
   const info: BuildInfo = { chunks, documents: docs, seconds, embedSeconds: embedMs / 1000, builtAt: new Date().toISOString() };

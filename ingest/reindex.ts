@@ -42,6 +42,7 @@ export async function reindex(
       }
       onProgress?.(i + 1, ids.length);
     }
+    store.compactSearchIndex(); // one segment: the new index is read far more than written
     store.db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     store.close();

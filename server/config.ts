@@ -40,6 +40,11 @@ export interface Config {
    * searches first; 0 keeps the normal priority. Alone on a machine it changes nothing.
    */
   ingestNice: number;
+  /**
+   * How long `innsikt ingest` may spend at its end merging the search index's segments
+   * (INNSIKT_MERGE_BUDGET_MS; 0: never). A large index is merged over several ingests.
+   */
+  mergeBudgetMs: number;
   env: Record<string, string | undefined>;
 }
 
@@ -124,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshMs: wholeNumber(env, 'INNSIKT_REFRESH_MS', 1000),
     maxStaleMs: wholeNumber(env, 'INNSIKT_MAX_STALE_MS', 10_000),
     ingestNice: niceness(env, 'INNSIKT_INGEST_NICE', 10),
+    mergeBudgetMs: wholeNumber(env, 'INNSIKT_MERGE_BUDGET_MS', 10_000),
     env,
   };
 }

@@ -311,6 +311,34 @@ describe.runIf(native)("the statistics are the caller's: documents it cannot rea
   });
 });
 
+describe('the search index\'s segments (compactSearchIndex)', () => {
+  it('merges the FTS5 segments into one in steps a time budget can stop, and changes no ranking', () => {
+    const store = open();
+    // One transaction per document, as an ingest writes: FTS5 leaves segments behind.
+    for (let d = 0; d < 300; d++) put(store, `d${d}`, [page(d, d % 3 ? 'lekeplass vedtak' : 'budsjett')]);
+    const before = store.searchSegments();
+    expect(before).toBeGreaterThan(1);
+    const queries = ['lekeplass', 'budsjett tiltak', 'plan', 'lekeplass vedtak oppfølging'];
+    const ranked = () => queries.map((q) => store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 50 }));
+    const was = ranked();
+    const first = store.compactSearchIndex(0);
+    expect(first.steps).toBeGreaterThanOrEqual(1);
+    expect(first.steps).toBeLessThanOrEqual(2);
+    const rest = store.compactSearchIndex();
+    expect(rest.after).toBe(1);
+    expect(store.searchSegments()).toBe(1);
+    const now = ranked();
+    now.forEach((r, i) => {
+      expect(r.total, queries[i]).toBe(was[i].total);
+      expect(r.ranked.map((x) => x.rowid), queries[i]).toEqual(was[i].ranked.map((x) => x.rowid));
+      r.ranked.forEach((x, j) => expect(x.score).toBeCloseTo(was[i].ranked[j].score, 12));
+    });
+    // Nothing left to merge: one step that finds nothing, or none at all.
+    expect(store.compactSearchIndex().steps).toBe(0);
+    expect(store.db.prepare(`INSERT INTO chunks_fts(chunks_fts, rank) VALUES('integrity-check', 0)`).run()).toBeTruthy();
+  });
+});
+
 describe('the vocabulary table', () => {
   it('knows every indexed stem and exact form, and an index from before it is filled on open', () => {
     const file = path.join(tempDir(), 'index.sqlite');
