@@ -713,8 +713,16 @@ export class SqliteStore implements Store {
         steps++;
         return (total.get() as number) - t >= 2;
       };
-      if (!step(MERGE_STEP_PAGES)) step(-MERGE_STEP_PAGES);
-      while (performance.now() - t0 < budgetMs && step(MERGE_STEP_PAGES));
+      let started = false;
+      for (;;) {
+        if (steps > 0 && performance.now() - t0 >= budgetMs) break;
+        if (step(MERGE_STEP_PAGES)) continue;
+        // Nothing under way (automerge's levels are all below its threshold): start merging
+        // every segment as one level, once.
+        if (started || this.searchSegments() <= 1) break;
+        started = true;
+        if (!step(-MERGE_STEP_PAGES)) break;
+      }
     }
     return { before, after: steps ? this.searchSegments() : before, steps, ms: Math.round(performance.now() - t0) };
   }
