@@ -228,8 +228,12 @@ export class Bm25Leg {
     return n;
   }
 
-  /** Chunk rowid -> document through the narrow index when the file has it (sqlite-store.ts). */
-  private narrow(): string {
+  /**
+   * `INDEXED BY chunks_rowid_doc` for a join of matches with `chunks c`, when the file has that
+   * index (a read-only store on an older file may not): chunk rowid -> document without reading
+   * the chunk rows, text and all (sqlite-store.ts).
+   */
+  narrow(): string {
     this.rowidDocIndex ??= !!this.db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'chunks_rowid_doc'`).get();
     return this.rowidDocIndex ? 'INDEXED BY chunks_rowid_doc' : '';
   }

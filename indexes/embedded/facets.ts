@@ -41,17 +41,6 @@ function docFilter(filters: SearchFilters): { sql: string; params: Record<string
   return { sql: filters.decisionsOnly ? `${f.sql} AND m.dec = 1` : f.sql, params: f.params };
 }
 
-const indexSeen = new WeakMap<SqliteStore, Set<string>>();
-/** Whether the index exists (a read-only store opened on an older file may lack it). */
-function hasIndex(store: SqliteStore, name: string): boolean {
-  let seen = indexSeen.get(store);
-  if (!seen) indexSeen.set(store, (seen = new Set()));
-  if (seen.has(name)) return true;
-  const found = !!store.db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?`).get(name);
-  if (found) seen.add(name);
-  return found;
-}
-
 export function facetCounts(
   store: SqliteStore,
   query: string,
@@ -84,7 +73,7 @@ export function facetCounts(
       `WITH m AS MATERIALIZED (
          SELECT d.rowid AS doc, g.dec FROM (
            SELECT c.document_id AS id, max(CASE WHEN ${DECISION_CHUNK_SQL} THEN 1 ELSE 0 END) AS dec
-           FROM chunks_fts JOIN chunks c ${hasIndex(store, 'chunks_rowid_doc') ? 'INDEXED BY chunks_rowid_doc' : ''} ON c.rowid = chunks_fts.rowid
+           FROM chunks_fts JOIN chunks c ${store.bm25Leg.narrow()} ON c.rowid = chunks_fts.rowid
            WHERE chunks_fts MATCH @match
            GROUP BY c.document_id
          ) g JOIN documents d ON d.id = g.id
