@@ -149,14 +149,15 @@ export function createApp(ctx: AppContext): Hono<Env> {
         const json = searchJson(await search(store, embedder, { query: q, mode, limit, offset, filters, principal }, searchOptions(config)));
         return { body: JSON.stringify(json), shows: json.results.map((r) => r.documentId) };
       },
-      undefined,
-      (v) => v.shows,
-      (v, revoked) => {
-        // A deleted or replaced document's hits go at once; the rest stands until refreshed.
-        const json = JSON.parse(v.body) as ReturnType<typeof searchJson>;
-        const results = json.results.filter((r) => !revoked.has(r.documentId));
-        if (results.length === 0) return null;
-        return { body: JSON.stringify({ ...json, results }), shows: results.map((r) => r.documentId) };
+      {
+        shows: (v) => v.shows,
+        redact: (v, revoked) => {
+          // A deleted or replaced document's hits go at once; the rest stands until refreshed.
+          const json = JSON.parse(v.body) as ReturnType<typeof searchJson>;
+          const results = json.results.filter((r) => !revoked.has(r.documentId));
+          if (results.length === 0) return null;
+          return { body: JSON.stringify({ ...json, results }), shows: results.map((r) => r.documentId) };
+        },
       },
     );
     return c.body(body, 200, { 'Content-Type': 'application/json' });
@@ -233,16 +234,14 @@ export function createApp(ctx: AppContext): Hono<Env> {
         };
         const key = resultKey('page', principal, { q, mode: props.mode, page: props.page, sort: props.sort, typing, filters: props.filters });
         try {
-          cached = await results.get(
-            key,
-            compute,
-            (r) => r.facets !== null,
-            (r) => r.result.groups.map((g) => g.best.documentId),
-            (r, revoked) => {
+          cached = await results.get(key, compute, {
+            keep: (r) => r.facets !== null,
+            shows: (r) => r.result.groups.map((g) => g.best.documentId),
+            redact: (r, revoked) => {
               const groups = r.result.groups.filter((g) => !revoked.has(g.best.documentId));
               return groups.length === 0 ? null : { result: { ...r.result, groups }, facets: r.facets };
             },
-          );
+          });
           props.result = cached.result;
           props.facets = cached.facets;
         } catch (err) {

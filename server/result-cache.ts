@@ -62,6 +62,16 @@ export interface ResultCacheOptions {
  */
 export type Redactor<T> = (value: T, revoked: ReadonlySet<string>) => T | null;
 
+/** How a route's values are kept (all optional). */
+export interface CachePolicy<T> {
+  /** Whether to store a computed value (default: always). */
+  keep?: (value: T) => boolean;
+  /** The documents a value shows, so a revocation touches only the entries that show one. */
+  shows?: (value: T) => Iterable<string>;
+  /** Such a value without those documents' hits (null: drop the entry instead). */
+  redact?: Redactor<T>;
+}
+
 interface Entry {
   value: unknown;
   stamp: ChangeStamp;
@@ -105,18 +115,10 @@ export class ResultCache {
   }
 
   /**
-   * The cached value for `key`, or `compute()`'s (stored when `keep` says so). A rejected
-   * computation is passed on and not stored. `shows` names the documents a value shows, so a
-   * revocation touches only the entries that show one of its documents; `redact` gives such a
-   * value without those documents' hits (null: drop the entry instead).
+   * The cached value for `key`, or `compute()`'s (stored as `policy` says). A rejected
+   * computation is passed on and not stored.
    */
-  async get<T>(
-    key: string,
-    compute: () => Promise<T>,
-    keep: (value: T) => boolean = () => true,
-    shows?: (value: T) => Iterable<string>,
-    redact?: Redactor<T>,
-  ): Promise<T> {
+  async get<T>(key: string, compute: () => Promise<T>, policy: CachePolicy<T> = {}): Promise<T> {
     if (!this.enabled) return compute();
     const stamp = this.opts.stamp();
     if (!stamp) return compute();
@@ -133,11 +135,11 @@ export class ResultCache {
       // of refreshes never stalls every request.
       if (at - (hit.staleSince ?? hit.at) <= Math.max(this.opts.refreshMs, this.opts.maxStaleMs ?? 10_000)) {
         this.stats.stale++;
-        this.refreshLater(key, compute, keep, shows, redact);
+        this.refreshLater(key, compute, policy);
         return hit.value as T;
       }
     }
-    return this.computeNow(key, stamp, at, compute, keep, shows, redact);
+    return this.computeNow(key, stamp, at, compute, policy);
   }
 
   /** `revoke` moved: drop what shows a revoked document (or everything), the rest is due for a refresh. */
@@ -154,7 +156,7 @@ export class ResultCache {
           this.lru.delete(key);
           continue;
         }
-        if ([...e.shows].some((d) => r.documents.has(d))) {
+        if (shows(e.shows, r.documents)) {
           const redacted = e.redact?.(r.documents) ?? null;
           if (!redacted) {
             this.lru.delete(key);
@@ -176,9 +178,7 @@ export class ResultCache {
     stamp: ChangeStamp,
     at: number,
     compute: () => Promise<T>,
-    keep: (value: T) => boolean,
-    shows?: (value: T) => Iterable<string>,
-    redact?: Redactor<T>,
+    policy: CachePolicy<T>,
     background = false,
   ): Promise<T> {
     const same = this.running.get(key);
@@ -192,14 +192,14 @@ export class ResultCache {
     this.running.set(key, { stamp, promise });
     try {
       const value = await promise;
-      if (stamp.revoke === this.revokeSeen && keep(value)) this.store(key, value, stamp, at, shows, redact);
+      if (stamp.revoke === this.revokeSeen && (policy.keep?.(value) ?? true)) this.store(key, value, stamp, at, policy);
       return value;
     } finally {
       if (this.running.get(key)?.promise === promise) this.running.delete(key);
     }
   }
 
-  private store<T>(key: string, value: T, stamp: ChangeStamp, at: number, shows?: (value: T) => Iterable<string>, redact?: Redactor<T>): void {
+  private store<T>(key: string, value: T, stamp: ChangeStamp, at: number, { shows, redact }: CachePolicy<T>): void {
     const entry: Entry = { value, stamp, at, shows: shows ? new Set(shows(value)) : null };
     if (redact && shows) {
       entry.redact = (revoked) => {
@@ -211,18 +211,12 @@ export class ResultCache {
   }
 
   /** Queue a background recomputation of `key` (once); the queue runs one at a time. */
-  private refreshLater<T>(
-    key: string,
-    compute: () => Promise<T>,
-    keep: (value: T) => boolean,
-    shows?: (value: T) => Iterable<string>,
-    redact?: Redactor<T>,
-  ): void {
+  private refreshLater<T>(key: string, compute: () => Promise<T>, policy: CachePolicy<T>): void {
     if (this.refreshQueue.has(key)) return;
     this.refreshQueue.set(key, async () => {
       const stamp = this.opts.stamp();
       if (!stamp || stamp.revoke !== this.revokeSeen) return; // revoked meanwhile: the next request decides
-      await this.computeNow(key, stamp, this.now(), compute, keep, shows, redact, true).catch(() => undefined);
+      await this.computeNow(key, stamp, this.now(), compute, policy, true).catch(() => undefined);
     });
     if (!this.draining) void this.drain();
   }
@@ -247,6 +241,12 @@ export class ResultCache {
   clear(): void {
     this.lru.clear();
   }
+}
+
+/** Whether a value showing `ids` shows one of `revoked`. */
+function shows(ids: Set<string>, revoked: ReadonlySet<string>): boolean {
+  for (const id of ids) if (revoked.has(id)) return true;
+  return false;
 }
 
 /** The server's result cache over a store, as configured. */

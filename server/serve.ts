@@ -50,9 +50,11 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
   // The identity is read before opening: if a swap comes in between, the next check sees a
   // different file and opens it again (harmless); after opening, it sees the swap.
   const open = async (): Promise<Generation> => {
-    const file = fileIdentity(new DataDir(config.dataDir).indexFile);
+    const indexFile = new DataDir(config.dataDir).indexFile;
+    const file = fileIdentity(indexFile);
     const idx = await openIndex(config);
-    return { ...idx, app: createApp({ ...idx, config, isReady: () => ready }), file: file ?? fileIdentity(idx.dataDir.indexFile), running: 0 };
+    // No file before: openIndex created it.
+    return { ...idx, app: createApp({ ...idx, config, isReady: () => ready }), file: file ?? fileIdentity(indexFile), running: 0 };
   };
   let gen = await open();
   let swapping: Promise<void> | null = null;
