@@ -160,6 +160,10 @@ async function cmdIngest(args: string[], config: Config): Promise<number> {
     if (config.mergeBudgetMs > 0 && results.some((r) => r.status === 'ok')) {
       const m = idx.store.compactSearchIndex(config.mergeBudgetMs);
       if (m.ms >= 1000 && !values.json) console.log(`search index: ${m.before} -> ${m.after} segments in ${(m.ms / 1000).toFixed(1)} s`);
+      const p = m.postings;
+      if (p && p.phrases && !values.json) {
+        console.log(`common-word lists: ${p.phrases} written in ${(p.ms / 1000).toFixed(1)} s${p.done ? '' : ' (more at the next ingest)'}`);
+      }
     }
   } finally {
     idx.store.close();

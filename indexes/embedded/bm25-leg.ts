@@ -26,6 +26,7 @@ import type Database from 'better-sqlite3';
 import type { ParsedQuery } from '../analysis/query.ts';
 import type { AccessClause } from './access.ts';
 import { ftsParts, ftsPlanned, join, type FtsExpr, type FtsParts } from './fts-query.ts';
+import { CommonPostings } from './common-postings.ts';
 
 /**
  * FTS5 column weights for bm25(): title, heading, body (stems), exact forms.
@@ -113,6 +114,12 @@ export interface Bm25Plan {
   /** innsikt_bm25's multiplier per phrase (IDF; 0 for the gate's phrases), or null for bm25(). */
   multipliers: number[] | null;
   gate: 'rare' | 'all' | null;
+  /**
+   * The expression as groups of phrase indices (the groups AND-ed, each group's phrases
+   * OR-ed), when it is no more than that (no NEAR, prefix, required phrase or exclusion):
+   * what the common-word lists can rank (common-postings.ts). Null otherwise.
+   */
+  groups: number[][] | null;
   /** Without the gate, for when an all-words gate leaves too little. */
   ungated: FtsExpr;
   parts: FtsParts;
@@ -128,6 +135,16 @@ interface Filter {
   params: Record<string, unknown>;
 }
 
+/** A word whose expression is more than OR-ed phrases (NEAR of a decompounded word, a prefix). */
+const complex = (e: FtsExpr) => /NEAR\(|"\*/.test(e.expr);
+
+/** An ungated expression as one group (any phrase may match), when it is only that. */
+function orGroup(parts: FtsParts, match: FtsExpr, prefixWord: number | undefined): number[][] | null {
+  if (parts.must.length || parts.excluded || prefixWord !== undefined) return null;
+  if ([...parts.words, ...parts.caseNumbers].some(complex)) return null;
+  return [match.phrases.map((_, i) => i)];
+}
+
 export class Bm25Leg {
   private readonly dfCache = new Map<string, { n: number; rows: number; at: number }>();
   private rowidDocIndex: boolean | null = null;
@@ -137,15 +154,24 @@ export class Bm25Leg {
   private readonly lengthsMinRows: number;
   /** The largest rowid whose lengths innsikt_lengths holds (null: not loaded). */
   lengthsHeldTo: number | null = null;
+  /** Lists of the common words' rows, for queries of common words only (null without innsikt_fts). */
+  readonly postings: CommonPostings | null;
 
   constructor(
     private readonly db: Database.Database,
     /** innsikt_bm25 is loaded (native.ts). */
     readonly native: boolean,
-    opts: { common?: Partial<typeof COMMON>; lengthsMinRows?: number } = {},
+    opts: { common?: Partial<typeof COMMON>; lengthsMinRows?: number; postings?: boolean } = {},
   ) {
     this.common = { ...COMMON, ...opts.common };
     this.lengthsMinRows = opts.lengthsMinRows ?? LENGTHS_MIN_ROWS;
+    const w = BM25_WEIGHTS;
+    this.postings = native ? new CommonPostings(db, [w.title, w.heading, w.body, w.exact], { rank: opts.postings ?? process.env.INNSIKT_COMMON_POSTINGS !== '0' }) : null;
+  }
+
+  /** The common-word cutoff for an index of `rows` rows (see COMMON). */
+  cutoff(rows: number): number {
+    return Math.max(this.common.minDf, this.common.share * rows);
   }
 
   /**
@@ -251,9 +277,9 @@ export class Bm25Leg {
     statsRows: number,
     scope: StatsScope | undefined,
     prefixWord?: number,
-  ): { expr: FtsExpr; kind: 'rare' } | { match: FtsExpr; kind: 'all' } | null {
+  ): { expr: FtsExpr; kind: 'rare' } | { match: FtsExpr; kind: 'all'; groups: number[][] | null } | null {
     if (!(this.common.share > 0) || parts.must.length) return null;
-    const cutoff = Math.max(this.common.minDf, this.common.share * statsRows);
+    const cutoff = this.cutoff(statsRows);
     if (statsRows <= cutoff) return null;
     // A word being typed (prefix) may match anything: it never selects, it only scores.
     const dfs = parts.words.map((w, i) => (i === prefixWord ? Infinity : Math.max(0, ...w.phrases.map((p) => this.phraseDf(p, rows, scope)))));
@@ -270,8 +296,16 @@ export class Bm25Leg {
     if (present.length < 2) return null;
     const last = parts.boost ? join([present[present.length - 1], parts.boost], 'OR', true) : present[present.length - 1];
     let match = join([...present.slice(0, -1), last], 'AND');
+    // The same expression as groups: one per word, the boost with the last word.
+    let groups: number[][] | null = [];
+    let at = 0;
+    for (const w of [...present.slice(0, -1), last]) {
+      groups.push(w.phrases.map((_, i) => at + i));
+      at += w.phrases.length;
+    }
+    if (parts.excluded || present.some(complex)) groups = null;
     if (parts.excluded) match = { expr: `(${match.expr}) NOT (${parts.excluded.expr})`, phrases: [...match.phrases, ...parts.excluded.phrases] };
-    return { match, kind: 'all' };
+    return { match, kind: 'all', groups };
   }
 
   /**
@@ -282,14 +316,14 @@ export class Bm25Leg {
     const parts = ftsParts(q, { prefixWord });
     const ungated = ftsPlanned(parts);
     if (!ungated) return null;
-    if (!this.native) return { match: ungated, multipliers: null, gate: null, ungated, parts, rows: 0, statsRows: 0, scope };
+    if (!this.native) return { match: ungated, multipliers: null, gate: null, groups: null, ungated, parts, rows: 0, statsRows: 0, scope };
     const rows = this.rows();
     const statsRows = this.scopeRows(rows, scope);
     const plan = { ungated, parts, rows, statsRows, scope };
     const g = this.gate(parts, rows, statsRows, scope, prefixWord);
-    if (g?.kind === 'all') return { ...plan, match: g.match, multipliers: this.multipliers(g.match, null, plan), gate: 'all' };
+    if (g?.kind === 'all') return { ...plan, match: g.match, multipliers: this.multipliers(g.match, null, plan), gate: 'all', groups: g.groups };
     const match = g ? ftsPlanned(parts, g.expr)! : ungated;
-    return { ...plan, match, multipliers: this.multipliers(match, g?.expr ?? null, plan), gate: g?.kind ?? null };
+    return { ...plan, match, multipliers: this.multipliers(match, g?.expr ?? null, plan), gate: g?.kind ?? null, groups: g ? null : orGroup(parts, match, prefixWord) };
   }
 
   private multipliers(match: FtsExpr, gate: FtsExpr | null, plan: Pick<Bm25Plan, 'parts' | 'rows' | 'statsRows' | 'scope'>): number[] {
@@ -323,7 +357,7 @@ export class Bm25Leg {
     // Rows must hold every (common) word: if too few do, rank the plain way.
     if (plan.gate === 'all' && out.total < req.limit) {
       const multipliers = plan.multipliers ? this.multipliers(plan.ungated, null, plan) : null;
-      return this.rankOnce({ ...plan, match: plan.ungated, gate: null, multipliers }, req);
+      return this.rankOnce({ ...plan, match: plan.ungated, gate: null, multipliers, groups: orGroup(plan.parts, plan.ungated, undefined) }, req);
     }
     return out;
   }
@@ -358,12 +392,19 @@ export class Bm25Leg {
     if (!plan.multipliers) return null;
     const score = this.scoreSql(plan, 'k');
     const ranked = this.stmt(`SELECT rowid, ${score.sql} AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY s LIMIT @k`);
+    // A query of common words only: the same ranking from the common-word lists.
+    const listed =
+      plan.groups && this.postings
+        ? this.postings.rank(plan, (p) => this.phraseDf(p, plan.rows, plan.scope), { lenTokens: SHORT_CHUNK.chars > 0 ? SHORT_CHUNK_TOKENS : 0, lenPower: SHORT_CHUNK.power, firstK: Math.max(FIRST_WINDOW * req.limit, 100) })
+        : null;
+    const candidates = (k: number) =>
+      listed ? listed.top(k) : (ranked.all({ match: plan.match.expr, ...score.params, k }) as { rowid: number; s: number }[]);
     const check = this.stmt(
       `SELECT c.rowid AS rowid FROM chunks c JOIN documents d ON d.id = c.document_id
        WHERE c.rowid IN (SELECT value FROM json_each(@ids)) AND ${req.acl.sql} AND ${req.filter.sql}`,
     );
     for (let k = Math.max(FIRST_WINDOW * req.limit, 100); k <= MAX_WINDOW; k *= 4) {
-      const cands = ranked.all({ match: plan.match.expr, ...score.params, k }) as { rowid: number; s: number }[];
+      const cands = candidates(k);
       const exhausted = cands.length < k;
       const readable = new Set(
         check.pluck().all({ ids: JSON.stringify(cands.map((c) => c.rowid)), ...req.acl.params, ...req.filter.params }) as number[],

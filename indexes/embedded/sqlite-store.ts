@@ -55,6 +55,8 @@ export interface SqliteStoreOptions {
   common?: { share?: number; minDf?: number };
   /** Rows from which the BM25 leg keeps row lengths in memory (bm25-leg.ts), e.g. 0 in tests. */
   lengthsMinRows?: number;
+  /** Rank from the common-word lists when it can (common-postings.ts); false for FTS5 always, for comparing. */
+  commonPostings?: boolean;
 }
 
 const SCHEMA = `
@@ -207,7 +209,7 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file, { readonly: opts.readonly ?? false });
     sqliteVec.load(this.db);
-    this.bm25Leg = new Bm25Leg(this.db, loadNativeScorer(this.db), { common: opts.common, lengthsMinRows: opts.lengthsMinRows });
+    this.bm25Leg = new Bm25Leg(this.db, loadNativeScorer(this.db), { common: opts.common, lengthsMinRows: opts.lengthsMinRows, postings: opts.commonPostings });
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
@@ -703,7 +705,14 @@ export class SqliteStore implements Store {
    * list in each of them. Measured at 100k chunks: 13 segments -> 1 in 5.8 s, BM25 leg p95
    * 26.5 -> 24.0 ms. Called after `innsikt ingest` and `innsikt reindex`.
    */
-  compactSearchIndex(budgetMs = Number.POSITIVE_INFINITY): { before: number; after: number; steps: number; ms: number } {
+  compactSearchIndex(budgetMs = Number.POSITIVE_INFINITY): {
+    before: number;
+    after: number;
+    steps: number;
+    ms: number;
+    /** The common-word lists (common-postings.ts): lists written, and whether they are complete. */
+    postings: { phrases: number; ms: number; done: boolean } | null;
+  } {
     const t0 = performance.now();
     const before = this.searchSegments();
     let steps = 0;
@@ -729,7 +738,23 @@ export class SqliteStore implements Store {
         if (!step(-MERGE_STEP_PAGES)) break;
       }
     }
-    return { before, after: steps ? this.searchSegments() : before, steps, ms: Math.round(performance.now() - t0) };
+    const after = steps ? this.searchSegments() : before;
+    const ms = Math.round(performance.now() - t0);
+    return { before, after, steps, ms, postings: this.buildCommonPostings({ budgetMs }) };
+  }
+
+  /**
+   * Write (or go on writing) the common-word lists when the index has none or changed too much
+   * since (common-postings.ts); within `budgetMs`, the next call goes on. Null when they do not
+   * apply: no innsikt_fts, a read-only store, or an index too small for any word to be common.
+   */
+  buildCommonPostings(opts: { budgetMs?: number; force?: boolean } = {}): { phrases: number; ms: number; done: boolean } | null {
+    const postings = this.bm25Leg.postings;
+    if (!postings || this.db.readonly) return null;
+    const rows = this.bm25Leg.rows();
+    const cutoff = this.bm25Leg.cutoff(rows);
+    if (rows <= cutoff) return null;
+    return postings.build({ cutoff, rows, budgetMs: opts.budgetMs, force: opts.force });
   }
 
   close(): void {
