@@ -298,6 +298,7 @@ async function cmdStatus(args: string[], config: Config): Promise<number> {
       needsReindex: !!mismatch,
       byAccess: s.byAccess,
       byKind: s.byKind,
+      commonLists: idx.store.bm25Leg.postings?.status() ?? null,
     };
     if (values.json) process.stdout.write(JSON.stringify(out) + '\n');
     else {
@@ -307,6 +308,12 @@ async function cmdStatus(args: string[], config: Config): Promise<number> {
       console.log(`Chunks:          ${out.chunks}`);
       console.log(`Index size:      ${formatBytes(out.indexBytes)}`);
       console.log(`Embedding model: ${out.embedder.id} (${out.embedder.dimensions} dimensions)`);
+      const cl = out.commonLists;
+      if (cl) {
+        const size = cl.bytes === null ? '' : ` (${formatBytes(cl.bytes)})`;
+        const built = cl.lists ? `${cl.lists} lists${size}, ${cl.rowsAfter} chunks added since` : 'no lists yet';
+        console.log(`Common words:    ${built}${cl.building ? `; writing new lists, ${cl.building.left} left (next ingest goes on)` : ''}`);
+      }
       if (mismatch) console.log(`\nThe configured model is ${idx.embedder.id}: run \`innsikt reindex\` to rebuild the index with it.`);
     }
   } finally {

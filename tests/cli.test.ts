@@ -107,6 +107,8 @@ describe('innsikt command line', () => {
     expect(status.chunks).toBeGreaterThan(2);
     expect(status.indexBytes).toBeGreaterThan(0);
     expect(status.embedder.id).toMatch(/^local-hash/);
+    // Two documents: no word is common, so there are no common-word lists to report.
+    expect(status.commonLists).toBe(null);
     const id = JSON.parse(run('search', 'strøsand', '--json').stdout).results[0].documentId;
     const silver = JSON.parse(run('show', id, '--json').stdout);
     expect(silver.pages[0].text).toContain('strøsand');

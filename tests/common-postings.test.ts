@@ -188,9 +188,13 @@ describe.runIf(native)('common-word lists', () => {
     const { store, file } = corpus();
     const postings = store.bm25Leg.postings!;
     // No budget at all: the job is planned and kept, nothing is switched to.
+    expect(postings.status()).toBe(null);
     const first = store.buildCommonPostings({ budgetMs: 0 })!;
     expect(first.done).toBe(false);
     expect(postings.state()).toBe(null);
+    const planned = postings.status()!;
+    expect(planned.lists).toBe(0);
+    expect(planned.building!.left).toBeGreaterThan(4);
     let served = postings.served;
     store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10 });
     expect(postings.served).toBe(served); // FTS5 ranked: no lists yet
@@ -203,6 +207,10 @@ describe.runIf(native)('common-word lists', () => {
     expect(rounds).toBeGreaterThan(0);
     const gen1 = postings.state()!;
     expect(gen1.gen).toBe(1);
+    const built = postings.status()!;
+    expect(built).toMatchObject({ building: null, rowsAfter: 0 });
+    expect(built.lists).toBe(store.db.prepare(`SELECT count(*) FROM common_lists`).pluck().get());
+    expect(built.bytes).toBe(store.db.prepare(`SELECT sum(length(data)) FROM common_lists`).pluck().get());
     served = postings.served;
     const plain = open(file, { commonPostings: false });
     expectSame(store, plain, 'vedtak tiltak', PUBLIC_PRINCIPAL);
@@ -211,6 +219,7 @@ describe.runIf(native)('common-word lists', () => {
     // by the compaction that follows every ingest, and the old generation is dropped.
     expect(store.buildCommonPostings()!.phrases).toBe(0);
     for (let i = 160; i < 200; i++) put(store, `p${i}`, text(i));
+    expect(postings.status()!.rowsAfter).toBe(40);
     const compacted = store.compactSearchIndex();
     expect(compacted.postings?.done).toBe(true);
     expect(compacted.postings?.phrases).toBeGreaterThan(0);

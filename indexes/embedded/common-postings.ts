@@ -325,7 +325,7 @@ export class CommonPostings {
       pending = JSON.stringify({ gen, upto, rows: opts.rows, todo, cutoff: opts.cutoff, format: this.format() });
       this.setMeta('postings_build', pending);
     }
-    const job = JSON.parse(pending) as { gen: number; upto: number; rows: number; todo: string[]; cutoff: number };
+    const job = JSON.parse(pending) as { gen: number; upto: number; rows: number; todo: string[]; cutoff: number; lists?: number; bytes?: number };
     const put = this.stmt(`INSERT OR REPLACE INTO common_lists (gen, phrase, data) VALUES (?, ?, ?)`);
     let built = 0;
     while (job.todo.length && performance.now() - t0 < budget) {
@@ -337,7 +337,11 @@ export class CommonPostings {
         for (let first = true; job.todo.length && (first || performance.now() - batchStart < batchMs); first = false) {
           const phrase = job.todo[job.todo.length - 1];
           const data = this.live(phrase, 0, job.upto);
-          if (data && data.length) put.run(job.gen, phrase, data);
+          if (data && data.length) {
+            put.run(job.gen, phrase, data);
+            job.lists = (job.lists ?? 0) + 1;
+            job.bytes = (job.bytes ?? 0) + data.length;
+          }
           job.todo.pop();
           built++;
         }
@@ -347,7 +351,7 @@ export class CommonPostings {
     if (job.todo.length) return { phrases: built, ms: Math.round(performance.now() - t0), done: false };
     // Complete: switch queries to the new generation, then drop the old one.
     this.db.transaction(() => {
-      this.setMeta('postings_state', JSON.stringify({ gen: job.gen, upto: job.upto, rows: job.rows, format: this.format() }));
+      this.setMeta('postings_state', JSON.stringify({ gen: job.gen, upto: job.upto, rows: job.rows, lists: job.lists ?? 0, bytes: job.bytes ?? 0, at: new Date().toISOString(), format: this.format() }));
       this.db.prepare(`DELETE FROM meta WHERE key = 'postings_build'`).run();
     })();
     this.db.prepare(`DELETE FROM common_lists WHERE gen <> ?`).run(job.gen);
@@ -361,6 +365,20 @@ export class CommonPostings {
     const added = this.stmt(`SELECT count(*) FROM chunks WHERE rowid > ?`).pluck().get(st.upto) as number;
     const deleted = Math.max(0, st.rows + added - rows);
     return added > REBUILD_SHARE * st.rows || deleted > REBUILD_SHARE * st.rows;
+  }
+
+  /** What `innsikt status` shows: the lists queries read, and a build under way. */
+  status(): { lists: number; bytes: number | null; builtAt: string | null; upto: number; rowsAfter: number; building: { left: number } | null } | null {
+    const raw = this.table() ? this.meta('postings_state') : null;
+    const pending = this.meta('postings_build');
+    const building = pending ? { left: (JSON.parse(pending) as { todo: string[] }).todo.length } : null;
+    if (!raw && !building) return null;
+    const s = raw ? (JSON.parse(raw) as State & { lists?: number; bytes?: number; at?: string; format: string }) : null;
+    const current = s && s.format === this.format() ? s : null;
+    const rowsAfter = current ? (this.stmt(`SELECT count(*) FROM chunks WHERE rowid > ?`).pluck().get(current.upto) as number) : 0;
+    // Lists written before their count and size were recorded: counted (the key's index), size unknown.
+    const lists = current ? (current.lists ?? (this.stmt(`SELECT count(*) FROM common_lists WHERE gen = ?`).pluck().get(current.gen) as number)) : 0;
+    return { lists, bytes: current ? (current.bytes ?? null) : 0, builtAt: current?.at ?? null, upto: current?.upto ?? 0, rowsAfter, building };
   }
 
   /** Drop every list (the index was rebuilt elsewhere, or for measuring). */
