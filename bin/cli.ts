@@ -312,7 +312,9 @@ async function cmdStatus(args: string[], config: Config): Promise<number> {
       if (cl) {
         const size = cl.bytes === null ? '' : ` (${formatBytes(cl.bytes)})`;
         const built = cl.lists ? `${cl.lists} lists${size}, ${cl.rowsAfter} chunks added since` : 'no lists yet';
-        console.log(`Common words:    ${built}${cl.building ? `; writing new lists, ${cl.building.left} left (next ingest goes on)` : ''}`);
+        const b = cl.building;
+        const next = b ? `; new lists under way (${b.scanning ? 'finding the common words' : `${b.left} left to write`}; the next ingest goes on)` : '';
+        console.log(`Common words:    ${built}${next}`);
       }
       if (mismatch) console.log(`\nThe configured model is ${idx.embedder.id}: run \`innsikt reindex\` to rebuild the index with it.`);
     }

@@ -76,6 +76,23 @@ export interface Ranked {
   matched: number;
 }
 
+/** A build under way, kept in the meta table between calls. */
+interface Job {
+  gen: number;
+  /** Rows up to this rowid go into the lists; later ones are read from FTS5 at query time. */
+  upto: number;
+  rows: number;
+  cutoff: number;
+  format: string;
+  /** Still finding the common tokens: the last term done. */
+  scanning: boolean;
+  scanFrom: string;
+  /** Lists still to write. */
+  todo: string[];
+  lists?: number;
+  bytes?: number;
+}
+
 interface State {
   gen: number;
   upto: number;
@@ -304,28 +321,17 @@ export class CommonPostings {
       if (!opts.force && !this.stale(opts.rows)) return { phrases: 0, ms: Math.round(performance.now() - t0), done: true };
       const upto = (this.stmt(`SELECT coalesce(max(rowid), 0) FROM chunks`).pluck().get() as number) ?? 0;
       const gen = (this.state()?.gen ?? 0) + 1;
-      // Which tokens many rows hold, per column (FTS5's own dictionary): one pass over the index.
-      this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.postings_vocab USING fts5vocab(main, 'chunks_fts', 'col')`);
-      const sums = new Map<string, { stem: number; exact: number }>();
-      for (const r of this.db.prepare(`SELECT term, col, doc FROM temp.postings_vocab`).raw().iterate() as Iterable<[string, string, number]>) {
-        const [term, col, doc] = r;
-        let s = sums.get(term);
-        if (!s) sums.set(term, (s = { stem: 0, exact: 0 }));
-        if (col === 'exact') s.exact += doc;
-        else s.stem += doc;
-      }
-      const todo: string[] = [];
-      for (const [term, s] of sums) {
-        if (!/^[\p{L}\p{N}]+$/u.test(term)) continue;
-        // A row may hold a stem in several columns: the sum over columns is an upper bound.
-        if (s.stem > opts.cutoff) todo.push(listPhrase('stem', term));
-        if (s.exact > opts.cutoff) todo.push(listPhrase('exact', term));
-      }
       this.db.prepare(`DELETE FROM common_lists WHERE gen = ?`).run(gen);
-      pending = JSON.stringify({ gen, upto, rows: opts.rows, todo, cutoff: opts.cutoff, format: this.format() });
+      const job: Job = { gen, upto, rows: opts.rows, todo: [], cutoff: opts.cutoff, format: this.format(), scanFrom: '', scanning: true };
+      pending = JSON.stringify(job);
       this.setMeta('postings_build', pending);
     }
-    const job = JSON.parse(pending) as { gen: number; upto: number; rows: number; todo: string[]; cutoff: number; lists?: number; bytes?: number };
+    const job = JSON.parse(pending) as Job;
+    if (job.scanning) {
+      this.scan(job, t0, budget);
+      this.setMeta('postings_build', JSON.stringify(job));
+      if (job.scanning) return { phrases: 0, ms: Math.round(performance.now() - t0), done: false };
+    }
     const put = this.stmt(`INSERT OR REPLACE INTO common_lists (gen, phrase, data) VALUES (?, ?, ?)`);
     let built = 0;
     while (job.todo.length && performance.now() - t0 < budget) {
@@ -358,6 +364,43 @@ export class CommonPostings {
     return { phrases: built, ms: Math.round(performance.now() - t0), done: true };
   }
 
+  /**
+   * Which tokens many rows hold, per column, from FTS5's own dictionary (fts5vocab): a pass
+   * over the whole index (2-5 s per 100k chunks), so it goes term range by term range, within
+   * the budget, the next call going on after the last term it finished.
+   */
+  private scan(job: Job, t0: number, budget: number): void {
+    this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.postings_vocab USING fts5vocab(main, 'chunks_fts', 'col')`);
+    let term: string | null = null;
+    let stem = 0;
+    let exact = 0;
+    const flush = () => {
+      if (term === null) return;
+      if (/^[\p{L}\p{N}]+$/u.test(term)) {
+        // A row may hold a stem in several columns: the sum over columns is an upper bound.
+        if (stem > job.cutoff) job.todo.push(listPhrase('stem', term));
+        if (exact > job.cutoff) job.todo.push(listPhrase('exact', term));
+      }
+      job.scanFrom = term;
+    };
+    // Terms come in FTS5's order, each term's columns together; fts5vocab seeks to `term > ?`.
+    for (const [t, col, doc] of this.stmt(`SELECT term, col, doc FROM temp.postings_vocab WHERE term > ?`).raw().iterate(job.scanFrom) as Iterable<
+      [string, string, number]
+    >) {
+      if (t !== term) {
+        flush();
+        if (term !== null && performance.now() - t0 >= budget) return; // at least one term per call
+        term = t;
+        stem = 0;
+        exact = 0;
+      }
+      if (col === 'exact') exact += doc;
+      else stem += doc;
+    }
+    flush();
+    job.scanning = false;
+  }
+
   /** No lists, or rows added or deleted since they were built pass REBUILD_SHARE. */
   private stale(rows: number): boolean {
     const st = this.state();
@@ -368,10 +411,19 @@ export class CommonPostings {
   }
 
   /** What `innsikt status` shows: the lists queries read, and a build under way. */
-  status(): { lists: number; bytes: number | null; builtAt: string | null; upto: number; rowsAfter: number; building: { left: number } | null } | null {
+  status(): {
+    lists: number;
+    bytes: number | null;
+    builtAt: string | null;
+    upto: number;
+    rowsAfter: number;
+    /** A build under way: still finding the common tokens, or this many lists left to write. */
+    building: { scanning: boolean; left: number } | null;
+  } | null {
     const raw = this.table() ? this.meta('postings_state') : null;
     const pending = this.meta('postings_build');
-    const building = pending ? { left: (JSON.parse(pending) as { todo: string[] }).todo.length } : null;
+    const job = pending ? (JSON.parse(pending) as Job) : null;
+    const building = job ? { scanning: !!job.scanning, left: job.todo.length } : null;
     if (!raw && !building) return null;
     const s = raw ? (JSON.parse(raw) as State & { lists?: number; bytes?: number; at?: string; format: string }) : null;
     const current = s && s.format === this.format() ? s : null;
