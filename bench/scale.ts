@@ -74,6 +74,9 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
     ['hybrid', (q) => run(q, 'hybrid')],
     ['hybrid, results page (searchDocuments)', page],
     ['hybrid as internal staff', (q) => run(q, 'hybrid', INTERNAL)],
+    // What a click on a facet runs: a narrow filter (one year: ~3% of the chunks) and a wide one.
+    ['hybrid, filtered to one year (2023)', (q) => search(store, embedder, { query: q, mode: 'hybrid', limit: 10, principal: PUBLIC_PRINCIPAL, filters: { dateFrom: '2023-01-01', dateTo: '2023-12-31' } }, opts)],
+    ['hybrid, filtered to one kind (møteprotokoll)', (q) => search(store, embedder, { query: q, mode: 'hybrid', limit: 10, principal: PUBLIC_PRINCIPAL, filters: { kind: ['møteprotokoll'] } }, opts)],
   ];
   // Warm-up: load the int8 vector copy, fill SQLite's and the OS's caches.
   const tw = performance.now();

@@ -53,8 +53,10 @@
  * walked, the other lists seek (binary search) to its rows; but first, when a phrase of several
  * words is held by few rows, only those are ranked, and when the best top_k of them all score
  * above what any row without it could score, that is the answer. Returns a blob of little-endian
- * doubles: the number of matching rows, then the best top_k (rowid, score) pairs, best first
- * (ties: lower rowid); NULL when a list was flagged 2.
+ * doubles: the number of matching rows (-1 - the number of rows ranked, when the phrase boost's
+ * rows alone settled it), then the best top_k (rowid, score) pairs, best first
+ * (ties: lower rowid); NULL when a list was flagged 2. An optional last blob of ascending u32
+ * rowids (spec says so) keeps only those rows: the caller's filters, applied while ranking.
  *
  *   innsikt_lengths(fts_table, len_col)
  *
@@ -802,6 +804,21 @@ static void innsiktListsTopk(sqlite3_context *ctx, int nArg, sqlite3_value **arg
     }
     at += 1 + nm;
   }
+  /* Optional, after the groups: 1 = the next blob after the lists holds the only rowids a
+     result may have (u32, ascending): the caller's filters, applied inside the ranking. */
+  const unsigned int *allow = 0;
+  unsigned int nAllow = 0, allowAt = 0;
+  if (rc == SQLITE_OK && SPEC(at) == 1) {
+    if (arg >= nArg) rc = SQLITE_MISUSE;
+    else {
+      allow = (const unsigned int *)sqlite3_value_blob(argv[arg]);
+      nAllow = (unsigned int)(sqlite3_value_bytes(argv[arg]) / 4);
+      if (!allow) nAllow = 0;
+      for (unsigned int i = 1; i < nAllow; i++)
+        if (allow[i] <= allow[i - 1]) { rc = SQLITE_CORRUPT; break; }
+    }
+  }
+  int filtered = rc == SQLITE_OK && SPEC(at) == 1;
   int nHeap = 0;
   sqlite3_int64 matched = 0;
   if (rc == SQLITE_OK) {
@@ -857,6 +874,7 @@ static void innsiktListsTopk(sqlite3_context *ctx, int nArg, sqlite3_value **arg
       phase = 2;
       nHeap = 0;
       matched = 0;
+      allowAt = 0;
       for (int i = 0; i < nPhrases && rc == SQLITE_OK; i++) {
         if (isDerived[i]) der[i].at = 0;
         else rc = curOpen(&cur[i], argvOf[i], segsOf[i], 0);
@@ -895,6 +913,18 @@ static void innsiktListsTopk(sqlite3_context *ctx, int nArg, sqlite3_value **arg
       ok = any;
     }
     if (!ok) continue;
+    if (filtered) {
+      /* gallop the allowed rowids to r (they only move forward within a phase) */
+      unsigned int lo = allowAt, step = 1;
+      while (lo + step < nAllow && (sqlite3_int64)allow[lo + step] < r) { lo += step; step *= 2; }
+      unsigned int hi = lo + step < nAllow ? lo + step : nAllow;
+      while (lo < hi) {
+        unsigned int mid = lo + (hi - lo) / 2;
+        if ((sqlite3_int64)allow[mid] < r) lo = mid + 1; else hi = mid;
+      }
+      allowAt = lo;
+      if (lo >= nAllow || (sqlite3_int64)allow[lo] != r) continue;
+    }
     double k = K1 * (1.0 - B + B * (double)all / avgdl), score = 0.0;
     for (int i = 0; i < nPhrases; i++) {
       if (freq[i] <= 0 || mult[i] == 0) continue;
@@ -923,7 +953,8 @@ static void innsiktListsTopk(sqlite3_context *ctx, int nArg, sqlite3_value **arg
   qsort(heap, (size_t)nHeap, sizeof(Hit), hitCmp);
   double *out = (double *)sqlite3_malloc64(sizeof(double) * (sqlite3_uint64)(1 + 2 * nHeap));
   if (!out) { sqlite3_free(heap); sqlite3_result_error_nomem(ctx); return; }
-  out[0] = (double)matched;
+  /* below zero when only the phrase boost's rows were ranked: -1 - their number */
+  out[0] = phase == 2 ? (double)matched : -1.0 - (double)matched;
   for (int i = 0; i < nHeap; i++) { out[1 + 2 * i] = (double)heap[i].r; out[2 + 2 * i] = heap[i].s; }
   sqlite3_free(heap);
   sqlite3_result_blob64(ctx, out, sizeof(double) * (sqlite3_uint64)(1 + 2 * nHeap), sqlite3_free);

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { embeddingText } from '../ingest/chunk.ts';
-import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal } from '../indexes/types.ts';
+import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal, type SearchFilters } from '../indexes/types.ts';
+import type { StoredDocument } from '../indexes/store.ts';
 import { pageChunks, silverDoc, tempDir } from './helpers.ts';
 
 const native = process.env.INNSIKT_NATIVE !== '0';
@@ -141,6 +142,46 @@ describe.runIf(native)('common-word lists', () => {
     const top = docs(store, r.ranked).map((d) => Number(d.slice(1)));
     expect(top.some((i) => i >= 110)).toBe(true); // rows without the phrase made the page
     expect(store.bm25Leg.postings!.lastRanked).toBe(240);
+  });
+
+  it('filtered queries: a narrow filter is applied inside the ranking, a wide one by widening; the same as FTS5', () => {
+    const file = path.join(tempDir(), 'index.sqlite');
+    const store = open(file);
+    for (let i = 0; i < 200; i++) {
+      // 2023: one document in ten (narrow); rapport: one in two (wide). Secret 2023 documents
+      // dense with the query words must stay out of public results and counts.
+      const over = { date: i % 10 === 0 ? '2023-05-04' : '2024-09-12', kind: i % 2 ? 'rapport' : 'møteprotokoll' } as const;
+      put(store, `p${i}`, text(i), over);
+      if (i % 20 === 0) put(store, `s${i}`, `${'vedtak tiltak '.repeat(5)}KANARIFILTER ${text(i)}`, { ...over, access: 'internal' });
+    }
+    store.buildCommonPostings({ force: true });
+    const plain = open(file, { commonPostings: false });
+    const postings = store.bm25Leg.postings!;
+    const year = { dateFrom: '2023-01-01', dateTo: '2023-12-31' };
+    const cases: [SearchFilters, (d: StoredDocument) => boolean][] = [
+      [year, (d) => !!d.date?.startsWith('2023')],
+      [{ kind: ['rapport'] }, (d) => d.kind === 'rapport'],
+    ];
+    for (const [filters, check] of cases) {
+      for (const principal of [PUBLIC_PRINCIPAL, INTERNAL]) {
+        for (const q of ['vedtak tiltak', 'tiltak']) {
+          const served = postings.served;
+          const a = store.bm25(q, { principal, limit: 10, filters });
+          const b = plain.bm25(q, { principal, limit: 10, filters });
+          expect(postings.served, q).toBe(served + 1);
+          expect(a.total, `${q} ${JSON.stringify(filters)}`).toBe(b.total);
+          expect(a.ranked.map((x) => x.score)).toEqual(b.ranked.map((x) => x.score));
+          expect(a.ranked.length).toBeGreaterThan(0);
+          const ids = docs(store, a.ranked);
+          for (const id of ids) expect(check(store.getDocument(id, ADMIN_PRINCIPAL)!), id).toBe(true);
+          if (principal === PUBLIC_PRINCIPAL) expect(ids.some((d) => d.startsWith('s'))).toBe(false);
+          else if (filters === year) expect(ids.some((d) => d.startsWith('s'))).toBe(true);
+        }
+      }
+    }
+    // A filter no row passes: nothing, at once.
+    const none = store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10, filters: { dateFrom: '1990-01-01', dateTo: '1990-12-31' } });
+    expect(none).toMatchObject({ ranked: [], total: 0 });
   });
 
   it('rows added after the build come from FTS5, deleted rows never come back', () => {

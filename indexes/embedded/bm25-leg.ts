@@ -80,6 +80,8 @@ export const COMMON = {
 export const TOTAL_CAP = 1000;
 /** First candidate window of the rank-first path, as a multiple of the limit. */
 const FIRST_WINDOW = 1.5;
+/** A filter that keeps at most this share of the rows is applied inside the common-word lists' ranking. */
+const FILTER_LIST_SHARE = 0.1;
 /** Beyond this many candidates, join every match instead of widening again. */
 const MAX_WINDOW = 20_000;
 /** Document frequencies are reused while the row count moved less than this share ... */
@@ -133,6 +135,8 @@ export interface Bm25Plan {
 interface Filter {
   sql: string;
   params: Record<string, unknown>;
+  /** The clause looks at chunks (c), not only at documents (d). */
+  chunkLevel?: boolean;
 }
 
 /** A word whose expression is more than OR-ed phrases (NEAR of a decompounded word, a prefix). */
@@ -363,7 +367,10 @@ export class Bm25Leg {
   }
 
   private rankOnce(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
-    return (req.filter.sql === '1 = 1' ? this.rankFirst(plan, req) : null) ?? this.joined(plan, req);
+    // With filters, FTS5's ranking first would widen too far too often; the common-word lists
+    // rank the widest windows cheaply, so a query they serve goes that way filtered too.
+    const filtered = req.filter.sql !== '1 = 1';
+    return (!filtered || (plan.groups && !req.filter.chunkLevel) ? this.rankFirst(plan, req, filtered) : null) ?? this.joined(plan, req);
   }
 
   /** Every match joined with its document for the access check and filters: exact, slow at scale. */
@@ -388,15 +395,21 @@ export class Bm25Leg {
    * FTS5 ranks (innsikt_bm25: the final order), then the access check runs in SQL on the best
    * candidates, widened until `limit` of them are readable; null to fall back to joined().
    */
-  private rankFirst(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result | null {
+  private rankFirst(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }, listsOnly = false): Bm25Result | null {
     if (!plan.multipliers) return null;
     const score = this.scoreSql(plan, 'k');
     const ranked = this.stmt(`SELECT rowid, ${score.sql} AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY s LIMIT @k`);
     // A query of common words only: the same ranking from the common-word lists.
     const listed =
       plan.groups && this.postings
-        ? this.postings.rank(plan, (p) => this.phraseDf(p, plan.rows, plan.scope), { lenTokens: SHORT_CHUNK.chars > 0 ? SHORT_CHUNK_TOKENS : 0, lenPower: SHORT_CHUNK.power, firstK: Math.max(FIRST_WINDOW * req.limit, 100) })
+        ? this.postings.rank(plan, (p) => this.phraseDf(p, plan.rows, plan.scope), {
+            lenTokens: SHORT_CHUNK.chars > 0 ? SHORT_CHUNK_TOKENS : 0,
+            lenPower: SHORT_CHUNK.power,
+            firstK: Math.max(FIRST_WINDOW * req.limit, 100),
+            allow: listsOnly ? () => this.allowedRows(plan, req) : undefined,
+          })
         : null;
+    if (listsOnly && !listed) return null;
     const candidates = (k: number) =>
       listed ? listed.top(k) : (ranked.all({ match: plan.match.expr, ...score.params, k }) as { rowid: number; s: number }[]);
     const check = this.stmt(
@@ -412,10 +425,36 @@ export class Bm25Leg {
       const scored: { rowid: number; score: number }[] = [];
       for (const c of cands) if (readable.has(c.rowid)) scored.push({ rowid: c.rowid, score: -c.s });
       if (!exhausted && scored.length < req.limit) continue;
-      const total = exhausted ? { total: scored.length, totalRelation: 'eq' as const } : this.countReadable(plan, req);
+      // Ranked within the filter's own rows, the lists counted every readable match exactly.
+      const counted = listed?.allowed && listed.complete ? { total: listed.matched, totalRelation: 'eq' as const } : null;
+      const total = exhausted ? { total: scored.length, totalRelation: 'eq' as const } : (counted ?? this.countReadable(plan, req));
       return { ranked: scored.slice(0, req.limit), ...total };
     }
     return null;
+  }
+
+  /**
+   * The readable rows a filter on documents keeps, ascending, for the common-word lists to rank
+   * within; null when its documents are more than FILTER_LIST_SHARE of the readable ones (then
+   * ranking first and checking the best candidates finds enough soon). Measured at 1M chunks
+   * (BM25 leg, limit 300), against every match joined as before: a year (3% of the rows)
+   * 469 / 366 / 226 -> 71 / 84 / 42 ms for "stemmesedler forkastet", "valgstyret godkjente",
+   * "sak 139/12"; a kind 77% hold, by widening: 583 / 552 / 408 -> 28 / 30 / 41 ms.
+   */
+  private allowedRows(plan: Bm25Plan, req: { acl: AccessClause; filter: Filter }): Uint32Array | null {
+    // Both counts cached like document frequencies (the same key space: scope, then what).
+    const scope = `${plan.scope?.key ?? 'admin'}\u0000`;
+    const docs = this.cachedCount(`${scope}\u0000docs`, plan.rows, () =>
+      this.stmt(`SELECT count(*) FROM documents d WHERE ${req.acl.sql}`).pluck().get(req.acl.params) as number,
+    );
+    const kept = this.cachedCount(`${scope}\u0000docs\u0000${req.filter.sql}\u0000${JSON.stringify(req.filter.params)}`, plan.rows, () =>
+      this.stmt(`SELECT count(*) FROM documents d WHERE ${req.acl.sql} AND ${req.filter.sql}`).pluck().get({ ...req.acl.params, ...req.filter.params }) as number,
+    );
+    if (kept > FILTER_LIST_SHARE * docs) return null;
+    const ids = this.stmt(`SELECT c.rowid FROM documents d JOIN chunks c ON c.document_id = d.id WHERE ${req.acl.sql} AND ${req.filter.sql}`)
+      .pluck()
+      .all({ ...req.acl.params, ...req.filter.params }) as number[];
+    return Uint32Array.from(ids).sort();
   }
 
   /** Readable matches, counted up to TOTAL_CAP. */

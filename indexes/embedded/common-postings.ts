@@ -74,6 +74,10 @@ export interface Ranked {
   top(k: number): { rowid: number; s: number }[];
   /** Rows ranked (all that match, or only those holding the phrase boost when they settled the best). */
   matched: number;
+  /** `matched` is every row that matches (and, with `allowed`, that the filter's rows hold). */
+  complete: boolean;
+  /** Ranked within the rows the caller's filter allows (readable ones only). */
+  allowed: boolean;
 }
 
 /** A build under way, kept in the meta table between calls. */
@@ -184,7 +188,11 @@ export class CommonPostings {
    * The ranking itself runs in innsikt_lists_topk (native/innsikt_fts.c), on the lists as
    * SQLite holds them: no copy passes through JavaScript.
    */
-  rank(plan: Bm25Plan, df: (phrase: string) => number, opts: { lenTokens: number; lenPower: number; firstK: number }): Ranked | null {
+  rank(
+    plan: Bm25Plan,
+    df: (phrase: string) => number,
+    opts: { lenTokens: number; lenPower: number; firstK: number; allow?: () => Uint32Array | null },
+  ): Ranked | null {
     const groups = plan.groups;
     const mult = plan.multipliers;
     if (!this.ranks || !groups || !mult || !plan.match.phrases.length || mult.length !== plan.match.phrases.length) return null;
@@ -212,7 +220,7 @@ export class CommonPostings {
       return i;
     };
     const phraseLists = phrases.map((p) => (p!.tokens.length === 1 ? [listOf(listPhrase(p!.kind, p!.tokens[0]), false)] : p!.tokens.map((t) => listOf(listPhrase('exact', t), true))));
-    const run = (k: number): { matched: number; hits: { rowid: number; s: number }[] } | null => {
+    const run = (k: number): { matched: number; complete: boolean; allowed: boolean; hits: { rowid: number; s: number }[] } | null => {
       const st = this.state();
       if (!st) return null;
       const has = new Set(
@@ -245,6 +253,14 @@ export class CommonPostings {
       });
       for (const l of phraseLists) spec.push(l.length, ...l);
       for (const g of groups) spec.push(g.length, ...g);
+      // The rows the caller's filters allow, when few enough to list (read in this transaction).
+      const allow = opts.allow?.() ?? null;
+      if (allow && !allow.length) return { matched: 0, complete: true, allowed: true, hits: [] };
+      spec.push(allow ? 1 : 0);
+      if (allow) {
+        params.allow = Buffer.from(allow.buffer, allow.byteOffset, allow.byteLength);
+        args.push('@allow');
+      }
       const numbers = [this.avgdl(), opts.lenTokens, opts.lenPower, this.weights[EXACT_COLUMN], ...mult];
       params.spec = Buffer.from(Int32Array.from(spec).buffer);
       params.numbers = Buffer.from(Float64Array.from(numbers).buffer);
@@ -254,7 +270,9 @@ export class CommonPostings {
       const n = (out.length / 8 - 1) / 2;
       const hits: { rowid: number; s: number }[] = new Array(n);
       for (let i = 0; i < n; i++) hits[i] = { rowid: out.readDoubleLE(8 + 16 * i), s: -out.readDoubleLE(16 + 16 * i) };
-      return { matched: out.readDoubleLE(0), hits };
+      // Below zero: only the phrase boost's rows were ranked (-1 - their number).
+      const m = out.readDoubleLE(0);
+      return { matched: m >= 0 ? m : -1 - m, complete: m >= 0, allowed: !!allow, hits };
     };
     const once = (k: number) => (this.db.inTransaction ? run(k) : this.db.transaction(run)(k));
     // The fewer asked for, the sooner the phrase boost's rows alone can settle them (C).
@@ -264,7 +282,15 @@ export class CommonPostings {
     this.served++;
     this.lastRanked = last.matched;
     return {
-      matched: last.matched,
+      get matched() {
+        return last!.matched;
+      },
+      get complete() {
+        return last!.complete;
+      },
+      get allowed() {
+        return last!.allowed;
+      },
       top: (k: number) => {
         if (k > computedK && last!.hits.length >= computedK) {
           const more = once(k);

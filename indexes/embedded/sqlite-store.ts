@@ -127,7 +127,7 @@ function statsScope(principal: Principal): StatsScope {
 /** Pages FTS5 writes per merge step of compactSearchIndex() (4 KB each: ~0.1 s per step). */
 const MERGE_STEP_PAGES = 1000;
 
-export function filterClause(filters: SearchFilters | undefined): { sql: string; params: Record<string, unknown> } {
+export function filterClause(filters: SearchFilters | undefined): { sql: string; params: Record<string, unknown>; chunkLevel?: boolean } {
   const parts: string[] = [];
   const params: Record<string, unknown> = {};
   if (!filters) return { sql: '1 = 1', params };
@@ -152,7 +152,8 @@ export function filterClause(filters: SearchFilters | undefined): { sql: string;
     parts.push(`d.id = @f_doc`);
     params.f_doc = filters.documentId;
   }
-  return { sql: parts.length ? parts.join(' AND ') : '1 = 1', params };
+  // chunkLevel: the clause looks at chunks (c), not only at documents (d).
+  return { sql: parts.length ? parts.join(' AND ') : '1 = 1', params, chunkLevel: !!filters.decisionsOnly };
 }
 
 /** FTS5 MATCH expression for a query (kept for callers that have no store at hand). */
