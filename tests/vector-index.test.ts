@@ -134,6 +134,34 @@ describe('vector index: access is applied inside the vector leg', () => {
     }
   });
 
+  it('a narrow filter: candidates from the filter\'s rows only, the same as the exact scan, no fallback', () => {
+    // maxCandidates 16: a filter one document in ten passes would need 10 × the 32 candidates.
+    const small = new SqliteStore(path.join(tempDir(), 'narrow.sqlite'), { vectorIndex: { minVectors: 0, maxCandidates: 16 } });
+    try {
+      for (let i = 0; i < 200; i++) {
+        const date = i % 10 === 0 ? '2019-05-01' : '2024-02-01';
+        put(small, `d${i}`, [`${TOPICS[i % TOPICS.length]} Møte ${i}.`, `${TOPICS[(i + 3) % TOPICS.length]} Sak ${i}/24.`], { date });
+      }
+      put(small, 'hemmelig-2019', [`${SECRET} 2019.`], { date: '2019-06-01', access: 'protected', groups: ['barnevern'] });
+      const filters = { dateFrom: '2019-01-01', dateTo: '2019-12-31' };
+      for (const q of ['lekeplass', 'budsjett for parkdrift', SECRET]) {
+        const hits = vectorHits(small, q, PUBLIC_PRINCIPAL, { filters, limit: 10 });
+        // One round over the filter's rows: no widening to k / share, no exact fallback.
+        expect(small.vectorIndex()!.lastSearch).toMatchObject({ fellBack: false, rounds: 1 });
+        expect(small.vectorIndex()!.lastSearch!.candidates).toBeLessThanOrEqual(32);
+        expect(hits).toEqual(vectorHits(small, q, PUBLIC_PRINCIPAL, { filters, limit: 10, exact: true }));
+        expect(hits.length).toBeGreaterThan(0);
+        expect([...docs(hits)].every((d) => Number(d.slice(1)) % 10 === 0)).toBe(true);
+      }
+      // The group that may read the secret sees it under the same filter.
+      const bv = vectorHits(small, SECRET, BARNEVERN, { filters, limit: 10 });
+      expect(docs(bv).has('hemmelig-2019')).toBe(true);
+      expect(bv).toEqual(vectorHits(small, SECRET, BARNEVERN, { filters, limit: 10, exact: true }));
+    } finally {
+      small.close();
+    }
+  });
+
   it('applies filters inside the leg, like the exact scan', () => {
     put(store, 'gammel', ['Lekeplass på Kampen, vedtatt i 2019.'], { date: '2019-05-01', kind: 'utredning' });
     for (const filters of [{ dateTo: '2020-01-01' }, { kind: ['utredning'] }, { documentId: 'offentlig-3' }]) {

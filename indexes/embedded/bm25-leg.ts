@@ -80,8 +80,6 @@ export const COMMON = {
 export const TOTAL_CAP = 1000;
 /** First candidate window of the rank-first path, as a multiple of the limit. */
 const FIRST_WINDOW = 1.5;
-/** A filter that keeps at most this share of the rows is applied inside the common-word lists' ranking. */
-const FILTER_LIST_SHARE = 0.1;
 /** Beyond this many candidates, join every match instead of widening again. */
 const MAX_WINDOW = 20_000;
 /** Document frequencies are reused while the row count moved less than this share ... */
@@ -130,6 +128,18 @@ export interface Bm25Plan {
   /** Rows the scope may read when planned (the IDFs' N). */
   statsRows: number;
   scope?: StatsScope;
+}
+
+/** What rank() is asked: the best `limit` rows the access clause and filter let through. */
+interface LegReq {
+  limit: number;
+  acl: AccessClause;
+  filter: Filter;
+  /**
+   * The readable rows a narrow filter keeps, ascending (null: too many to list), for the
+   * common-word lists to rank within (SqliteStore.allowedRows).
+   */
+  allow?: () => Uint32Array | null;
 }
 
 interface Filter {
@@ -355,7 +365,7 @@ export class Bm25Leg {
     return { sql: `innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, ${BODY_COLUMN}, @lenT, @lenP, ${k}${args})`, params };
   }
 
-  rank(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
+  rank(plan: Bm25Plan, req: LegReq): Bm25Result {
     if (plan.multipliers) this.holdLengths(plan.rows);
     const out = this.rankOnce(plan, req);
     // Rows must hold every (common) word: if too few do, rank the plain way.
@@ -366,7 +376,7 @@ export class Bm25Leg {
     return out;
   }
 
-  private rankOnce(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
+  private rankOnce(plan: Bm25Plan, req: LegReq): Bm25Result {
     // With filters, FTS5's ranking first would widen too far too often; the common-word lists
     // rank the widest windows cheaply, so a query they serve goes that way filtered too.
     const filtered = req.filter.sql !== '1 = 1';
@@ -395,7 +405,7 @@ export class Bm25Leg {
    * FTS5 ranks (innsikt_bm25: the final order), then the access check runs in SQL on the best
    * candidates, widened until `limit` of them are readable; null to fall back to joined().
    */
-  private rankFirst(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }, listsOnly = false): Bm25Result | null {
+  private rankFirst(plan: Bm25Plan, req: LegReq, listsOnly = false): Bm25Result | null {
     if (!plan.multipliers) return null;
     const score = this.scoreSql(plan, 'k');
     const ranked = this.stmt(`SELECT rowid, ${score.sql} AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY s LIMIT @k`);
@@ -406,7 +416,7 @@ export class Bm25Leg {
             lenTokens: SHORT_CHUNK.chars > 0 ? SHORT_CHUNK_TOKENS : 0,
             lenPower: SHORT_CHUNK.power,
             firstK: Math.max(FIRST_WINDOW * req.limit, 100),
-            allow: listsOnly ? () => this.allowedRows(plan, req) : undefined,
+            allow: listsOnly ? req.allow : undefined,
           })
         : null;
     if (listsOnly && !listed) return null;
@@ -431,30 +441,6 @@ export class Bm25Leg {
       return { ranked: scored.slice(0, req.limit), ...total };
     }
     return null;
-  }
-
-  /**
-   * The readable rows a filter on documents keeps, ascending, for the common-word lists to rank
-   * within; null when its documents are more than FILTER_LIST_SHARE of the readable ones (then
-   * ranking first and checking the best candidates finds enough soon). Measured at 1M chunks
-   * (BM25 leg, limit 300), against every match joined as before: a year (3% of the rows)
-   * 469 / 366 / 226 -> 71 / 84 / 42 ms for "stemmesedler forkastet", "valgstyret godkjente",
-   * "sak 139/12"; a kind 77% hold, by widening: 583 / 552 / 408 -> 28 / 30 / 41 ms.
-   */
-  private allowedRows(plan: Bm25Plan, req: { acl: AccessClause; filter: Filter }): Uint32Array | null {
-    // Both counts cached like document frequencies (the same key space: scope, then what).
-    const scope = `${plan.scope?.key ?? 'admin'}\u0000`;
-    const docs = this.cachedCount(`${scope}\u0000docs`, plan.rows, () =>
-      this.stmt(`SELECT count(*) FROM documents d WHERE ${req.acl.sql}`).pluck().get(req.acl.params) as number,
-    );
-    const kept = this.cachedCount(`${scope}\u0000docs\u0000${req.filter.sql}\u0000${JSON.stringify(req.filter.params)}`, plan.rows, () =>
-      this.stmt(`SELECT count(*) FROM documents d WHERE ${req.acl.sql} AND ${req.filter.sql}`).pluck().get({ ...req.acl.params, ...req.filter.params }) as number,
-    );
-    if (kept > FILTER_LIST_SHARE * docs) return null;
-    const ids = this.stmt(`SELECT c.rowid FROM documents d JOIN chunks c ON c.document_id = d.id WHERE ${req.acl.sql} AND ${req.filter.sql}`)
-      .pluck()
-      .all({ ...req.acl.params, ...req.filter.params }) as number[];
-    return Uint32Array.from(ids).sort();
   }
 
   /** Readable matches, counted up to TOTAL_CAP. */

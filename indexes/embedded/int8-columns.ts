@@ -200,8 +200,9 @@ export interface Segment {
 /**
  * The k rows most similar to the int8 query by cosine, over the given blocks: rowids and
  * similarities, best first (ties by rowid). Only the query's non-zero dimensions are read.
+ * `keep`: only rows it accepts (a filter's rows) are candidates.
  */
-export function topK(segments: Iterable<Segment>, q: Int8Array, k: number): { rowids: number[]; sims: number[] } {
+export function topK(segments: Iterable<Segment>, q: Int8Array, k: number, keep?: (rowid: number) => boolean): { rowids: number[]; sims: number[] } {
   const dimIdx: number[] = [];
   const weights: number[] = [];
   let sq = 0;
@@ -226,6 +227,7 @@ export function topK(segments: Iterable<Segment>, q: Int8Array, k: number): { ro
       const sim = scores[i] * inv[i] * qInv;
       if (size === k && sim <= hs[0]) continue;
       const rowid = seg.rowids[seg.first + i];
+      if (keep && !keep(rowid)) continue;
       let at: number;
       if (size < k) {
         at = size++;

@@ -44,6 +44,14 @@ const SCHEMA_VERSION = '1';
  */
 export const VECTOR_INDEX_MIN_VECTORS = 2_000;
 
+/**
+ * A filter on documents that at most this share of the readable documents pass is listed as
+ * its rows (SqliteStore.allowedRows) for the legs to rank within. Measured at 1M chunks with a
+ * year (3% of the rows): BM25 leg 226-469 -> 42-84 ms on all-common queries; vector leg (limit
+ * 100) 116-208 -> 36-76 ms.
+ */
+export const ALLOW_LIST_SHARE = 0.1;
+
 export interface SqliteStoreOptions {
   readonly?: boolean;
   /**
@@ -481,7 +489,8 @@ export class SqliteStore implements Store {
     const scope = statsScope(req.principal);
     const plan = this.bm25Leg.plan(q, req.prefixLast ? q.words.length - 1 : undefined, scope);
     if (!plan) return { ranked: [], total: 0, totalRelation: 'eq' };
-    return this.bm25Leg.rank(plan, { limit: req.limit, acl: scope.acl, filter: filterClause(req.filters) });
+    const filter = filterClause(req.filters);
+    return this.bm25Leg.rank(plan, { limit: req.limit, acl: scope.acl, filter, allow: () => this.allowedRows(scope.key, scope.acl, filter) });
   }
 
   /**
@@ -521,6 +530,7 @@ export class SqliteStore implements Store {
           minSimilarity: req.minSimilarity,
           rescore: (rowids, limit) => this.vectorScan(vector, acl, f, req.minSimilarity, limit, rowids),
           filterShare: f.sql === '1 = 1' ? undefined : () => this.filterShare(acl, f),
+          allow: () => this.allowedRows(statsScope(req.principal).key, acl, f),
         });
         if (ranked) return ranked;
       } catch (err) {
@@ -536,6 +546,37 @@ export class SqliteStore implements Store {
   /** The exact vector leg: every readable vector compared in SQL (the reference for recall). */
   vectorExact(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[] {
     return this.vectorScan(vector, accessClause(req.principal), filterClause(req.filters), req.minSimilarity, req.limit, null);
+  }
+
+  private readonly allowMemo = new Map<string, { stamp: string; rows: Uint32Array | null }>();
+
+  /**
+   * The readable chunk rows a narrow filter on documents keeps (at most ALLOW_LIST_SHARE of the
+   * readable documents pass it), ascending; null for a wider filter or one on chunks. Both legs
+   * rank within it (the common-word lists, the int8 vector copy) instead of widening their
+   * candidates past reason or scanning every match. Kept per scope and filter until the index
+   * changes (change_stamp), so the legs of one search share it.
+   */
+  allowedRows(scopeKey: string, acl: AccessClause, f: { sql: string; params: Record<string, unknown>; chunkLevel?: boolean }): Uint32Array | null {
+    if (f.sql === '1 = 1' || f.chunkLevel) return null;
+    const stamp = changeStamp(this.db);
+    const key = `${scopeKey}\u0000${f.sql}\u0000${JSON.stringify(f.params)}`;
+    const stampKey = stamp ? `${stamp.add}/${stamp.revoke}` : null;
+    const hit = this.allowMemo.get(key);
+    if (hit && stampKey !== null && hit.stamp === stampKey) return hit.rows;
+    let rows: Uint32Array | null = null;
+    if (this.filterShare(acl, f) <= ALLOW_LIST_SHARE) {
+      const ids = this.db
+        .prepare(`SELECT c.rowid FROM documents d JOIN chunks c ON c.document_id = d.id WHERE ${acl.sql} AND ${f.sql}`)
+        .pluck()
+        .all({ ...acl.params, ...f.params }) as number[];
+      rows = Uint32Array.from(ids).sort();
+    }
+    if (stampKey !== null) {
+      if (this.allowMemo.size >= 16) this.allowMemo.delete(this.allowMemo.keys().next().value!);
+      this.allowMemo.set(key, { stamp: stampKey, rows });
+    }
+    return rows;
   }
 
   /** The share of the documents this principal may read that pass the filters. */
