@@ -23,6 +23,7 @@
  * Otherwise a public `mode=bm25` score would tell how many secret chunks hold a word.
  */
 import type Database from 'better-sqlite3';
+import { statementCache } from './statements.ts';
 import type { ParsedQuery } from '../analysis/query.ts';
 import type { AccessClause } from './access.ts';
 import { ftsParts, ftsPlanned, join, type FtsExpr, type FtsParts } from './fts-query.ts';
@@ -162,7 +163,7 @@ function orGroup(parts: FtsParts, match: FtsExpr, prefixWord: number | undefined
 export class Bm25Leg {
   private readonly dfCache = new Map<string, { n: number; rows: number; at: number }>();
   private rowidDocIndex: boolean | null = null;
-  private readonly stmts = new Map<string, Database.Statement>();
+  private readonly stmt: (sql: string) => Database.Statement;
 
   readonly common: { share: number; minDf: number };
   private readonly lengthsMinRows: number;
@@ -177,6 +178,7 @@ export class Bm25Leg {
     readonly native: boolean,
     opts: { common?: Partial<typeof COMMON>; lengthsMinRows?: number; postings?: boolean } = {},
   ) {
+    this.stmt = statementCache(db);
     this.common = { ...COMMON, ...opts.common };
     this.lengthsMinRows = opts.lengthsMinRows ?? LENGTHS_MIN_ROWS;
     const w = BM25_WEIGHTS;
@@ -200,16 +202,6 @@ export class Bm25Leg {
     const held = this.stmt(`SELECT innsikt_lengths('chunks_fts', ${BODY_COLUMN})`).pluck().get() as number;
     // -1: rowids too sparse to hold; do not try again until as many rows came.
     this.lengthsHeldTo = held >= 0 ? held : max;
-  }
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      if (this.stmts.size > 200) this.stmts.clear();
-      this.stmts.set(sql, s);
-    }
-    return s;
   }
 
   /** Forget cached document frequencies (this process wrote to the index). */

@@ -25,6 +25,7 @@
  * switched to in one transaction when complete.
  */
 import type Database from 'better-sqlite3';
+import { statementCache } from './statements.ts';
 import type { Bm25Plan } from './bm25-leg.ts';
 
 /** Bumped when the blob layout changes: lists of another format are never read. */
@@ -104,7 +105,7 @@ interface State {
 }
 
 export class CommonPostings {
-  private readonly stmts = new Map<string, Database.Statement>();
+  private readonly stmt: (sql: string) => Database.Statement;
   private hasTable = false;
 
   /** Queries ranked from the lists so far, and the rows the last one scored (for tests and measuring). */
@@ -120,17 +121,7 @@ export class CommonPostings {
     opts: { rank?: boolean } = {},
   ) {
     this.ranks = opts.rank ?? true;
-  }
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      // Statements vary with the query's shape (lists, listed or read from FTS5).
-      if (this.stmts.size > 200) this.stmts.clear();
-      this.stmts.set(sql, s);
-    }
-    return s;
+    this.stmt = statementCache(db);
   }
 
   private meta(key: string): string | null {
