@@ -162,13 +162,20 @@ export class CommonPostings {
    * phrase's with the positions of its instances.
    */
   private live(phrase: string, from: number, to = Number.MAX_SAFE_INTEGER): Buffer | null {
-    const withPositions = phrase.startsWith(EXACT_PREFIX);
-    return this.stmt(
-      `SELECT innsikt_pack(r, p) FROM (SELECT rowid AS r, innsikt_posting(chunks_fts, ${this.weightArgs()}, ${this.lengthColumn}, @pos) AS p
-         FROM chunks_fts WHERE chunks_fts MATCH @phrase AND rowid > @from AND rowid <= @to LIMIT -1)`,
-    )
+    return this.stmt(this.packSql(phrase, '@phrase', 'rowid > @from AND rowid <= @to'))
       .pluck()
-      .get({ phrase, pos: withPositions ? 1 : 0, from: BigInt(from), to: BigInt(to) }) as Buffer | null;
+      .get({ phrase, from: BigInt(from), to: BigInt(to) }) as Buffer | null;
+  }
+
+  /**
+   * The SELECT that packs a phrase's rows from FTS5 into one list (innsikt_pack), the phrase
+   * bound as `param`, its rows narrowed by `rows` (a rowid range); exact-form phrases keep
+   * their instances' positions.
+   */
+  private packSql(phrase: string, param: string, rows: string): string {
+    const positions = phrase.startsWith(EXACT_PREFIX) ? 1 : 0;
+    return `SELECT innsikt_pack(r, p) FROM (SELECT rowid AS r, innsikt_posting(chunks_fts, ${this.weightArgs()}, ${this.lengthColumn}, ${positions}) AS p
+         FROM chunks_fts WHERE chunks_fts MATCH ${param} AND ${rows} LIMIT -1)`;
   }
 
   /**
@@ -230,10 +237,7 @@ export class CommonPostings {
       const params: Record<string, unknown> = { gen: st.gen, upto: BigInt(st.upto) };
       keys.forEach((key, i) => {
         params[`p${i}`] = key;
-        const positions = key.startsWith(EXACT_PREFIX);
-        const live = (from: string) =>
-          `(SELECT innsikt_pack(r, p) FROM (SELECT rowid AS r, innsikt_posting(chunks_fts, ${this.weightArgs()}, ${this.lengthColumn}, ${positions ? 1 : 0}) AS p
-             FROM chunks_fts WHERE chunks_fts MATCH @p${i} AND rowid > ${from} LIMIT -1))`;
+        const live = (from: string) => `(${this.packSql(key, `@p${i}`, `rowid > ${from}`)})`;
         if (has.has(key)) {
           spec.push(2, keep[i] ? 1 : 0);
           args.push(`(SELECT data FROM common_lists WHERE gen = @gen AND phrase = @p${i})`, live('@upto'));
