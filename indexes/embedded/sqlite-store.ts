@@ -523,14 +523,15 @@ export class SqliteStore implements Store {
     if (index) {
       const acl = accessClause(req.principal);
       const f = filterClause(req.filters);
+      const scopeKey = statsScope(req.principal).key;
       try {
         const ranked = index.search(vector, {
           acl,
           limit: req.limit,
           minSimilarity: req.minSimilarity,
           rescore: (rowids, limit) => this.vectorScan(vector, acl, f, req.minSimilarity, limit, rowids),
-          filterShare: f.sql === '1 = 1' ? undefined : () => this.filterShare(acl, f),
-          allow: () => this.allowedRows(statsScope(req.principal).key, acl, f),
+          filterShare: f.sql === '1 = 1' ? undefined : () => this.filterFacts(scopeKey, acl, f).share,
+          allow: () => this.allowedRows(scopeKey, acl, f),
         });
         if (ranked) return ranked;
       } catch (err) {
@@ -548,7 +549,7 @@ export class SqliteStore implements Store {
     return this.vectorScan(vector, accessClause(req.principal), filterClause(req.filters), req.minSimilarity, req.limit, null);
   }
 
-  private readonly allowMemo = new Map<string, { stamp: string; rows: Uint32Array | null }>();
+  private readonly allowMemo = new Map<string, { stamp: string; share: number; rows?: Uint32Array | null }>();
 
   /**
    * The readable chunk rows a narrow filter on documents keeps (at most ALLOW_LIST_SHARE of the
@@ -559,32 +560,40 @@ export class SqliteStore implements Store {
    */
   allowedRows(scopeKey: string, acl: AccessClause, f: { sql: string; params: Record<string, unknown>; chunkLevel?: boolean }): Uint32Array | null {
     if (f.sql === '1 = 1' || f.chunkLevel) return null;
+    const facts = this.filterFacts(scopeKey, acl, f);
+    if (facts.rows === undefined) {
+      facts.rows = null;
+      if (facts.share <= ALLOW_LIST_SHARE) {
+        const ids = this.db
+          .prepare(`SELECT c.rowid FROM documents d JOIN chunks c ON c.document_id = d.id WHERE ${acl.sql} AND ${f.sql}`)
+          .pluck()
+          .all({ ...acl.params, ...f.params }) as number[];
+        facts.rows = Uint32Array.from(ids).sort();
+      }
+    }
+    return facts.rows;
+  }
+
+  /**
+   * A filter on documents, for this scope: the share of the readable documents that pass it,
+   * and (once allowedRows asked) its rows. Kept until change_stamp moves; without one (an old
+   * file opened read-only), counted afresh each time.
+   */
+  private filterFacts(scopeKey: string, acl: AccessClause, f: { sql: string; params: Record<string, unknown> }): { share: number; rows?: Uint32Array | null } {
     const stamp = changeStamp(this.db);
     const key = `${scopeKey}\u0000${f.sql}\u0000${JSON.stringify(f.params)}`;
     const stampKey = stamp ? `${stamp.add}/${stamp.revoke}` : null;
     const hit = this.allowMemo.get(key);
-    if (hit && stampKey !== null && hit.stamp === stampKey) return hit.rows;
-    let rows: Uint32Array | null = null;
-    if (this.filterShare(acl, f) <= ALLOW_LIST_SHARE) {
-      const ids = this.db
-        .prepare(`SELECT c.rowid FROM documents d JOIN chunks c ON c.document_id = d.id WHERE ${acl.sql} AND ${f.sql}`)
-        .pluck()
-        .all({ ...acl.params, ...f.params }) as number[];
-      rows = Uint32Array.from(ids).sort();
-    }
-    if (stampKey !== null) {
-      if (this.allowMemo.size >= 16) this.allowMemo.delete(this.allowMemo.keys().next().value!);
-      this.allowMemo.set(key, { stamp: stampKey, rows });
-    }
-    return rows;
-  }
-
-  /** The share of the documents this principal may read that pass the filters. */
-  private filterShare(acl: AccessClause, f: { sql: string; params: Record<string, unknown> }): number {
+    if (hit && stampKey !== null && hit.stamp === stampKey) return hit;
     const r = this.db
       .prepare(`SELECT count(*) AS readable, sum(CASE WHEN ${f.sql} THEN 1 ELSE 0 END) AS passing FROM documents d WHERE ${acl.sql}`)
       .get({ ...acl.params, ...f.params }) as { readable: number; passing: number | null };
-    return r.readable ? (r.passing ?? 0) / r.readable : 0;
+    const facts = { stamp: stampKey ?? '', share: r.readable ? (r.passing ?? 0) / r.readable : 0 } as { stamp: string; share: number; rows?: Uint32Array | null };
+    if (stampKey !== null) {
+      if (this.allowMemo.size >= 16) this.allowMemo.delete(this.allowMemo.keys().next().value!);
+      this.allowMemo.set(key, facts);
+    }
+    return facts;
   }
 
   /** Cosine similarity in SQL over all vectors, or over the given candidate rowids only. */
