@@ -3,7 +3,7 @@
  * inside the vector leg, no influence of unreadable documents, consistency with writes (in
  * this process and others), persistence, and recall against the exact scan.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteStore, type SqliteStoreOptions } from '../indexes/embedded/sqlite-store.ts';
@@ -159,6 +159,21 @@ describe('vector index: access is applied inside the vector leg', () => {
       expect(bv).toEqual(vectorHits(small, SECRET, BARNEVERN, { filters, limit: 10, exact: true }));
     } finally {
       small.close();
+    }
+  });
+
+  it('a filter on chunks (decisions only) is applied by the int8 copy, which is never dropped for it', () => {
+    const errors: unknown[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args) => void errors.push(args));
+    try {
+      const index = (vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL), store.vectorIndex());
+      const filters = { decisionsOnly: true };
+      const hits = vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL, { filters, limit: 10 });
+      expect(hits).toEqual(vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL, { filters, limit: 10, exact: true }));
+      expect(errors).toEqual([]);
+      expect(store.vectorIndex()).toBe(index);
+    } finally {
+      spy.mockRestore();
     }
   });
 

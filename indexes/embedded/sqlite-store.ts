@@ -530,7 +530,8 @@ export class SqliteStore implements Store {
           limit: req.limit,
           minSimilarity: req.minSimilarity,
           rescore: (rowids, limit) => this.vectorScan(vector, acl, f, req.minSimilarity, limit, rowids),
-          filterShare: f.sql === '1 = 1' ? undefined : () => this.filterFacts(scopeKey, acl, f).share,
+          // A filter on chunks (decisions only) has no share of documents: the scan widens itself.
+          filterShare: f.sql === '1 = 1' || f.chunkLevel ? undefined : () => this.filterFacts(scopeKey, acl, f).share,
           allow: () => this.allowedRows(scopeKey, acl, f),
         });
         if (ranked) return ranked;
