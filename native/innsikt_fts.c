@@ -567,24 +567,29 @@ static inline void curNext(Cur *c) {
   else curSettle(c);
 }
 
-/* Advances c to the first posting at or after rowid r (galloping when no positions are kept). */
+/* The first index in a[lo, n) whose rowid is at least r (n when none): galloping, then a
+   binary search, since the caller's r mostly lies close ahead. */
+static unsigned int gallop(const unsigned int *a, unsigned int lo, unsigned int n, sqlite3_int64 r) {
+  unsigned int step = 1;
+  while (lo + step < n && (sqlite3_int64)a[lo + step] < r) { lo += step; step *= 2; }
+  unsigned int hi = lo + step < n ? lo + step : n;
+  while (lo < hi) {
+    unsigned int mid = lo + (hi - lo) / 2;
+    if ((sqlite3_int64)a[mid] < r) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+/* Advances c to the first posting at or after rowid r; a cursor that keeps positions adds up
+   the instances it skipped. */
 static void curSeek(Cur *c, sqlite3_int64 r) {
   while (!c->eof && c->rowid < r) {
     const Seg *g = &c->seg[c->si];
-    if (c->needPos || (sqlite3_int64)g->rowid[g->n - 1] < r) {
-      if (!c->needPos) { c->i = g->n; curSettle(c); continue; }
-      curNext(c);
-      continue;
-    }
-    unsigned int lo = c->i, step = 1, hi;
-    while (lo + step < g->n && (sqlite3_int64)g->rowid[lo + step] < r) { lo += step; step *= 2; }
-    hi = lo + step < g->n ? lo + step : g->n - 1;
-    while (lo < hi) {
-      unsigned int mid = lo + (hi - lo) / 2;
-      if ((sqlite3_int64)g->rowid[mid] < r) lo = mid + 1; else hi = mid;
-    }
-    c->i = lo;
-    c->rowid = g->rowid[lo];
+    unsigned int to = gallop(g->rowid, c->i, g->n, r);
+    if (c->needPos) for (unsigned int j = c->i; j < to; j++) c->posAt += g->count[j];
+    c->i = to;
+    if (c->i < g->n) c->rowid = g->rowid[c->i];
+    else curSettle(c);
   }
 }
 
@@ -629,28 +634,6 @@ static int derivedPush(Derived *d, sqlite3_int64 r, double f, unsigned int all, 
   return SQLITE_OK;
 }
 
-/* Seek for a cursor that keeps positions: gallop over rowids, then add up the skipped counts. */
-static void curSeekPos(Cur *c, sqlite3_int64 r) {
-  while (!c->eof && c->rowid < r) {
-    const Seg *g = &c->seg[c->si];
-    unsigned int lo = c->i, step = 1, hi;
-    if ((sqlite3_int64)g->rowid[g->n - 1] < r) hi = g->n;
-    else {
-      while (lo + step < g->n && (sqlite3_int64)g->rowid[lo + step] < r) { lo += step; step *= 2; }
-      hi = lo + step < g->n ? lo + step : g->n - 1;
-      while (lo < hi) {
-        unsigned int mid = lo + (hi - lo) / 2;
-        if ((sqlite3_int64)g->rowid[mid] < r) lo = mid + 1; else hi = mid;
-      }
-      hi = lo;
-    }
-    for (unsigned int j = c->i; j < hi; j++) c->posAt += g->count[j];
-    c->i = hi;
-    if (c->i < g->n) c->rowid = g->rowid[c->i];
-    else curSettle(c);
-  }
-}
-
 /* Rows where cursors t[0..nt) (word x of the phrase on t[x], an exact-form list) stand in a
    row: word x at start + x. Walks the word with the fewest rows, the others seek. */
 static int derive(Derived *out, Cur *t, int nt, double weight) {
@@ -666,12 +649,12 @@ static int derive(Derived *out, Cur *t, int nt, double weight) {
     int x, behind = -1;
     for (x = 0; x < nt; x++) {
       if (x == d) continue;
-      curSeekPos(&t[x], r);
+      curSeek(&t[x], r);
       if (t[x].eof || t[x].rowid != r) { behind = x; break; }
     }
     if (behind >= 0) {
       if (t[behind].eof) break; /* a word's list ended: no more rows hold them all */
-      curSeekPos(&t[d], t[behind].rowid);
+      curSeek(&t[d], t[behind].rowid);
       continue;
     }
     const Seg *gd = &t[d].seg[t[d].si];
@@ -914,16 +897,9 @@ static void innsiktListsTopk(sqlite3_context *ctx, int nArg, sqlite3_value **arg
     }
     if (!ok) continue;
     if (filtered) {
-      /* gallop the allowed rowids to r (they only move forward within a phase) */
-      unsigned int lo = allowAt, step = 1;
-      while (lo + step < nAllow && (sqlite3_int64)allow[lo + step] < r) { lo += step; step *= 2; }
-      unsigned int hi = lo + step < nAllow ? lo + step : nAllow;
-      while (lo < hi) {
-        unsigned int mid = lo + (hi - lo) / 2;
-        if ((sqlite3_int64)allow[mid] < r) lo = mid + 1; else hi = mid;
-      }
-      allowAt = lo;
-      if (lo >= nAllow || (sqlite3_int64)allow[lo] != r) continue;
+      /* the allowed rowids only move forward within a phase */
+      allowAt = gallop(allow, allowAt, nAllow, r);
+      if (allowAt >= nAllow || (sqlite3_int64)allow[allowAt] != r) continue;
     }
     double k = K1 * (1.0 - B + B * (double)all / avgdl), score = 0.0;
     for (int i = 0; i < nPhrases; i++) {
