@@ -182,7 +182,12 @@ export class Bm25Leg {
     this.common = { ...COMMON, ...opts.common };
     this.lengthsMinRows = opts.lengthsMinRows ?? LENGTHS_MIN_ROWS;
     const w = BM25_WEIGHTS;
-    this.postings = native ? new CommonPostings(db, [w.title, w.heading, w.body, w.exact], { rank: opts.postings ?? process.env.INNSIKT_COMMON_POSTINGS !== '0' }) : null;
+    this.postings = native
+      ? new CommonPostings(db, [w.title, w.heading, w.body, w.exact], {
+          rank: opts.postings ?? process.env.INNSIKT_COMMON_POSTINGS !== '0',
+          averages: () => this.averages(),
+        })
+      : null;
   }
 
   /** The common-word cutoff for an index of `rows` rows (see COMMON). */
@@ -211,15 +216,26 @@ export class Bm25Leg {
 
   /** Rows in the FTS index, from FTS5's own averages record (no scan). */
   rows(): number {
+    return this.averages().rows;
+  }
+
+  /** FTS5's averages record: the rows, and the tokens of all columns (xColumnTotalSize(-1)). */
+  averages(): { rows: number; tokens: number } {
     const blob = this.stmt(`SELECT block FROM chunks_fts_data WHERE id = 1`).pluck().get() as Buffer | undefined;
-    if (!blob || !blob.length) return 0;
-    // SQLite varint: big-endian groups of 7 bits, high bit = more follows.
-    let v = 0;
-    for (let i = 0; i < blob.length && i < 8; i++) {
-      v = v * 128 + (blob[i] & 0x7f);
-      if (!(blob[i] & 0x80)) break;
+    if (!blob || !blob.length) return { rows: 0, tokens: 0 };
+    // SQLite varints (big-endian groups of 7 bits, high bit = more follows): rows, then a
+    // token count per column.
+    const v: number[] = [];
+    for (let i = 0; i < blob.length; ) {
+      let x = 0;
+      for (;;) {
+        const b = blob[i++];
+        x = x * 128 + (b & 0x7f);
+        if (!(b & 0x80) || i >= blob.length) break;
+      }
+      v.push(x);
     }
-    return v;
+    return { rows: v[0], tokens: v.slice(1).reduce((a, b) => a + b, 0) };
   }
 
   /**

@@ -114,13 +114,16 @@ export class CommonPostings {
   private readonly lengthColumn = BODY_COLUMN;
   /** Whether queries are ranked from the lists; they are built either way. */
   readonly ranks: boolean;
+  /** FTS5's averages record (Bm25Leg.averages). */
+  private readonly averages: () => { rows: number; tokens: number };
 
   constructor(
     private readonly db: Database.Database,
     private readonly weights: readonly number[],
-    opts: { rank?: boolean } = {},
+    opts: { rank?: boolean; averages: () => { rows: number; tokens: number } },
   ) {
     this.ranks = opts.rank ?? true;
+    this.averages = opts.averages;
     this.stmt = statementCache(db);
   }
 
@@ -300,23 +303,9 @@ export class CommonPostings {
     };
   }
 
-  /** FTS5's average row length (all columns), from its averages record, as xColumnTotalSize / xRowCount. */
+  /** FTS5's average row length (all columns), as innsikt_bm25 has it: xColumnTotalSize / xRowCount. */
   private avgdl(): number {
-    const blob = this.stmt(`SELECT block FROM chunks_fts_data WHERE id = 1`).pluck().get() as Buffer | undefined;
-    if (!blob || !blob.length) return 1;
-    const v: number[] = [];
-    let i = 0;
-    while (i < blob.length) {
-      let x = 0;
-      for (;;) {
-        const b = blob[i++];
-        x = x * 128 + (b & 0x7f);
-        if (!(b & 0x80) || i >= blob.length) break;
-      }
-      v.push(x);
-    }
-    const rows = v[0];
-    const tokens = v.slice(1).reduce((a, b) => a + b, 0);
+    const { rows, tokens } = this.averages();
     const avg = rows > 0 ? tokens / rows : 1;
     return avg > 0 ? avg : 1;
   }
