@@ -7,9 +7,9 @@
  * - vedtak: a decision. saksnummer: a case number such as "Sak 45/24".
  * - innsiktsrapport / utredning: an insight report / a study.
  */
-import type { Meeting, UnparsedSpan } from '../ingest/protocol/types.ts';
+import type { Meeting, UnparsedSpan } from './protocol-types.ts';
 
-/** The protocol structure in SILVER (meetings, agenda items, votes, decisions): see ingest/protocol/types.ts. */
+/** The protocol structure in SILVER (meetings, agenda items, votes, decisions): see protocol-types.ts. */
 export type { Meeting, UnparsedSpan };
 
 /** Who may read a document. `protected` documents name the groups that may read them. */

@@ -12,7 +12,7 @@
 import type Database from 'better-sqlite3';
 import { accessClause } from './access.ts';
 import type { Chunk, ItemAtAGlance, Principal, SilverDocument, AccessLevel } from '../types.ts';
-import type { AgendaItem, Meeting } from '../../ingest/protocol/types.ts';
+import type { AgendaItem, Meeting } from '../protocol-types.ts';
 
 export const PROTOCOL_SCHEMA = `
 CREATE TABLE IF NOT EXISTS chunk_context (

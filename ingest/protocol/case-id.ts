@@ -1,6 +1,6 @@
 /**
  * Case numbers (saksnummer) and archive numbers (arkivsak), as written and normalised.
- * The canonical form is "YYYY/N" (see ingest/protocol/types.ts).
+ * The canonical form is "YYYY/N" (see indexes/protocol-types.ts).
  */
 
 /** Two-digit years: above 50 is 19xx, else 20xx (as indexes/analysis caseNumberTokens). */

@@ -14,7 +14,7 @@ import { chunkPages, countWords, HEADING_SEPARATOR, type ChunkOptions, type Draf
 import type { PageText } from '../../indexes/types.ts';
 import { ITEM_HEADING, TREATMENT_HEADING } from './case-id.ts';
 import type { ParsedProtocol, Region } from './index.ts';
-import type { AgendaItem, Meeting } from './types.ts';
+import type { AgendaItem, Meeting } from '../../indexes/protocol-types.ts';
 
 export interface ChunkContext {
   meetingIndex: number | null;

@@ -22,7 +22,7 @@
  * - 'vedtatt': any other decision
  * - null: no decision and no vote (an orienteringssak paper, a saksliste entry, Eventuelt)
  */
-import type { AgendaItemType, Outcome, Votes } from './types.ts';
+import type { AgendaItemType, Outcome, Votes } from '../../indexes/protocol-types.ts';
 
 export function itemType(prefix: string | null, title: string | null, hint = ''): AgendaItemType {
   const p = (prefix ?? '').toUpperCase();

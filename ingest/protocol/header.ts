@@ -11,7 +11,7 @@
  */
 import { findBody, findDate } from '../understand.ts';
 import { collapse, type Line } from './text.ts';
-import type { Absentee, Attendee } from './types.ts';
+import type { Absentee, Attendee } from '../../indexes/protocol-types.ts';
 
 export interface Header {
   body: string | null;

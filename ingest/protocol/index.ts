@@ -28,10 +28,10 @@ import { bodyFromGenitive, isoDate, parseHeader, type Header } from './header.ts
 import { findItems, type ItemStart } from './items.ts';
 import { cutAtVotesAndProposals, headingKind, layoutItem, PROPOSAL_START, type ItemLayout, type Section } from './sections.ts';
 import { cleanPages, collapse, pagesOf, spanOf, textOf, toLines, type Line } from './text.ts';
-import type { AgendaItem, ConflictOfInterest, Meeting, PageSpan, Proposal, ProtocolStructure, UnparsedSpan } from './types.ts';
+import type { AgendaItem, ConflictOfInterest, Meeting, PageSpan, Proposal, ProtocolStructure, UnparsedSpan } from '../../indexes/protocol-types.ts';
 import { parseBallots, sentenceBallot, summarize } from './votes.ts';
 
-export type * from './types.ts';
+export type * from '../../indexes/protocol-types.ts';
 export { normalizeCaseId, normalizeArchiveId } from './case-id.ts';
 
 /** Lines [from, to) of the clean pages and whose they are. Regions cover every line once, in order. */

@@ -8,7 +8,7 @@
 import { ITEM_HEADING, TREATMENT_HEADING, normalizeCaseId } from './case-id.ts';
 import { headingKind } from './sections.ts';
 import { collapse, type Line } from './text.ts';
-import type { ListedItem } from './types.ts';
+import type { ListedItem } from '../../indexes/protocol-types.ts';
 
 export interface ItemStart {
   /** First line of the heading, and the line after it (title continuation included). */

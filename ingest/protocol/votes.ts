@@ -13,7 +13,7 @@
  * The summary rule (Votes in types.ts): for/against come from the ballot that carried the decision.
  */
 import { collapse } from './text.ts';
-import type { Ballot, Votes } from './types.ts';
+import type { Ballot, Votes } from '../../indexes/protocol-types.ts';
 
 /** A line that starts a vote statement. Used to find vote text outside a "Votering" section. */
 export const VOTE_START = new RegExp(
