@@ -102,7 +102,7 @@ export async function buildIndex(size: number, log: (s: string) => void = consol
       batch.push({ doc: d, vectors });
     }
     store.db.transaction(() => {
-      for (const b of batch) store.upsertDocument(b.doc.doc, b.doc.chunks, b.vectors, emb);
+      for (const b of batch) store.upsertSync(b.doc.doc, b.doc.chunks, b.vectors, emb);
     })();
     const now = performance.now();
     if (now - lastLog > 30_000) {

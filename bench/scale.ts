@@ -106,13 +106,13 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
   const steps: [string, (q: string) => unknown][] = [
     ['parse the query (analysis, vocabulary look-ups)', (q) => store.parse(q)],
     ['plan: document frequencies (cached) and the common-word gate', (q) => store.bm25Leg.plan(store.parse(q))],
-    ['BM25 leg (store.bm25, limit 100): FTS5 ranks, access check on candidates, capped count', (q) => store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 100 })],
+    ['BM25 leg (store.bm25, limit 100): FTS5 ranks, access check on candidates, capped count', (q) => store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 100 })],
     ['the same without the common-word gate (every match scored)', (q) => ungated(q, 100)],
     ['embed the query (local embedder)', (q) => embedder.embedOne(q)],
-    ['vector leg (store.vector, limit 100)', (q) => store.vector(embedder.embedOne(q), { principal: PUBLIC_PRINCIPAL, limit: 100, minSimilarity: 0.1 })],
+    ['vector leg (store.vector, limit 100)', (q) => store.vectorRows(embedder.embedOne(q), { principal: PUBLIC_PRINCIPAL, limit: 100, minSimilarity: 0.1 })],
     ['hydrate 10 results (chunksByRowid)', (q) => store.chunksByRowid(top10.get(q) ?? [], PUBLIC_PRINCIPAL)],
   ];
-  const top10 = new Map(queries.map((q) => [q, (store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 10 }).ranked.map((r) => r.rowid))]));
+  const top10 = new Map(queries.map((q) => [q, (store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 10 }).ranked.map((r) => r.rowid))]));
   const stepTimes = new Map<string, number[]>(steps.map(([n]) => [n, []]));
   for (let r = 0; r < Math.min(repeat, 3); r++) {
     for (const q of queries) {
@@ -147,7 +147,7 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
     const kind = store.bm25Leg.plan(store.parse(q))?.gate ?? null;
     gateKinds[kind ?? 'none']++;
     const ref = ungated(q, 100);
-    const got = store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 100 }).ranked;
+    const got = store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 100 }).ranked;
     if (ref.length) {
       const g10 = new Set(got.slice(0, 10).map((r) => r.rowid));
       const g100 = new Set(got.map((r) => r.rowid));
@@ -208,12 +208,12 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
     // latency is timed again in every run, on the first EXACT_TIMED queries.
     if (!exactCache[q] || i < EXACT_TIMED) {
       const t0 = performance.now();
-      const ranked = store.vectorExact(v, req);
+      const ranked = store.vectorExactRows(v, req);
       exactCache[q] = { ms: performance.now() - t0, ranked };
       exactTimes.push(exactCache[q].ms);
     }
     const t0 = performance.now();
-    const got = store.vector(v, req);
+    const got = store.vectorRows(v, req);
     annTimes.push(performance.now() - t0);
     rounds += ann?.lastSearch?.rounds ?? 0;
     fallbacks += ann?.lastSearch?.fellBack ? 1 : 0;

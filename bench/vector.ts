@@ -224,7 +224,7 @@ export async function vectorSection(size: number, opts: { heavy: boolean; repeat
   queries.forEach((q, i) => {
     if (!exactCache[q]) {
       const t0 = performance.now();
-      exactCache[q] = { ms: 0, ranked: store.vectorExact(qv[i], { principal: PUBLIC_PRINCIPAL, limit: LIMIT, minSimilarity }) };
+      exactCache[q] = { ms: 0, ranked: store.vectorExactRows(qv[i], { principal: PUBLIC_PRINCIPAL, limit: LIMIT, minSimilarity }) };
       exactCache[q].ms = performance.now() - t0;
     }
   });

@@ -6,7 +6,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
 import { loadConfig, searchOptions, type Config } from '../server/config.ts';
-import { openIndex } from '../indexes/open.ts';
+import { openIndex, openStore, openEmbedder, type OpenIndex } from '../indexes/open.ts';
+import { INDEX_BACKENDS, type IndexBackend } from '../indexes/config.ts';
+import { DataDir } from '../ingest/data-dir.ts';
 import { ingestPaths, deleteDocument, type IngestResult } from '../ingest/pipeline.ts';
 import { reindex } from '../ingest/reindex.ts';
 import { lowerPriority } from '../ingest/priority.ts';
@@ -15,6 +17,14 @@ import { shutdownExtractors } from '../ingest/extract/index.ts';
 import { ACCESS_LEVELS, ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type AccessLevel, type Principal } from '../indexes/types.ts';
 
 class UsageError extends Error {}
+
+/** innsikt status: the embedded store's common-word lists (common-postings.ts status()). */
+interface CommonLists {
+  lists: number;
+  bytes: number | null;
+  rowsAfter: number;
+  building: { scanning: boolean; left: number } | null;
+}
 
 const HELP: Record<string, string> = {
   main: `innsikt – search and insight bank for meeting protocols and reports
@@ -81,18 +91,27 @@ Options:
   -h, --help         show this help`,
   status: `Usage: innsikt status [--json]
 
-Prints the number of documents, chunks and pages, the index size and the embedding model.`,
+Prints the backend (embedded or elasticsearch, with the cluster's health and the index and
+alias names), the number of documents, chunks and pages, the index size and the embedding model.`,
   show: `Usage: innsikt show <documentId> [--json]
 
 Prints the stored silver document (metadata and text per page).`,
   delete: `Usage: innsikt delete <documentId>
 
 Removes the document and all its chunks from the index, and its silver file.`,
-  reindex: `Usage: innsikt reindex [--json]
+  reindex: `Usage: innsikt reindex [--to embedded|elasticsearch] [--json]
 
 Rebuilds the search index from the stored silver documents, without reading the original
-files again. Use it after changing the embedding model (INNSIKT_EMBEDDER and friends).
-A running server switches to the new index by itself; do not ingest meanwhile.`,
+files again. Use it after changing the embedding model (INNSIKT_EMBEDDER and friends), or to
+move to another backend: --to elasticsearch builds the Elasticsearch indices (ELASTICSEARCH_URL)
+from silver, --to embedded the SQLite index in the data directory; then set INNSIKT_INDEX.
+The new index is built beside the live one and replaces it only when complete; a running
+server switches to it by itself. Do not ingest meanwhile.
+
+Options:
+  --to <backend>     embedded | elasticsearch (default: INNSIKT_INDEX)
+  --json             print one JSON object
+  -h, --help         show this help`,
 };
 
 const COMMON = { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } } as const;
@@ -130,6 +149,12 @@ function progressBar(done: number, total: number, label: string): void {
   if (done === total) process.stderr.write('\n');
 }
 
+/** The configured index and the data directory (silver, bronze) beside it. */
+async function open(config: Config, opts: { checkEmbedder?: boolean } = {}): Promise<OpenIndex & { dataDir: DataDir }> {
+  const dataDir = new DataDir(config.dataDir);
+  return { ...(await openIndex(config.index, opts)), dataDir };
+}
+
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
@@ -146,7 +171,7 @@ async function cmdIngest(args: string[], config: Config): Promise<number> {
   const groups = values.groups ? String(values.groups).split(',').map((g) => g.trim()).filter(Boolean) : undefined;
   if (access === 'protected' && !groups?.length) throw new UsageError('--access protected needs --groups <name,...>');
   lowerPriority(config.ingestNice);
-  const idx = await openIndex(config);
+  const idx = await open(config);
   const t0 = performance.now();
   let results: IngestResult[];
   try {
@@ -158,15 +183,11 @@ async function cmdIngest(args: string[], config: Config): Promise<number> {
     });
     // New documents leave FTS5 segments behind; every query reads each of them.
     if (config.mergeBudgetMs > 0 && results.some((r) => r.status === 'ok')) {
-      const m = idx.store.compactSearchIndex(config.mergeBudgetMs);
-      if (m.ms >= 1000 && !values.json) console.log(`search index: ${m.before} -> ${m.after} segments in ${(m.ms / 1000).toFixed(1)} s`);
-      const p = m.postings;
-      if (p && p.phrases && !values.json) {
-        console.log(`common-word lists: ${p.phrases} written in ${(p.ms / 1000).toFixed(1)} s${p.done ? '' : ' (more at the next ingest)'}`);
-      }
+      const notes = await idx.store.optimize(config.mergeBudgetMs);
+      if (!values.json) for (const n of notes) console.log(n);
     }
   } finally {
-    idx.store.close();
+    await idx.store.close();
     await shutdownExtractors();
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -222,7 +243,7 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
   const limit = intOption(values.limit as string | undefined, '--limit', 10);
   const offset = intOption(values.offset as string | undefined, '--offset', 0);
   const principal = principalFor(values.as as string | undefined);
-  const idx = await openIndex(config);
+  const idx = await open(config);
   try {
     const res = await search(idx.store, idx.embedder, { query, mode, limit, offset, filters, principal }, searchOptions(config));
     if (values.json) {
@@ -236,7 +257,7 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
       });
     }
   } finally {
-    idx.store.close();
+    await idx.store.close();
   }
   return 0;
 }
@@ -254,7 +275,7 @@ async function cmdAnswer(args: string[], config: Config): Promise<number> {
   }
   const principal = principalFor(values.as as string | undefined);
   const { Answerer, answerJson, NO_ANSWER_TEXT, EXTRACTIVE_LABEL } = await import('../server/answer/answerer.ts');
-  const idx = await openIndex(config);
+  const idx = await open(config);
   try {
     const answerer = new Answerer({ store: idx.store, embedder: idx.embedder, config });
     const result = await answerer.answer({ question, principal, mode });
@@ -274,7 +295,7 @@ async function cmdAnswer(args: string[], config: Config): Promise<number> {
       }
     }
   } finally {
-    idx.store.close();
+    await idx.store.close();
   }
   return 0;
 }
@@ -282,12 +303,14 @@ async function cmdAnswer(args: string[], config: Config): Promise<number> {
 async function cmdStatus(args: string[], config: Config): Promise<number> {
   const { values } = parse(args, {});
   if (values.help) return help('status');
-  const idx = await openIndex(config, { checkEmbedder: false });
+  const idx = await open(config, { checkEmbedder: false });
   try {
-    const s = idx.store.stats();
+    const s = await idx.store.stats();
+    const backend = await idx.store.status();
     const mismatch =
       s.embedder && s.chunks > 0 && (s.embedder.id !== idx.embedder.id || s.embedder.dimensions !== idx.embedder.dimensions);
     const out = {
+      backend: idx.store.backend,
       documents: s.documents,
       chunks: s.chunks,
       pages: s.pages,
@@ -298,10 +321,17 @@ async function cmdStatus(args: string[], config: Config): Promise<number> {
       needsReindex: !!mismatch,
       byAccess: s.byAccess,
       byKind: s.byKind,
-      commonLists: idx.store.bm25Leg.postings?.status() ?? null,
+      commonLists: (backend.commonLists as CommonLists | undefined) ?? null,
+      [idx.store.backend]: backend,
     };
     if (values.json) process.stdout.write(JSON.stringify(out) + '\n');
     else {
+      console.log(`Backend:         ${out.backend}`);
+      if (idx.store.backend === 'elasticsearch') {
+        const es = backend as { url?: string; health?: string; version?: string; aliases?: Record<string, string> };
+        console.log(`Cluster:         ${es.url} (Elasticsearch ${es.version ?? '?'}, health ${es.health ?? '?'})`);
+        for (const [alias, index] of Object.entries(es.aliases ?? {})) console.log(`                 ${alias} -> ${index}`);
+      }
       console.log(`Data directory:  ${out.dataDir}`);
       console.log(`Documents:       ${out.documents}  (${Object.entries(s.byAccess).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'})`);
       console.log(`Pages:           ${out.pages}`);
@@ -319,7 +349,7 @@ async function cmdStatus(args: string[], config: Config): Promise<number> {
       if (mismatch) console.log(`\nThe configured model is ${idx.embedder.id}: run \`innsikt reindex\` to rebuild the index with it.`);
     }
   } finally {
-    idx.store.close();
+    await idx.store.close();
   }
   return 0;
 }
@@ -329,10 +359,10 @@ async function cmdShow(args: string[], config: Config): Promise<number> {
   if (values.help) return help('show');
   const id = positionals[0];
   if (!id) throw new UsageError('show needs a document id (see innsikt search --json)');
-  const idx = await openIndex(config, { checkEmbedder: false });
+  const idx = await open(config, { checkEmbedder: false });
   try {
     const silver = idx.dataDir.readSilver(id);
-    if (!silver || !idx.store.getDocument(id, ADMIN_PRINCIPAL)) {
+    if (!silver || !(await idx.store.getDocument(id, ADMIN_PRINCIPAL))) {
       console.error(`No document with id "${id}".`);
       return 1;
     }
@@ -345,7 +375,7 @@ async function cmdShow(args: string[], config: Config): Promise<number> {
       for (const w of silver.extraction.warnings) console.log(`warning: ${w}`);
     }
   } finally {
-    idx.store.close();
+    await idx.store.close();
   }
   return 0;
 }
@@ -355,27 +385,36 @@ async function cmdDelete(args: string[], config: Config): Promise<number> {
   if (values.help) return help('delete');
   const id = positionals[0];
   if (!id) throw new UsageError('delete needs a document id');
-  const idx = await openIndex(config, { checkEmbedder: false });
+  const idx = await open(config, { checkEmbedder: false });
   try {
-    const existed = deleteDocument(idx, id);
+    const existed = await deleteDocument(idx, id);
     if (values.json) process.stdout.write(JSON.stringify({ documentId: id, deleted: existed }) + '\n');
     else console.log(existed ? `Deleted ${id}.` : `No document with id "${id}".`);
     return existed ? 0 : 1;
   } finally {
-    idx.store.close();
+    await idx.store.close();
   }
 }
 
 async function cmdReindex(args: string[], config: Config): Promise<number> {
-  const { values } = parse(args, {});
+  const { values } = parse(args, { to: { type: 'string' } });
   if (values.help) return help('reindex');
+  const to = (values.to as IndexBackend | undefined) ?? config.index.backend;
+  if (!INDEX_BACKENDS.includes(to)) throw new UsageError(`--to must be ${INDEX_BACKENDS.join(' or ')}, not "${values.to}"`);
   lowerPriority(config.ingestNice);
-  const idx = await openIndex(config, { checkEmbedder: false });
-  idx.store.close();
-  const res = await reindex(idx.dataDir, idx.embedder, (done, total) => progressBar(done, total, 'reindex'));
-  if (values.json) process.stdout.write(JSON.stringify({ ...res, embedder: { id: idx.embedder.id, dimensions: idx.embedder.dimensions } }) + '\n');
+  const dataDir = new DataDir(config.dataDir);
+  const embedder = await openEmbedder(config.index);
+  const store = await openStore(config.index, to);
+  let res;
+  try {
+    res = await reindex(store, dataDir, embedder, (done, total) => progressBar(done, total, 'reindex'));
+  } finally {
+    await store.close();
+  }
+  if (values.json) process.stdout.write(JSON.stringify({ ...res, backend: to, embedder: { id: embedder.id, dimensions: embedder.dimensions } }) + '\n');
   else {
-    console.log(`Reindexed ${res.documents} documents (${res.chunks} chunks) with ${idx.embedder.id} in ${(res.tookMs / 1000).toFixed(1)} s.`);
+    console.log(`Reindexed ${res.documents} documents (${res.chunks} chunks) with ${embedder.id} into ${to} (${res.target}) in ${(res.tookMs / 1000).toFixed(1)} s.`);
+    if (to !== config.index.backend) console.log(`Set INNSIKT_INDEX=${to} to search it.`);
     for (const f of res.failed) console.log(`failed ${f.documentId}: ${f.reason}`);
   }
   return res.failed.length && !res.documents ? 1 : 0;

@@ -29,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import type { Store } from '../indexes/store.ts';
 import { LocalHashEmbedder, type LocalHashOptions } from '../indexes/embeddings/local.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import { analyze } from '../indexes/analysis/index.ts';
@@ -247,7 +248,7 @@ async function cachedSilver(
     try {
       await ingest({ store, embedder: new LocalHashEmbedder(), dataDir, defaultAccess: 'public' });
     } finally {
-      store.close();
+      await store.close();
       await shutdownExtractors();
     }
     fs.writeFileSync(done, new Date().toISOString());
@@ -268,8 +269,12 @@ async function cachedSilver(
  * GOLD for a set and an embedder, in memory, built from silver with the current code.
  * `plainChunks`: cut protocols with the ordinary chunker instead of by agenda item (experiment).
  */
-export async function buildIndex(docs: SilverDocument[], embedder: Embedder, opts: { plainChunks?: boolean } = {}): Promise<SqliteStore> {
-  const store = new SqliteStore(':memory:');
+export async function buildIndex(
+  docs: SilverDocument[],
+  embedder: Embedder,
+  opts: { plainChunks?: boolean; store?: () => Promise<Store> } = {},
+): Promise<Store> {
+  const store = opts.store ? await opts.store() : new SqliteStore(':memory:');
   for (const doc of docs) {
     if (opts.plainChunks) await indexSilver({ store, embedder }, doc, null);
     else await indexSilver({ store, embedder }, doc);
@@ -297,14 +302,13 @@ export interface RunResult {
 
 /** Runs every query of a set in one mode with one set of options and scores it. */
 export async function runQueries(
-  store: SqliteStore,
+  store: Store,
   embedder: Embedder,
   set: Pick<EvalSet, 'queries' | 'principal'>,
   mode: SearchMode,
   opts: SearchOptions,
 ): Promise<RunResult> {
   const out: RunResult = { scores: [], noAnswer: [] };
-  const chunkText = store.db.prepare(`SELECT text FROM chunks WHERE id = ?`);
   for (const q of set.queries) {
     const res = await searchDocuments(store, embedder, { query: q.query, mode, limit: 10, principal: set.principal }, { ...opts, morePerDocument: 2 });
     const best: RankedHit[] = res.groups.map((g) => g.best);
@@ -314,9 +318,9 @@ export async function runQueries(
     } else {
       const a = parseQuery(q.query);
       const terms = [...a.words.map((w) => w.stem), ...a.caseNumbers];
+      const texts = await store.chunks(res.groups.map((g) => g.best.chunkId), set.principal);
       const fullMatch = res.groups.some((g) => {
-        const row = chunkText.get(g.best.chunkId) as { text: string } | undefined;
-        const stems = new Set(analyze(`${g.best.title}\n${row?.text ?? ''}`).stems);
+        const stems = new Set(analyze(`${g.best.title}\n${texts.get(g.best.chunkId)?.text ?? ''}`).stems);
         return terms.every((t) => stems.has(t));
       });
       out.noAnswer.push({ id: q.id, empty: res.groups.length === 0, fullMatch });

@@ -7,7 +7,6 @@
  *   npm run eval                      everything (about 1-2 minutes; the first run extracts PDFs)
  *   npm run eval -- --no-real         skip the real corpus (147 distractor PDFs)
  *   npm run eval -- --no-experiments  skip the experiments (options that are not defaults)
- *   npm run eval -- --only-trigram    only the trigram-leg experiment (eval/trigram.ts), print only
  *   npm run eval -- --write-floors    also write eval/floors.json (measured - 0.01) for the CI guard
  *   npm run eval -- --no-write        print only, do not touch docs/eval.md
  *   npm run eval -- --save=before.json     keep the per-query scores of this run
@@ -17,7 +16,6 @@
  * What is measured and how: see eval/harness.ts and the method section of docs/eval.md.
  */
 import { parserEval } from './parser.ts';
-import { trigramExperiment } from './trigram.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +23,7 @@ import { NORWEGIAN_STOPWORDS } from '../indexes/analysis/index.ts';
 import { DEFAULT_ANALYSIS, type AnalysisOptions } from '../indexes/analysis/query.ts';
 import type { SearchOptions } from '../indexes/search.ts';
 import type { SearchMode } from '../indexes/types.ts';
-import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import type { Store } from '../indexes/store.ts';
 import type { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import {
   BOOTSTRAP_RESAMPLES,
@@ -62,8 +60,7 @@ const SAVE_FILE = argValue('save');
 const COMPARE_FILE = argValue('compare');
 const WITH_REAL = !args.has('--no-real');
 const WITH_EXPERIMENTS = !args.has('--no-experiments');
-const ONLY_TRIGRAM = args.has('--only-trigram');
-const WRITE_DOC = !args.has('--no-write') && !ONLY_TRIGRAM;
+const WRITE_DOC = !args.has('--no-write');
 const WRITE_FLOORS = args.has('--write-floors');
 const FLOOR_MARGIN = 0.01;
 const PLAIN_WEIGHTS = [0.1, 0.15, 0.2, 1.0];
@@ -94,7 +91,7 @@ interface NamedRun {
 
 /** Runs and caches every configuration of one set. */
 class SetRunner {
-  private stores = new Map<number, { store: SqliteStore; embedder: LocalHashEmbedder }>();
+  private stores = new Map<number, { store: Store; embedder: LocalHashEmbedder; chunks: number }>();
   readonly runs = new Map<string, NamedRun>();
   buildMs = new Map<number, number>();
 
@@ -108,7 +105,8 @@ class SetRunner {
     if (!s) {
       const t0 = performance.now();
       const embedder = makeEmbedder(EMBEDDERS[e].options);
-      s = { store: await buildIndex(this.set.docs, embedder, this.build), embedder };
+      const store = await buildIndex(this.set.docs, embedder, this.build);
+      s = { store, embedder, chunks: (await store.stats()).chunks };
       this.buildMs.set(e, performance.now() - t0);
       this.stores.set(e, s);
     }
@@ -126,11 +124,11 @@ class SetRunner {
   }
 
   chunks(): number {
-    return this.stores.get(0)?.store.stats().chunks ?? 0;
+    return this.stores.get(0)?.chunks ?? 0;
   }
 
-  close(): void {
-    for (const s of this.stores.values()) s.store.close();
+  async close(): Promise<void> {
+    for (const s of this.stores.values()) await s.store.close();
     this.stores.clear();
   }
 }
@@ -308,7 +306,7 @@ async function experiments(sets: EvalSet[]): Promise<void> {
           else cmps.push({ name: `${set.id} · ${v.name} · ${mode} − default`, d: compare(base[mode], r) });
         }
       } finally {
-        runner.close();
+        await runner.close();
         for (const w of added) sw.delete(w);
       }
     }
@@ -468,11 +466,6 @@ async function main() {
   sets.push(await loadFixtures(log));
   if (WITH_REAL && HAS_REAL) sets.push(await loadReal(log));
   else out(`Real corpus skipped: ${WITH_REAL ? '../shared/corpus/pdfs or bulk-election-protocols not found' : '--no-real'}.\n`);
-  if (ONLY_TRIGRAM) {
-    await trigramExperiment(sets, out);
-    return;
-  }
-
   for (const set of sets) {
     const rep = await evaluateSet(set);
     reports.push(rep);
@@ -481,10 +474,9 @@ async function main() {
   verdicts(reports);
   if (COMPARE_FILE) compareWithSaved(reports, path.resolve(COMPARE_FILE));
   if (SAVE_FILE) saveRuns(reports, path.resolve(SAVE_FILE));
-  for (const r of reports) r.runner.close();
+  for (const r of reports) await r.runner.close();
   if (WITH_EXPERIMENTS) {
     await experiments(sets);
-    await trigramExperiment(sets, out);
   }
   // The protocol parser against its gold structure (fixtures/gold): eval/parser.ts.
   out('## Protocol parser (fixtures/gold)');

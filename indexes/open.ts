@@ -1,42 +1,49 @@
 /**
- * Opening the index the way the CLI and the server both need it: the embedded store in the
- * data directory and the configured embedder, checked against the one the index was built
- * with. A mismatch is an error that says to reindex (never silently mixed vectors).
+ * Opening the index the way the CLI and the server both need it: the configured backend and
+ * the configured embedder, checked against the one the index was built with. A mismatch is an
+ * error that says to reindex (never silently mixed vectors).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { SqliteStore } from './embedded/sqlite-store.ts';
 import { openEmbedder as openConfiguredEmbedder } from './embeddings/index.ts';
 import { assertSameEmbedder, type Embedder } from './embeddings/types.ts';
-import { DataDir } from '../ingest/data-dir.ts';
-import type { Config } from '../server/config.ts';
+import type { IndexBackend, IndexConfig } from './config.ts';
+import type { Store } from './store.ts';
 
 export interface OpenIndex {
-  store: SqliteStore;
+  store: Store;
   embedder: Embedder;
-  dataDir: DataDir;
 }
 
-export function openEmbedder(config: Config): Promise<Embedder> {
-  return openConfiguredEmbedder(config.env);
+export function openEmbedder(config: IndexConfig): Promise<Embedder> {
+  return openConfiguredEmbedder(config.embedderEnv);
 }
 
-export function checkEmbedder(store: SqliteStore, embedder: Embedder): void {
-  if (store.stats().chunks === 0) return;
-  assertSameEmbedder(store.embedderInfo(), embedder);
+export async function checkEmbedder(store: Store, embedder: Embedder): Promise<void> {
+  if ((await store.stats()).chunks === 0) return;
+  assertSameEmbedder(await store.embedderInfo(), embedder);
 }
 
-export async function openIndex(config: Config, opts: { checkEmbedder?: boolean } = {}): Promise<OpenIndex> {
-  const dataDir = new DataDir(config.dataDir);
-  fs.mkdirSync(dataDir.root, { recursive: true });
-  const store = new SqliteStore(dataDir.indexFile);
-  const embedder = await openEmbedder(config);
-  if (opts.checkEmbedder !== false) {
-    try {
-      checkEmbedder(store, embedder);
-    } catch (err) {
-      store.close();
-      throw err;
-    }
+/** The configured backend's store (or `backend`'s, for `innsikt reindex --to`), without an embedder check. */
+export async function openStore(config: IndexConfig, backend: IndexBackend = config.backend): Promise<Store> {
+  if (backend === 'elasticsearch') {
+    // Loaded only when asked for: the embedded default never loads the Elasticsearch client.
+    const { openElasticsearchStore } = await import('./elasticsearch/store.ts');
+    return openElasticsearchStore(config.elasticsearch);
   }
-  return { store, embedder, dataDir };
+  fs.mkdirSync(path.dirname(config.indexFile), { recursive: true });
+  return new SqliteStore(config.indexFile);
+}
+
+export async function openIndex(config: IndexConfig, opts: { checkEmbedder?: boolean } = {}): Promise<OpenIndex> {
+  const store = await openStore(config);
+  try {
+    const embedder = await openEmbedder(config);
+    if (opts.checkEmbedder !== false) await checkEmbedder(store, embedder);
+    return { store, embedder };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 }

@@ -2,11 +2,11 @@
  * Hybrid search over any Store: analysis -> BM25 leg and vector leg (same principal, same
  * filters, each applied inside its own query) -> weighted reciprocal rank fusion -> snippets.
  */
-import { highlightStems, parseQuery, type AnalysisOptions } from './analysis/query.ts';
+import { DEFAULT_ANALYSIS, highlightStemsOf, parseQuery, relaxPhrases, type AnalysisOptions, type ParsedQuery } from './analysis/query.ts';
 import { DEFAULT_LEG_WEIGHTS, reciprocalRankFusion } from './fusion.ts';
 import { makeSnippet, pageAt } from './snippet.ts';
 import type { Embedder } from './embeddings/types.ts';
-import type { Store } from './store.ts';
+import type { LegResult, ScoredChunk, Store } from './store.ts';
 import type { SearchFilters, SearchHit, SearchMode, SearchRequest, SearchResponse } from './types.ts';
 
 export interface SearchOptions {
@@ -47,65 +47,100 @@ export function parseMode(value: unknown): SearchMode {
 
 const VECTOR_TIEBREAK = process.env.INNSIKT_VECTOR_TIEBREAK === 'always' ? 'always' : 'when-short';
 
-/** Ranked chunk rowids for a request, best first, with the total number of matches. */
+/** A query as one search understands it: parsed once, with the store's vocabulary. */
+export async function parseFor(store: Store, query: string, analysis?: AnalysisOptions): Promise<ParsedQuery> {
+  return parseQuery(query, analysis ?? DEFAULT_ANALYSIS, await store.vocabulary(query));
+}
+
+interface Ranked {
+  ranked: ScoredChunk[];
+  total: number;
+  totalRelation: 'eq' | 'gte';
+}
+
+/** Ranked chunks for a request, best first, with the total number of matches. */
 async function rank(
   store: Store,
   embedder: Embedder,
   req: SearchRequest,
+  parsed: ParsedQuery,
   mode: SearchMode,
   need: number,
   opts: SearchOptions,
-): Promise<{ ranked: { rowid: number; score: number }[]; total: number; totalRelation: 'eq' | 'gte' }> {
+): Promise<Ranked> {
   const candidates = Math.max(opts.candidates ?? DEFAULT_CANDIDATES, need);
-  const leg = { principal: req.principal, filters: req.filters, limit: candidates };
   const weights = { ...DEFAULT_LEG_WEIGHTS, ...opts.weights };
   // Search as you type: the last word counts as a prefix only while it is not yet a whole word
   // the index knows, so a finished query ranks exactly as the same query loaded from its URL.
-  const words = parseQuery(req.query, opts.analysis).words;
   // Whether the last word is finished is judged without the filters: a word that exists (for
   // this caller) but not under the chosen body is finished all the same.
+  const words = parsed.words;
   const prefixLast =
     !!opts.prefixLast &&
     mode !== 'vector' &&
     words.length > 0 &&
-    store.unmatchedTerms(words[words.length - 1].exact, { principal: req.principal, analysis: opts.analysis }).length > 0;
-  const bm25 = mode === 'vector' ? null : store.bm25(req.query, { ...leg, prefixLast, analysis: opts.analysis });
+    (await store.unmatchedWords({ words: [words[words.length - 1]], phrases: [], excluded: [], caseNumbers: [] }, req.principal)).length > 0;
   // The vector leg gets its full weight only when BM25 found nothing (a compound or word form
   // the index does not hold, and no other query word to go on); otherwise it breaks near-ties
   // and appends its own candidates after BM25's. Measured (docs/eval.md): giving it its full
   // weight whenever some query word matched nothing only reordered BM25's hits, with 0 wins and
   // 2 losses over NorQuAD, the fixtures and the real corpus; its wins are all queries where
   // BM25 found nothing.
-  const tieBreakOnly = mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined && bm25!.ranked.length > 0;
-  const vectorWeight = tieBreakOnly ? weights.vectorWhenAllMatched! : weights.vector;
+  const tieBreakOnly = (bm25: LegResult | null) => mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined && !!bm25 && bm25.ranked.length > 0;
   // As a tie-breaker (weight w = 0.01) the vector leg adds at most w / (k + 1) = 0.00016 to a
   // hit: less than the gap between BM25's ranks i and i + 1, 1 / ((k + i)(k + i + 1)), for i up
   // to 17, and its own candidates land after BM25's. So with BM25's list full it cannot change
   // the first 17 hits (deeper ones it may swap), and it costs ~10 ms at 100k chunks: skip it
   // then (env INNSIKT_VECTOR_TIEBREAK=always keeps it).
-  const skipVector = tieBreakOnly && (opts.vectorTieBreak ?? VECTOR_TIEBREAK) !== 'always' && bm25!.ranked.length >= candidates;
-  let vector: { rowid: number; score: number }[] | null = null;
-  if (mode === 'vector' || (mode === 'hybrid' && vectorWeight > 0 && !skipVector)) {
-    const [qv] = await embedder.embed([req.query], 'query');
-    vector = store.vector(qv, { ...leg, minSimilarity: opts.minSimilarity ?? DEFAULT_MIN_SIMILARITY });
+  const vectorWanted = (bm25: LegResult | null) => {
+    if (mode === 'vector') return true;
+    const weight = tieBreakOnly(bm25) ? weights.vectorWhenAllMatched! : weights.vector;
+    if (!(weight > 0)) return false;
+    return !(tieBreakOnly(bm25) && (opts.vectorTieBreak ?? VECTOR_TIEBREAK) !== 'always' && bm25!.ranked.length >= candidates);
+  };
+  let embedding: Promise<Float32Array> | null = null;
+  const legs = (query: ParsedQuery) =>
+    store.rank({
+      principal: req.principal,
+      filters: req.filters,
+      bm25: mode === 'vector' ? undefined : { query, limit: candidates, prefixWord: prefixLast ? query.words.length - 1 : undefined },
+      vector:
+        mode === 'bm25'
+          ? undefined
+          : {
+              embedding: () => (embedding ??= embedder.embed([req.query], 'query').then((v) => v[0])),
+              limit: candidates,
+              minSimilarity: opts.minSimilarity ?? DEFAULT_MIN_SIMILARITY,
+              when: vectorWanted,
+            },
+    });
+  let { bm25, vector } = await legs(parsed);
+  // A quoted phrase that occurs nowhere this caller may read: rank its words instead.
+  if (bm25 && bm25.total === 0 && parsed.phrases.length > 0) {
+    const relaxed = await legs(relaxPhrases(parsed, opts.analysis ?? DEFAULT_ANALYSIS, await store.vocabulary(req.query)));
+    bm25 = relaxed.bm25;
+    vector = relaxed.vector ?? vector;
   }
+  if (vector && !vectorWanted(bm25)) vector = null;
   const totalRelation = bm25?.totalRelation ?? 'eq';
   if (mode === 'bm25') return { ranked: bm25!.ranked, total: bm25!.total, totalRelation };
-  if (mode === 'vector') return { ranked: vector!, total: vector!.length, totalRelation: 'eq' };
+  if (mode === 'vector') return { ranked: vector ?? [], total: vector?.length ?? 0, totalRelation: 'eq' };
+  const vectorWeight = tieBreakOnly(bm25) ? weights.vectorWhenAllMatched! : weights.vector;
+  const byId = new Map<string, ScoredChunk>();
+  for (const r of [...bm25!.ranked, ...(vector ?? [])]) if (!byId.has(r.chunkId)) byId.set(r.chunkId, r);
   const fused = reciprocalRankFusion([
-    { keys: bm25!.ranked.map((r) => r.rowid), weight: weights.bm25 },
-    { keys: (vector ?? []).map((r) => r.rowid), weight: vectorWeight },
-  ]).map((f) => ({ rowid: f.key, score: f.score }));
+    { keys: bm25!.ranked.map((r) => r.chunkId), weight: weights.bm25 },
+    { keys: (vector ?? []).map((r) => r.chunkId), weight: vectorWeight },
+  ]).map((f) => ({ ...byId.get(f.key)!, score: f.score }));
   return { ranked: fused, total: Math.max(bm25!.total, fused.length), totalRelation };
 }
 
-function hydrate(store: Store, req: SearchRequest, ranked: { rowid: number; score: number }[]): SearchHit[] {
-  const records = store.chunksByRowid(ranked.map((r) => r.rowid), req.principal);
-  const items = store.chunkItems?.(ranked.map((r) => r.rowid), req.principal);
-  const stems = highlightStems(req.query);
+async function hydrate(store: Store, req: SearchRequest, parsed: ParsedQuery, ranked: ScoredChunk[]): Promise<SearchHit[]> {
+  const records = await store.chunks(ranked.map((r) => r.chunkId), req.principal);
+  const stems = highlightStemsOf(parsed);
   const hits: SearchHit[] = [];
   for (const r of ranked) {
-    const c = records.get(r.rowid);
+    const c = records.get(r.chunkId);
     if (!c) continue; // not readable by this principal (cannot happen: legs filter too)
     const snip = makeSnippet(c.text, stems);
     hits.push({
@@ -124,7 +159,7 @@ function hydrate(store: Store, req: SearchRequest, ranked: { rowid: number; scor
       snippet: snip.text,
       snippetParts: snip.parts,
       heading: c.heading,
-      item: items?.get(r.rowid),
+      item: c.item,
       text: c.text,
       pageBreaks: c.pageBreaks,
     });
@@ -139,9 +174,10 @@ export async function search(store: Store, embedder: Embedder, req: SearchReques
   const limit = Math.min(Math.max(req.limit ?? 10, 1), MAX_LIMIT);
   const offset = Math.max(req.offset ?? 0, 0);
   if (!req.query.trim()) return { query: req.query, mode, tookMs: 0, total: 0, totalRelation: 'eq', results: [] };
-  const { ranked, total, totalRelation } = await rank(store, embedder, req, mode, offset + limit, opts);
-  const results = hydrate(store, req, ranked.slice(offset, offset + limit));
-  return { query: req.query, mode, tookMs: Number((performance.now() - t0).toFixed(2)), total, totalRelation, results };
+  const parsed = req.parsed ?? (await parseFor(store, req.query, opts.analysis));
+  const { ranked, total, totalRelation } = await rank(store, embedder, req, parsed, mode, offset + limit, opts);
+  const results = await hydrate(store, req, parsed, ranked.slice(offset, offset + limit));
+  return { query: req.query, mode, tookMs: Number((performance.now() - t0).toFixed(2)), total, totalRelation, results, parsed };
 }
 
 export interface DocumentGroup {
@@ -155,6 +191,8 @@ export interface GroupedResponse {
   tookMs: number;
   totalDocuments: number;
   groups: DocumentGroup[];
+  /** The query as parsed for this search (for facet counts of the same matches). */
+  parsed?: ParsedQuery;
 }
 
 /**
@@ -172,33 +210,38 @@ export async function searchDocuments(
   const limit = Math.min(Math.max(req.limit ?? 10, 1), MAX_LIMIT);
   const offset = Math.max(req.offset ?? 0, 0);
   if (!req.query.trim()) return { query: req.query, mode, tookMs: 0, totalDocuments: 0, groups: [] };
+  const parsed = req.parsed ?? (await parseFor(store, req.query, opts.analysis));
   const candidates = Math.max(opts.candidates ?? DEFAULT_CANDIDATES, 200);
-  const { ranked } = await rank(store, embedder, req, mode, candidates, { ...opts, candidates });
-  // Group rowids by document in rank order, using cheap metadata first.
-  const records = store.chunksByRowid(ranked.map((r) => r.rowid), req.principal);
+  const { ranked } = await rank(store, embedder, req, parsed, mode, candidates, { ...opts, candidates });
+  // Group by document in rank order (the legs name each chunk's document and date).
   const order: string[] = [];
-  const byDoc = new Map<string, { rowid: number; score: number }[]>();
+  const byDoc = new Map<string, ScoredChunk[]>();
   for (const r of ranked) {
-    const c = records.get(r.rowid);
-    if (!c) continue;
-    let list = byDoc.get(c.documentId);
-    if (!list) byDoc.set(c.documentId, (list = []));
-    if (list.length === 0) order.push(c.documentId);
+    let list = byDoc.get(r.documentId);
+    if (!list) byDoc.set(r.documentId, (list = []));
+    if (list.length === 0) order.push(r.documentId);
     list.push(r);
   }
   if (opts.sort === 'date') {
     // Newest first among the relevant documents; undated ones last, in relevance order.
     const dateOf = new Map<string, string>();
-    for (const c of records.values()) if (c.date) dateOf.set(c.documentId, c.date);
+    for (const r of ranked) if (r.date) dateOf.set(r.documentId, r.date);
     const rank = new Map(order.map((id, i) => [id, i]));
     order.sort((a, b) => (dateOf.get(b) ?? '').localeCompare(dateOf.get(a) ?? '') || rank.get(a)! - rank.get(b)!);
   }
   const more = opts.morePerDocument ?? 2;
   const page = order.slice(offset, offset + limit);
+  // Hydrate a few extra chunks per document: "more from this document" lists other pages only.
+  // One read for the whole page.
+  const wanted = page.flatMap((docId) => byDoc.get(docId)!.slice(0, 1 + more * 3));
+  const hitsById = new Map((await hydrate(store, req, parsed, wanted)).map((h) => [h.chunkId, h]));
   const groups: DocumentGroup[] = [];
   for (const docId of page) {
-    // Hydrate a few extra chunks: "more from this document" lists other pages only.
-    const hits = hydrate(store, req, byDoc.get(docId)!.slice(0, 1 + more * 3));
+    const hits = byDoc
+      .get(docId)!
+      .slice(0, 1 + more * 3)
+      .map((r) => hitsById.get(r.chunkId))
+      .filter((h): h is SearchHit => !!h);
     if (!hits.length) continue;
     const pages = new Set([hits[0].page]);
     const others: SearchHit[] = [];
@@ -209,7 +252,7 @@ export async function searchDocuments(
     }
     groups.push({ best: hits[0], more: others });
   }
-  return { query: req.query, mode, tookMs: Number((performance.now() - t0).toFixed(2)), totalDocuments: order.length, groups };
+  return { query: req.query, mode, tookMs: Number((performance.now() - t0).toFixed(2)), totalDocuments: order.length, groups, parsed };
 }
 
 /**

@@ -7,7 +7,8 @@
  * - vedtak: a decision. saksnummer: a case number such as "Sak 45/24".
  * - innsiktsrapport / utredning: an insight report / a study.
  */
-import type { Meeting, UnparsedSpan } from './protocol-types.ts';
+import type { AgendaItem, Meeting, UnparsedSpan } from './protocol-types.ts';
+import type { ParsedQuery } from './analysis/query.ts';
 
 /** The protocol structure in SILVER (meetings, agenda items, votes, decisions): see protocol-types.ts. */
 export type { Meeting, UnparsedSpan };
@@ -18,7 +19,7 @@ export const ACCESS_LEVELS: readonly AccessLevel[] = ['public', 'internal', 'pro
 
 /**
  * The caller of every read. There is no read path without one: the store turns it into a
- * filter inside each query (see indexes/embedded/access.ts).
+ * filter inside each query (see indexes/access.ts).
  * - anonymous/public: public documents only;
  * - internal: public + internal;
  * - groups: additionally protected documents shared with one of these groups;
@@ -120,6 +121,8 @@ export interface SearchRequest {
   offset?: number;
   filters?: SearchFilters;
   principal: Principal;
+  /** The query already parsed with the store's vocabulary (parseFor), to parse it only once. */
+  parsed?: ParsedQuery;
 }
 
 /** A piece of a snippet; `hit` marks text that matched the query. */
@@ -171,6 +174,8 @@ export interface SearchResponse {
   /** 'gte' when total is a lower bound (the store stopped counting). */
   totalRelation: 'eq' | 'gte';
   results: SearchHit[];
+  /** The query as this search parsed it. */
+  parsed?: ParsedQuery;
 }
 
 export interface DocumentSummary {
@@ -183,4 +188,59 @@ export interface DocumentSummary {
   access: AccessLevel;
   pageCount: number;
   chunkCount: number;
+}
+
+/** How many matching documents carry one value of a facet. */
+export interface FacetValue {
+  value: string;
+  count: number;
+}
+
+/** Facet counts of a query: matching documents per body (utvalg), year and kind. */
+export interface Facets {
+  body: FacetValue[];
+  year: FacetValue[];
+  kind: FacetValue[];
+  /** Matching documents with a matching decision (vedtak) chunk. */
+  decisions: number;
+}
+
+/** A meeting of one protocol document (the document page's "Møte: …" links). */
+export interface DocumentMeeting {
+  /** Index into the document's meetings (the `/moter/:id/:idx` route). */
+  index: number;
+  body: string | null;
+  date: string | null;
+  /** Number of agenda items. */
+  items: number;
+}
+
+/** One meeting with its agenda. */
+export interface MeetingView {
+  documentId: string;
+  index: number;
+  title: string;
+  source: string;
+  access: AccessLevel;
+  meeting: Meeting;
+}
+
+/** One step of a case followed across meetings and bodies (committee, then BU, then bystyret). */
+export interface CaseStep {
+  documentId: string;
+  meetingIndex: number;
+  title: string;
+  body: string | null;
+  date: string | null;
+  item: AgendaItem;
+}
+
+/** A body's meeting in its list of meetings. */
+export interface BodyMeeting {
+  documentId: string;
+  index: number;
+  date: string | null;
+  title: string;
+  items: number;
+  decisions: number;
 }

@@ -18,7 +18,7 @@ import { isProtocolCandidate, parseProtocol, type ParsedProtocol } from './proto
 import { protocolChunks } from './protocol/chunks.ts';
 import { DataDir, documentIdFor, sha256 } from './data-dir.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
-import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import type { Store } from '../indexes/store.ts';
 import type { AccessLevel, Chunk, SilverDocument } from '../indexes/types.ts';
 
 export interface IngestResult {
@@ -32,7 +32,7 @@ export interface IngestResult {
 }
 
 export interface IngestContext {
-  store: SqliteStore;
+  store: Store;
   embedder: Embedder;
   dataDir: DataDir;
   defaultAccess: AccessLevel;
@@ -114,7 +114,7 @@ export async function indexSilver(
 ): Promise<number> {
   const chunks = toChunks(doc.id, doc.pages, protocol);
   const vectors = await embedChunks(ctx.embedder, doc.title, chunks);
-  ctx.store.upsertDocument(doc, chunks, vectors, { id: ctx.embedder.id, dimensions: ctx.embedder.dimensions });
+  await ctx.store.upsertDocument(doc, chunks, vectors, { id: ctx.embedder.id, dimensions: ctx.embedder.dimensions });
   return chunks.length;
 }
 
@@ -134,7 +134,7 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
     const hash = sha256(data);
     const id = documentIdFor(file);
     result.documentId = id;
-    const existing = ctx.store.documentMetaUnchecked(id);
+    const existing = await ctx.store.documentMetaUnchecked(id);
     const access = opts.access ?? existing?.access ?? ctx.defaultAccess;
     const groups = access === 'protected' ? (opts.groups ?? (opts.access ? [] : existing?.groups) ?? []) : [];
     if (access === 'protected' && groups.length === 0) {
@@ -143,17 +143,14 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
     }
 
     if (existing && existing.sha256 === hash) {
-      const counts = ctx.store.db
-        .prepare(`SELECT page_count AS pages, (SELECT count(*) FROM chunks WHERE document_id = ?) AS chunks FROM documents WHERE id = ?`)
-        .get(id, id) as { pages: number; chunks: number };
-      result.pages = counts.pages;
-      result.chunks = counts.chunks;
+      result.pages = existing.pageCount;
+      result.chunks = existing.chunkCount;
       if (existing.access === access && sameGroups(existing.groups, groups)) {
         result.status = 'unchanged';
         return result;
       }
       // Same bytes, new access: change it everywhere at once, and in silver too.
-      ctx.store.setAccess(id, access, groups);
+      await ctx.store.setAccess(id, access, groups);
       const silver = ctx.dataDir.readSilver(id);
       if (silver) {
         const staged = ctx.dataDir.stageSilver({ ...silver, access, groups });
@@ -166,7 +163,7 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
     // The same bytes under another path (a copy in another folder) with the same access: one
     // document, not two results for every query.
     if (!existing) {
-      const twin = ctx.store.documentsWithShaUnchecked(hash).find((d) => d.id !== id && d.access === access && sameGroups(d.groups, groups));
+      const twin = (await ctx.store.documentsWithShaUnchecked(hash)).find((d) => d.id !== id && d.access === access && sameGroups(d.groups, groups));
       if (twin) {
         result.documentId = twin.id;
         result.status = 'unchanged';
@@ -245,8 +242,8 @@ export async function ingestPaths(inputs: string[], ctx: IngestContext, opts: In
 }
 
 /** Remove a document from the index and its silver file. Bronze stays (content-addressed). */
-export function deleteDocument(ctx: Pick<IngestContext, 'store' | 'dataDir'>, id: string): boolean {
-  const existed = ctx.store.deleteDocument(id);
+export async function deleteDocument(ctx: Pick<IngestContext, 'store' | 'dataDir'>, id: string): Promise<boolean> {
+  const existed = await ctx.store.deleteDocument(id);
   ctx.dataDir.removeSilver(id);
   return existed;
 }

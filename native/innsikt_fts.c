@@ -2,12 +2,14 @@
  * innsikt_fts: one FTS5 ranking function for the embedded store, loaded as an SQLite extension.
  *
  *   innsikt_bm25(chunks_fts, w_col0, ..., w_colN-1, len_col, len_tokens, len_power, top_k,
- *                m_phrase0, ..., m_phraseP-1)
+ *                avgdl, m_phrase0, ..., m_phraseP-1)
  *
  * Okapi BM25 exactly as FTS5's built-in bm25() computes it (k1 = 1.2, b = 0.75, a phrase's
  * frequency in a row is the sum of the column weights of its instances, document length = all
- * tokens of the row, "smaller is better" sign), with one difference: each phrase's multiplier
- * (its IDF) is given by the caller instead of being computed per statement.
+ * tokens of the row, "smaller is better" sign), with two differences: each phrase's multiplier
+ * (its IDF) is given by the caller instead of being computed per statement, and so is the
+ * average row length when avgdl > 0 (the caller's statistics: the rows it may read; avgdl <= 0:
+ * the whole table's, as bm25() has it).
  *
  * Why: bm25() counts, for every phrase of every query, all rows of the whole table that contain
  * it (xQueryPhrase) before it scores the first row: a full pass over the doclist of every
@@ -217,15 +219,16 @@ static void heapPush(Avg *a, double s) {
 static void innsiktBm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nVal, sqlite3_value **apVal) {
   int nCol = api->xColumnCount(fts);
   int nPhrase = api->xPhraseCount(fts);
-  if (nCol > MAX_COLS || nPhrase > MAX_PHRASES || nVal != nCol + 4 + nPhrase) {
-    sqlite3_result_error(ctx, "innsikt_bm25: expects a weight per column, the prior's column, tokens and power, top_k, and a multiplier per phrase", -1);
+  if (nCol > MAX_COLS || nPhrase > MAX_PHRASES || nVal != nCol + 5 + nPhrase) {
+    sqlite3_result_error(ctx, "innsikt_bm25: expects a weight per column, the prior's column, tokens and power, top_k, avgdl, and a multiplier per phrase", -1);
     return;
   }
   int lenCol = sqlite3_value_int(apVal[nCol]);
   double lenTokens = sqlite3_value_double(apVal[nCol + 1]);
   double lenPower = sqlite3_value_double(apVal[nCol + 2]);
   int topK = sqlite3_value_int(apVal[nCol + 3]);
-  sqlite3_value **mult = apVal + nCol + 4;
+  double givenAvg = sqlite3_value_double(apVal[nCol + 4]);
+  sqlite3_value **mult = apVal + nCol + 5;
   Avg *avg = (Avg *)api->xGetAuxdata(fts, 0);
   if (!avg) {
     sqlite3_int64 nRow = 0, nTok = 0;
@@ -235,7 +238,7 @@ static void innsiktBm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_c
     avg = (Avg *)sqlite3_malloc(sizeof(Avg));
     if (!avg) { sqlite3_result_error_nomem(ctx); return; }
     memset(avg, 0, sizeof(Avg));
-    avg->avgdl = nRow > 0 ? (double)nTok / (double)nRow : 1.0;
+    avg->avgdl = givenAvg > 0 ? givenAvg : nRow > 0 ? (double)nTok / (double)nRow : 1.0;
     if (avg->avgdl <= 0) avg->avgdl = 1.0;
     if (topK > 0) {
       avg->heap = (double *)sqlite3_malloc64(sizeof(double) * (sqlite3_uint64)topK);

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { search, searchDocuments, searchJson, parseMode, parseFilters, MAX_LIMIT, type GroupedResponse } from '../indexes/search.ts';
-import { PUBLIC_PRINCIPAL, type Principal, type SearchFilters, type SearchMode } from '../indexes/types.ts';
-import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import { PUBLIC_PRINCIPAL, type Facets, type Principal, type SearchFilters, type SearchMode } from '../indexes/types.ts';
+import type { Store } from '../indexes/store.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import type { DataDir } from '../ingest/data-dir.ts';
 import { searchOptions, type Config } from './config.ts';
@@ -20,16 +20,13 @@ import { SearchPage, SearchResults, type SearchPageProps } from '../views/search
 import { DocumentPage } from '../views/document.tsx';
 import { ErrorPage } from '../views/errors.tsx';
 import { MeetingPage, CasePage, BodyPage } from '../views/protocol.tsx';
-import { getMeeting, getCase, meetingsOfBody } from '../indexes/embedded/protocol-tables.ts';
-import { facetCounts, type Facets } from '../indexes/embedded/facets.ts';
-import { meetingsOfDocument } from '../indexes/embedded/document-meetings.ts';
 import { LoginPage } from '../views/login.tsx';
 import { Answerer } from './answer/answerer.ts';
 import { registerAnswerRoutes } from './answer/routes.ts';
 import { resultCacheFor, resultKey, type ResultCache } from './result-cache.ts';
 
 export interface AppContext {
-  store: SqliteStore;
+  store: Store;
   embedder: Embedder;
   dataDir: DataDir;
   config: Config;
@@ -108,9 +105,9 @@ export function createApp(ctx: AppContext): Hono<Env> {
     await next();
   });
 
-  app.get('/healthz', (c) => {
+  app.get('/healthz', async (c) => {
     if (!ctx.isReady()) return c.json({ status: 'starting' }, 503);
-    return c.json({ status: 'ok', documents: store.stats().documents, embedder: embedder.id });
+    return c.json({ status: 'ok', backend: store.backend, documents: (await store.stats()).documents, embedder: embedder.id });
   });
 
   app.get('/static/htmx.js', (c) => {
@@ -163,8 +160,8 @@ export function createApp(ctx: AppContext): Hono<Env> {
     return c.body(body, 200, { 'Content-Type': 'application/json' });
   });
 
-  app.get('/api/v1/documents/:id', (c) => {
-    const doc = store.getDocument(c.req.param('id'), c.get('principal'));
+  app.get('/api/v1/documents/:id', async (c) => {
+    const doc = await store.getDocument(c.req.param('id'), c.get('principal'));
     if (!doc) return c.json({ error: 'Document not found' }, 404);
     return c.json(doc);
   });
@@ -224,8 +221,8 @@ export function createApp(ctx: AppContext): Hono<Env> {
           await new Promise((r) => setImmediate(r));
           let facets: Facets | null = null;
           try {
-            // Counted inside SQL with the caller's access, like the search itself.
-            facets = facetCounts(store, q, { principal, filters: props.filters });
+            // Counted inside the store's query with the caller's access, like the search itself.
+            facets = await store.facets(result.parsed!, { principal, filters: props.filters });
           } catch (err) {
             // The results stand without facets (and are not cached).
             console.error(`[innsikt] facet counts failed for "${q}": ${(err as Error).stack ?? err}`);
@@ -259,9 +256,9 @@ export function createApp(ctx: AppContext): Hono<Env> {
     return html(c, SearchPage(props), status);
   });
 
-  app.get('/documents/:id', (c) => {
+  app.get('/documents/:id', async (c) => {
     const principal = c.get('principal');
-    const doc = store.getDocument(c.req.param('id'), principal);
+    const doc = await store.getDocument(c.req.param('id'), principal);
     // The same 404 for "missing" and "not yours": existence of a document is itself information.
     if (!doc) return html(c, ErrorPage({ status: 404, title: 'Fant ikke dokumentet', message: 'Dokumentet finnes ikke, eller du har ikke tilgang til det.', principal }), 404);
     let page: number | null = null;
@@ -270,15 +267,16 @@ export function createApp(ctx: AppContext): Hono<Env> {
     } catch {
       page = null;
     }
-    const meetings = meetingsOfDocument(store.db, doc.id, principal);
+    const meetings = await store.meetingsOfDocument(doc.id, principal);
     const cited = c.req.query('kilde');
-    const passage = cited ? store.chunkText(doc.id, cited, principal) : null;
+    const chunk = cited ? (await store.chunks([cited], principal)).get(cited) : undefined;
+    const passage = chunk && chunk.documentId === doc.id ? chunk.text : null;
     return html(c, DocumentPage({ doc, q: c.req.query('q') ?? '', page, principal, meetings, passage }));
   });
 
-  app.get('/documents/:id/file', (c) => {
+  app.get('/documents/:id/file', async (c) => {
     const principal = c.get('principal');
-    const doc = store.getDocument(c.req.param('id'), principal);
+    const doc = await store.getDocument(c.req.param('id'), principal);
     if (!doc) return c.text('Fant ikke dokumentet, eller du har ikke tilgang til det.', 404);
     const ext = path.extname(doc.source).toLowerCase();
     const file = ctx.dataDir.bronzeFile(doc.sha256, ext);
@@ -298,26 +296,26 @@ export function createApp(ctx: AppContext): Hono<Env> {
   const notFound = (c: Context, what: string) =>
     html(c, ErrorPage({ status: 404, title: `Fant ikke ${what}`, message: `${what.charAt(0).toUpperCase() + what.slice(1)} finnes ikke, eller du har ikke tilgang.`, principal: c.get('principal') }), 404);
 
-  app.get('/moter/:id/:idx', (c) => {
+  app.get('/moter/:id/:idx', async (c) => {
     const idx = Number(c.req.param('idx'));
-    const view = Number.isInteger(idx) && idx >= 0 ? getMeeting(store.db, c.req.param('id'), idx, c.get('principal')) : null;
+    const view = Number.isInteger(idx) && idx >= 0 ? await store.getMeeting(c.req.param('id'), idx, c.get('principal')) : null;
     if (!view) return notFound(c, 'møtet');
     const isPdf = view.source.toLowerCase().endsWith('.pdf');
     return html(c, MeetingPage({ view, isPdf, principal: c.get('principal') }));
   });
 
-  app.get('/saker/:case', (c) => {
+  app.get('/saker/:case', async (c) => {
     const m = /^(\d{4})-(\d{1,6})$/.exec(c.req.param('case'));
     if (!m) return notFound(c, 'saken');
     const caseNorm = `${m[1]}/${Number(m[2])}`;
-    const steps = getCase(store.db, caseNorm, c.get('principal'));
+    const steps = await store.getCase(caseNorm, c.get('principal'));
     if (!steps.length) return notFound(c, 'saken');
     return html(c, CasePage({ caseNorm, steps, principal: c.get('principal') }));
   });
 
-  app.get('/utvalg/:body', (c) => {
+  app.get('/utvalg/:body', async (c) => {
     const body = c.req.param('body');
-    const meetings = meetingsOfBody(store.db, body, c.get('principal'));
+    const meetings = await store.meetingsOfBody(body, c.get('principal'));
     if (!meetings.length) return notFound(c, 'utvalget');
     return html(c, BodyPage({ body, meetings, principal: c.get('principal') }));
   });

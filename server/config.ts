@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { ACCESS_LEVELS, type AccessLevel, type Principal } from '../indexes/types.ts';
 import { DEFAULT_LEG_WEIGHTS } from '../indexes/fusion.ts';
 import { DEFAULT_MIN_SIMILARITY } from '../indexes/search.ts';
+import { indexConfig, type IndexConfig } from '../indexes/config.ts';
 
 let dotenvLoaded = false;
 export function loadDotenv(): void {
@@ -18,6 +19,8 @@ export function loadDotenv(): void {
 
 export interface Config {
   dataDir: string;
+  /** The index backend (INNSIKT_INDEX, ELASTICSEARCH_*, INNSIKT_ES_*) and the embedder's variables. */
+  index: IndexConfig;
   port: number;
   host: string;
   defaultAccess: AccessLevel;
@@ -115,8 +118,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (env === process.env) loadDotenv();
   const defaultAccess = (env.INNSIKT_DEFAULT_ACCESS || 'public') as AccessLevel;
   if (!ACCESS_LEVELS.includes(defaultAccess)) throw new Error(`INNSIKT_DEFAULT_ACCESS must be one of ${ACCESS_LEVELS.join(', ')}`);
+  const dataDir = path.resolve(env.INNSIKT_DATA_DIR || './data');
   return {
-    dataDir: path.resolve(env.INNSIKT_DATA_DIR || './data'),
+    dataDir,
+    index: indexConfig(env, dataDir),
     port: num(env, 'PORT', num(env, 'INNSIKT_PORT', 3000)),
     host: env.INNSIKT_HOST || '127.0.0.1',
     defaultAccess,

@@ -8,7 +8,7 @@
  * internal, the sorted groups). Principals with the same rights share entries; different
  * rights never do. Only successful answers are stored; errors are never cached.
  *
- * Freshness comes from the database's change counters (indexes/embedded/change-stamp.ts),
+ * Freshness comes from the database's change counters (Store.changes(); for the embedded store, triggers in indexes/embedded/change-stamp.ts),
  * read once per request before the lookup. Triggers bump them in the writing transaction, so
  * this process, another connection and another process (`innsikt ingest`, `innsikt delete`)
  * are seen alike:
@@ -35,9 +35,8 @@
  * The stamp is read before the result is computed, so a change committed meanwhile makes the
  * entry stale at once. Concurrent misses of one key with the same stamp share one computation.
  */
-import { accessScope } from '../indexes/embedded/access.ts';
-import type { ChangeStamp, Revocations } from '../indexes/embedded/change-stamp.ts';
-import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import { accessScope } from '../indexes/access.ts';
+import type { ChangeStamp, Revocations, Store } from '../indexes/store.ts';
 import type { Principal, SearchFilters } from '../indexes/types.ts';
 import type { Config } from './config.ts';
 import { LruCache, filtersKey } from './answer/cache.ts';
@@ -49,10 +48,10 @@ export interface ResultCacheOptions {
   refreshMs: number;
   /** How long an entry that only missed additions may still be answered while it refreshes, in ms. */
   maxStaleMs?: number;
-  /** The database's change counters; null when it has none (then nothing is cached). */
-  stamp: () => ChangeStamp | null;
-  /** The documents revoked since a log position (change-stamp.ts); without it a revoke clears all. */
-  revocations?: (since: number) => Revocations | null;
+  /** The index's change counters (Store.changes()); null when it has none (then nothing is cached). */
+  stamp: () => Promise<ChangeStamp | null>;
+  /** The documents revoked since a log position (Store.revokedSince()); without it a revoke clears all. */
+  revocations?: (since: number) => Promise<Revocations | null>;
   now?: () => number;
 }
 
@@ -120,10 +119,10 @@ export class ResultCache {
    */
   async get<T>(key: string, compute: () => Promise<T>, policy: CachePolicy<T> = {}): Promise<T> {
     if (!this.enabled) return compute();
-    const stamp = this.opts.stamp();
+    const stamp = await this.opts.stamp();
     if (!stamp) return compute();
     const at = this.now();
-    if (stamp.revoke !== this.revokeSeen) this.revoke(stamp.revoke, at);
+    if (stamp.revoke !== this.revokeSeen) await this.revoke(stamp.revoke, at);
     const hit = this.lru.get(key);
     if (hit && hit.stamp.revoke === stamp.revoke) {
       if (hit.staleSince === undefined && (hit.stamp.add === stamp.add || at - hit.at <= this.opts.refreshMs)) {
@@ -143,8 +142,10 @@ export class ResultCache {
   }
 
   /** `revoke` moved: drop what shows a revoked document (or everything), the rest is due for a refresh. */
-  private revoke(revoke: number, at: number): void {
-    const r = this.opts.revocations ? this.opts.revocations(this.logSeen) : null;
+  private async revoke(revoke: number, at: number): Promise<void> {
+    const r = this.opts.revocations ? await this.opts.revocations(this.logSeen) : null;
+    // Another request applied this (or a newer) revocation while the log was read.
+    if (revoke === this.revokeSeen) return;
     if (r) this.logSeen = r.to;
     // The counter moved but the log names nothing (a writer without the log): everything goes.
     if (!r || !r.complete || r.readers || !r.documents.size || this.revokeSeen < 0) {
@@ -214,7 +215,7 @@ export class ResultCache {
   private refreshLater<T>(key: string, compute: () => Promise<T>, policy: CachePolicy<T>): void {
     if (this.refreshQueue.has(key)) return;
     this.refreshQueue.set(key, async () => {
-      const stamp = this.opts.stamp();
+      const stamp = await this.opts.stamp();
       if (!stamp || stamp.revoke !== this.revokeSeen) return; // revoked meanwhile: the next request decides
       await this.computeNow(key, stamp, this.now(), compute, policy, true).catch(() => undefined);
     });
@@ -250,12 +251,12 @@ function shows(ids: Set<string>, revoked: ReadonlySet<string>): boolean {
 }
 
 /** The server's result cache over a store, as configured. */
-export function resultCacheFor(store: SqliteStore, config: Pick<Config, 'cacheEntries' | 'refreshMs' | 'maxStaleMs'>): ResultCache {
+export function resultCacheFor(store: Store, config: Pick<Config, 'cacheEntries' | 'refreshMs' | 'maxStaleMs'>): ResultCache {
   return new ResultCache({
     entries: config.cacheEntries,
     refreshMs: config.refreshMs,
     maxStaleMs: config.maxStaleMs,
-    stamp: () => store.changeStamp(),
+    stamp: () => store.changes(),
     revocations: (since) => store.revokedSince(since),
   });
 }

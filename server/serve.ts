@@ -2,14 +2,14 @@
  * Starting the web server: open the index, listen at once (/healthz answers 503 until ready),
  * ingest the demo corpus on the first start when asked, then report ready.
  *
- * `innsikt reindex` builds a new index file beside the old one and renames it over the old
- * one. The server's connection would go on reading the old (now unlinked) file, so it would
- * never see the new index, nor a delete or access change written to it afterwards. So at most
- * every SWAP_CHECK_MS a request looks whether the file at the index path is still the one the
- * server opened; when it is not, requests wait while the new file is opened (with a new result
- * cache), and the old one is closed once the requests that were using it are done.
+ * `innsikt reindex` on the embedded store builds a new index file beside the old one and
+ * renames it over the old one. The server's connection would go on reading the old (now
+ * unlinked) file, so it would never see the new index, nor a delete or access change written
+ * to it afterwards. So at most every SWAP_CHECK_MS a request asks the store whether it was
+ * replaced (Store.replaced()); when it was, requests wait while the new one is opened (with a
+ * new result cache), and the old one is closed once the requests that were using it are done.
+ * (Elasticsearch switches its aliases itself: its store is never replaced.)
  */
-import fs from 'node:fs';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { openIndex, type OpenIndex } from '../indexes/open.ts';
@@ -27,34 +27,21 @@ export const SWAP_CHECK_MS = 1000;
 const OLD_INDEX_GRACE_MS = 30_000;
 const OLD_INDEX_MAX_MS = 120_000;
 
-/** The identity of the file at `file` (device and inode), or null when there is none. */
-function fileIdentity(file: string): string | null {
-  try {
-    const s = fs.statSync(file);
-    return `${s.dev}:${s.ino}`;
-  } catch {
-    return null;
-  }
-}
-
 interface Generation extends OpenIndex {
+  dataDir: DataDir;
   app: ReturnType<typeof createApp>;
-  /** The index file's identity when this generation opened it. */
-  file: string | null;
+  /** The replacement could not be opened: keep serving this one, and stop asking. */
+  stuck: boolean;
   /** Requests running on this generation (until their response is returned). */
   running: number;
 }
 
 export async function startServer(config: Config, opts: { demo?: boolean } = {}) {
   let ready = false;
-  // The identity is read before opening: if a swap comes in between, the next check sees a
-  // different file and opens it again (harmless); after opening, it sees the swap.
+  const dataDir = new DataDir(config.dataDir);
   const open = async (): Promise<Generation> => {
-    const indexFile = new DataDir(config.dataDir).indexFile;
-    const file = fileIdentity(indexFile);
-    const idx = await openIndex(config);
-    // No file before: openIndex created it.
-    return { ...idx, app: createApp({ ...idx, config, isReady: () => ready }), file: file ?? fileIdentity(indexFile), running: 0 };
+    const idx = await openIndex(config.index);
+    return { ...idx, dataDir, app: createApp({ ...idx, dataDir, config, isReady: () => ready }), stuck: false, running: 0 };
   };
   let gen = await open();
   let swapping: Promise<void> | null = null;
@@ -66,21 +53,21 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
       const age = Date.now() - t0;
       if (age < OLD_INDEX_GRACE_MS || (old.running > 0 && age < OLD_INDEX_MAX_MS)) return;
       clearInterval(poll);
-      old.store.close();
+      void old.store.close();
     }, 1000);
     poll.unref();
   };
 
-  const swap = async (identity: string) => {
+  const swap = async () => {
     try {
       const next = await open();
       const old = gen;
       gen = next;
-      console.log(`[innsikt] the index file was replaced (innsikt reindex?): serving the new one (${next.store.stats().documents} documents)`);
+      console.log(`[innsikt] the index file was replaced (innsikt reindex?): serving the new one (${(await next.store.stats()).documents} documents)`);
       retire(old);
     } catch (err) {
       // Not openable (another embedder, damage): keep serving the old one, and say so once.
-      gen.file = identity;
+      gen.stuck = true;
       console.error(`[innsikt] the index file was replaced, but the new one cannot be opened: ${(err as Error).message}. Still serving the old index; restart the server.`);
     }
   };
@@ -89,8 +76,7 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
     const now = Date.now();
     if (ready && !swapping && now - checkedAt >= SWAP_CHECK_MS) {
       checkedAt = now;
-      const identity = fileIdentity(gen.dataDir.indexFile);
-      if (identity && identity !== gen.file) swapping = swap(identity).finally(() => (swapping = null));
+      if (!gen.stuck && gen.store.replaced()) swapping = swap().finally(() => (swapping = null));
     }
     if (swapping) await swapping;
     const g = gen;
@@ -112,7 +98,7 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
   console.log(`Innsiktsbanken listening on ${url} (data: ${config.dataDir})`);
 
-  if (opts.demo && gen.store.stats().documents === 0) {
+  if (opts.demo && (await gen.store.stats()).documents === 0) {
     console.log('Empty index: ingesting the demo corpus from fixtures/demo ...');
     const t0 = performance.now();
     const results = await ingestDemo({ ...gen, defaultAccess: config.defaultAccess });
@@ -126,8 +112,7 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
 
   const stop = () => {
     server.close();
-    gen.store.close();
-    process.exit(0);
+    void gen.store.close().finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -138,8 +123,7 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
     close: () =>
       new Promise<void>((r) =>
         server.close(() => {
-          gen.store.close();
-          r();
+          void gen.store.close().then(() => r());
         }),
       ),
   };

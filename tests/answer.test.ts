@@ -319,7 +319,7 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
       const { json } = await ask(extractiveApp, q.query);
       expect(json.noAnswer, q.query).toBe(false);
       for (const c of json.citations) {
-        const doc = store.getDocument(c.documentId, ADMIN_PRINCIPAL)!;
+        const doc = (await store.getDocument(c.documentId, ADMIN_PRINCIPAL))!;
         expect(doc.source).toBe(c.source);
         const pages = doc.pages.filter((p) => p.num != null && p.num >= c.pageStart && p.num <= c.pageEnd).map((p) => p.text).join(' ');
         for (const quote of c.quote.split(' … ')) expect(pages.replace(/\s+/g, ' '), `${q.query}: [${c.n}] ${c.source} p.${c.pageStart}`).toContain(quote.replace(/ …$/, '').slice(0, 60));
@@ -353,7 +353,7 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
     expect(byN[2].supported).toBe(true);
     expect(byN[1].supported).toBe(false);
     // The page of a citation is the page of the passage that supports the sentence.
-    const doc = store.getDocument(byN[2].documentId, ADMIN_PRINCIPAL)!;
+    const doc = (await store.getDocument(byN[2].documentId, ADMIN_PRINCIPAL))!;
     const page = doc.pages.find((p) => p.num === byN[2].pageStart)!;
     expect(page.text.replace(/\s+/g, ' ')).toContain(byN[2].quote.slice(0, 50));
     expect(page.text.toLowerCase()).toContain('universelt utformet');
@@ -570,7 +570,8 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
   it('the summary draws on the same filtered results as the page: the panel asks with the filters, the sources obey them', async () => {
     const q = 'budsjett';
     const cited = (html: string) => [...new Set([...html.matchAll(/href="\/documents\/([^"?#/]+)\?/g)].map((m) => decodeURIComponent(m[1])))];
-    const bodyOf = (id: string) => store.getDocument(id, ADMIN_PRINCIPAL)!.body;
+    const bodyById = new Map((await store.listDocuments(ADMIN_PRINCIPAL, { limit: 1000 })).map((d) => [d.id, d.body]));
+    const bodyOf = (id: string) => bodyById.get(id);
     const unfiltered = cited(await (await extractiveApp.request(`/oppsummering?q=${q}`)).text());
     const bodies = [...new Set(unfiltered.map(bodyOf))];
     expect(bodies.length, 'the unfiltered summary cites several bodies').toBeGreaterThan(1);

@@ -30,7 +30,7 @@ function open(opts: ConstructorParameters<typeof SqliteStore>[1] = {}, file = pa
 function put(store: SqliteStore, id: string, pages: string[], over = {}) {
   const doc = silverDoc(id, pages, over);
   const chunks = pageChunks(doc);
-  store.upsertDocument(doc, chunks, chunks.map((c) => embedder.embedOne(embeddingText(doc.title, c))), EMB);
+  store.upsertSync(doc, chunks, chunks.map((c) => embedder.embedOne(embeddingText(doc.title, c))), EMB);
 }
 
 /** A small deterministic word salad: every page has filler words, some pages the test words. */
@@ -75,7 +75,7 @@ describe('innsikt_bm25 (native/innsikt_fts.c)', () => {
         .prepare(`SELECT rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
         .all({ match: match.expr }) as { rowid: number; s: number }[];
       const ours = store.db
-        .prepare(`SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 0, 0.5, 0${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
+        .prepare(`SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 0, 0.5, 0, 0${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
         .all({ match: match.expr, ...params }) as { rowid: number; s: number }[];
       expect(builtin.length).toBeGreaterThan(0);
       expect(ours.map((r) => r.rowid)).toEqual(builtin.map((r) => r.rowid));
@@ -102,7 +102,7 @@ describe('innsikt_bm25 (native/innsikt_fts.c)', () => {
       });
       const args = plan.ungated.phrases.map((_, i) => `, @m${i}`).join('');
       const sql = (k: number, limit: string) =>
-        `SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 150, 0.5, ${k}${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY s, rowid ${limit}`;
+        `SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 150, 0.5, ${k}, 0${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY s, rowid ${limit}`;
       for (const k of [1, 5, 10]) {
         const exact = store.db.prepare(sql(0, `LIMIT ${k}`)).all(params) as { rowid: number; s: number }[];
         const pruned = store.db.prepare(sql(k, `LIMIT ${k}`)).all(params) as { rowid: number; s: number }[];
@@ -128,7 +128,7 @@ describe('innsikt_bm25 (native/innsikt_fts.c)', () => {
 
 describe.runIf(native)('row lengths held in memory (innsikt_lengths)', () => {
   const ranking = (store: SqliteStore, query: string) =>
-    store.bm25(query, { principal: ADMIN_PRINCIPAL, limit: 50 }).ranked.map((r) => [r.rowid, Number(r.score.toFixed(9))]);
+    store.bm25Rows(query, { principal: ADMIN_PRINCIPAL, limit: 50 }).ranked.map((r) => [r.rowid, Number(r.score.toFixed(9))]);
 
   it('ranks exactly as the per-row lookup, before and after deletes, replacements and new rows', () => {
     const held = open({ lengthsMinRows: 0 });
@@ -189,10 +189,10 @@ describe.runIf(native)('the common-word gate', () => {
     const store = corpus();
     const plan = store.bm25Leg.plan(store.parse('lekeplass tiltak'))!;
     expect(plan.gate).toBe('rare');
-    const gated = store.bm25('lekeplass tiltak', { principal: PUBLIC_PRINCIPAL, limit: 50 });
+    const gated = store.bm25Rows('lekeplass tiltak', { principal: PUBLIC_PRINCIPAL, limit: 50 });
     expect(rowsToDocs(store, gated.ranked).sort()).toEqual(['p0', 'p100', 'p20', 'p40', 'p60', 'p80']);
     // The same six lead the ungated ranking, in the same order (common words still score).
-    const plain = open({ common: { share: 0 } }, store.file).bm25('lekeplass tiltak', { principal: PUBLIC_PRINCIPAL, limit: 50 });
+    const plain = open({ common: { share: 0 } }, store.file).bm25Rows('lekeplass tiltak', { principal: PUBLIC_PRINCIPAL, limit: 50 });
     expect(plain.total).toBe(120);
     expect(plain.ranked.slice(0, 6).map((r) => r.rowid)).toEqual(gated.ranked.map((r) => r.rowid));
     expect(gated.total).toBe(6);
@@ -202,23 +202,23 @@ describe.runIf(native)('the common-word gate', () => {
     const store = corpus();
     const plan = store.bm25Leg.plan(store.parse('vedtak tiltak'))!;
     expect(plan.gate).toBe('all');
-    const r = store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 20 });
+    const r = store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 20 });
     expect(rowsToDocs(store, r.ranked).every((d) => Number(d.slice(1)) % 2 === 0)).toBe(true);
     expect(r.total).toBe(60);
     // Same scores as the ungated ranking gives those rows (each phrase scored once).
-    const plain = open({ common: { share: 0 } }, store.file).bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 200 });
+    const plain = open({ common: { share: 0 } }, store.file).bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 200 });
     const byRow = new Map(plain.ranked.map((x) => [x.rowid, x.score]));
     for (const x of r.ranked) expect(x.score).toBeCloseTo(byRow.get(x.rowid)!, 9);
     expect(plain.ranked.slice(0, 20).map((x) => x.rowid)).toEqual(r.ranked.map((x) => x.rowid));
     // 60 rows hold both: asking for 100 falls back to every row with either word.
-    expect(store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 100 }).total).toBe(120);
+    expect(store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 100 }).total).toBe(120);
   });
 
   it('a word being typed never selects: a rare word still gates, a common one alone does not', () => {
     const store = corpus();
     expect(store.bm25Leg.plan(store.parse('lekeplass tilt'), 1)!.gate).toBe('rare');
     expect(store.bm25Leg.plan(store.parse('vedtak tilt'), 1)!.gate).toBe(null);
-    const typed = store.bm25('lekeplass tilt', { principal: PUBLIC_PRINCIPAL, limit: 10, prefixLast: true });
+    const typed = store.bm25Rows('lekeplass tilt', { principal: PUBLIC_PRINCIPAL, limit: 10, prefixLast: true });
     expect(rowsToDocs(store, typed.ranked).sort()).toEqual(['p0', 'p100', 'p20', 'p40', 'p60', 'p80']);
   });
 
@@ -233,14 +233,14 @@ describe.runIf(native)('the common-word gate', () => {
     // only internal rows, so the leg must widen, and must not leak them in results or total.
     const store = corpus({ internalRare: 150 });
     // The premise: all of the best 150 rows are internal.
-    const all = store.bm25('lekeplass', { principal: ADMIN_PRINCIPAL, limit: 150 });
+    const all = store.bm25Rows('lekeplass', { principal: ADMIN_PRINCIPAL, limit: 150 });
     expect(rowsToDocs(store, all.ranked).every((d) => d.startsWith('i'))).toBe(true);
-    const pub = store.bm25('lekeplass', { principal: PUBLIC_PRINCIPAL, limit: 5 });
+    const pub = store.bm25Rows('lekeplass', { principal: PUBLIC_PRINCIPAL, limit: 5 });
     const rare = ['p0', 'p20', 'p40', 'p60', 'p80', 'p100'];
     expect(pub.ranked).toHaveLength(5);
     expect(rowsToDocs(store, pub.ranked).every((d) => rare.includes(d))).toBe(true);
     expect(pub.total).toBe(6);
-    const staff = store.bm25('lekeplass', { principal: INTERNAL, limit: 5 });
+    const staff = store.bm25Rows('lekeplass', { principal: INTERNAL, limit: 5 });
     expect(rowsToDocs(store, staff.ranked).every((d) => d.startsWith('i'))).toBe(true);
     expect(staff.total).toBe(156);
     const texts = [...store.chunksByRowid(pub.ranked.map((r) => r.rowid), PUBLIC_PRINCIPAL).values()].map((c) => c.text).join(' ');
@@ -250,7 +250,7 @@ describe.runIf(native)('the common-word gate', () => {
   it('filters narrow inside the query (joined path) and respect access', () => {
     const store = corpus({ internalRare: 10 });
     put(store, 'x', ['lekeplass i 2019'], { date: '2019-05-01' });
-    const r = store.bm25('lekeplass', { principal: PUBLIC_PRINCIPAL, limit: 10, filters: { dateFrom: '2019-01-01', dateTo: '2019-12-31' } });
+    const r = store.bm25Rows('lekeplass', { principal: PUBLIC_PRINCIPAL, limit: 10, filters: { dateFrom: '2019-01-01', dateTo: '2019-12-31' } });
     expect(rowsToDocs(store, r.ranked)).toEqual(['x']);
   });
 });
@@ -260,10 +260,10 @@ describe.runIf(native)('totals', () => {
     const store = open();
     const docs = Array.from({ length: 12 }, (_, d) => Array.from({ length: 100 }, (_, p) => page(d * 100 + p, 'tiltak')));
     docs.forEach((pages, d) => put(store, `d${d}`, pages));
-    const r = store.bm25('tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10 });
+    const r = store.bm25Rows('tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10 });
     expect(r.ranked).toHaveLength(10);
     expect(r).toMatchObject({ total: TOTAL_CAP, totalRelation: 'gte' });
-    const small = store.bm25('tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10, filters: { documentId: 'd3' } });
+    const small = store.bm25Rows('tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10, filters: { documentId: 'd3' } });
     expect(small).toMatchObject({ total: 100, totalRelation: 'eq' });
   });
 });
@@ -290,7 +290,7 @@ describe.runIf(native)("the statistics are the caller's: documents it cannot rea
     const clean = build(false);
     const planted = build(true);
     const view = (store: SqliteStore, q: string) => {
-      const r = store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 50 });
+      const r = store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 50 });
       return { docs: rowsToDocs(store, r.ranked), scores: r.ranked.map((x) => x.score), total: r.total };
     };
     for (const q of ['kanarinavn', 'kanarinavn vedtak', 'vedtak tiltak', 'kanarinavn tiltak plan']) {
@@ -305,8 +305,8 @@ describe.runIf(native)("the statistics are the caller's: documents it cannot rea
     // The facet counts take the same gate (their rows are the leg's).
     expect(planted.matchExpression('vedtak tiltak', undefined, PUBLIC_PRINCIPAL)).toBe(clean.matchExpression('vedtak tiltak', undefined, PUBLIC_PRINCIPAL));
     // A caller who reads the copies counts them: its score for the same public row differs.
-    const pubTop = planted.bm25('kanarinavn', { principal: PUBLIC_PRINCIPAL, limit: 1 }).ranked[0];
-    const internal = planted.bm25('kanarinavn', { principal: INTERNAL, limit: 50 }).ranked.find((x) => x.rowid === pubTop.rowid)!;
+    const pubTop = planted.bm25Rows('kanarinavn', { principal: PUBLIC_PRINCIPAL, limit: 1 }).ranked[0];
+    const internal = planted.bm25Rows('kanarinavn', { principal: INTERNAL, limit: 50 }).ranked.find((x) => x.rowid === pubTop.rowid)!;
     expect(internal.score).not.toBeCloseTo(pubTop.score, 6);
   });
 });
@@ -319,7 +319,7 @@ describe('the search index\'s segments (compactSearchIndex)', () => {
     const before = store.searchSegments();
     expect(before).toBeGreaterThan(1);
     const queries = ['lekeplass', 'budsjett tiltak', 'plan', 'lekeplass vedtak oppfølging'];
-    const ranked = () => queries.map((q) => store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 50 }));
+    const ranked = () => queries.map((q) => store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 50 }));
     const was = ranked();
     // Without a budget, one call goes all the way.
     const all = store.compactSearchIndex();
@@ -350,15 +350,15 @@ describe('the vocabulary table', () => {
     const file = path.join(tempDir(), 'index.sqlite');
     const store = open({}, file);
     put(store, 'a', ['Reguleringsplanen for Tøyenparken ble vedtatt.']);
-    expect(store.vocabulary.has('tøyenparken')).toBe(true);
-    expect(store.vocabulary.has('reguleringsplanen')).toBe(true);
-    expect(store.vocabulary.withPrefix('regulering', 10).length).toBeGreaterThan(0);
+    expect(store.vocab.has('tøyenparken')).toBe(true);
+    expect(store.vocab.has('reguleringsplanen')).toBe(true);
+    expect(store.vocab.withPrefix('regulering', 10).length).toBeGreaterThan(0);
     // Simulate an index written before the table existed.
     store.db.exec(`DELETE FROM vocab; DELETE FROM meta WHERE key = 'vocab_filled'`);
     store.close();
     stores.pop();
     const again = open({}, file);
-    expect(again.vocabulary.has('tøyenparken')).toBe(true);
+    expect(again.vocab.has('tøyenparken')).toBe(true);
     // Decompounding finds the parts through it.
     expect(again.parse('tøyenparkenreguleringsplanen').words[0].alternatives.some((a) => a.kind === 'near')).toBe(true);
   });

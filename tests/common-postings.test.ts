@@ -32,7 +32,7 @@ function open(file: string, opts: ConstructorParameters<typeof SqliteStore>[1] =
 function put(store: SqliteStore, id: string, text: string, over = {}) {
   const doc = silverDoc(id, [text], over);
   const chunks = pageChunks(doc);
-  store.upsertDocument(doc, chunks, chunks.map((c) => embedder.embedOne(embeddingText(doc.title, c))), EMB);
+  store.upsertSync(doc, chunks, chunks.map((c) => embedder.embedOne(embeddingText(doc.title, c))), EMB);
 }
 
 /** Deterministic pages: common words everywhere, in varying numbers, order and company. */
@@ -59,8 +59,8 @@ const QUERIES = ['vedtak tiltak', 'tiltak vedtak plan', 'tiltak', 'vedtak skole'
 
 /** The same query through the lists (store) and through FTS5 only (plain): identical. */
 function expectSame(store: SqliteStore, plain: SqliteStore, query: string, principal: Principal, limit = 40) {
-  const a = store.bm25(query, { principal, limit });
-  const b = plain.bm25(query, { principal, limit });
+  const a = store.bm25Rows(query, { principal, limit });
+  const b = plain.bm25Rows(query, { principal, limit });
   expect(a.total, query).toBe(b.total);
   expect(a.totalRelation).toBe(b.totalRelation);
   expect(a.ranked.length, query).toBe(b.ranked.length);
@@ -98,7 +98,7 @@ describe.runIf(native)('common-word lists', () => {
     expect(plain.bm25Leg.postings!.served).toBe(0);
     // The phrase boost was found from positions: rows holding "vedtak tiltak" in that order
     // lead the two-word query, ahead of rows holding both words the other way round.
-    const top = docs(store, store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 5 }).ranked);
+    const top = docs(store, store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 5 }).ranked);
     expect(top.every((d) => Number(d.slice(1)) % 3 === 0)).toBe(true);
     // Wider pages (the leg asks again for more) stay the same too.
     expectSame(store, plain, 'tiltak', PUBLIC_PRINCIPAL, 150);
@@ -144,7 +144,7 @@ describe.runIf(native)('common-word lists', () => {
     expect(store.bm25Leg.postings!.lastRanked).toBe(240);
   });
 
-  it('filtered queries: a narrow filter is applied inside the ranking, a wide one by widening; the same as FTS5', () => {
+  it('filtered queries: a narrow filter is applied inside the ranking, a wide one by widening; the same as FTS5', async () => {
     const file = path.join(tempDir(), 'index.sqlite');
     const store = open(file);
     for (let i = 0; i < 200; i++) {
@@ -166,21 +166,21 @@ describe.runIf(native)('common-word lists', () => {
       for (const principal of [PUBLIC_PRINCIPAL, INTERNAL]) {
         for (const q of ['vedtak tiltak', 'tiltak']) {
           const served = postings.served;
-          const a = store.bm25(q, { principal, limit: 10, filters });
-          const b = plain.bm25(q, { principal, limit: 10, filters });
+          const a = store.bm25Rows(q, { principal, limit: 10, filters });
+          const b = plain.bm25Rows(q, { principal, limit: 10, filters });
           expect(postings.served, q).toBe(served + 1);
           expect(a.total, `${q} ${JSON.stringify(filters)}`).toBe(b.total);
           expect(a.ranked.map((x) => x.score)).toEqual(b.ranked.map((x) => x.score));
           expect(a.ranked.length).toBeGreaterThan(0);
           const ids = docs(store, a.ranked);
-          for (const id of ids) expect(check(store.getDocument(id, ADMIN_PRINCIPAL)!), id).toBe(true);
+          for (const id of ids) expect(check((await store.getDocument(id, ADMIN_PRINCIPAL))!), id).toBe(true);
           if (principal === PUBLIC_PRINCIPAL) expect(ids.some((d) => d.startsWith('s'))).toBe(false);
           else if (filters === year) expect(ids.some((d) => d.startsWith('s'))).toBe(true);
         }
       }
     }
     // A filter no row passes: nothing, at once.
-    const none = store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10, filters: { dateFrom: '1990-01-01', dateTo: '1990-12-31' } });
+    const none = store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10, filters: { dateFrom: '1990-01-01', dateTo: '1990-12-31' } });
     expect(none).toMatchObject({ ranked: [], total: 0 });
   });
 
@@ -199,7 +199,7 @@ describe.runIf(native)('common-word lists', () => {
       for (const id of gone) expect(ids).not.toContain(id);
     }
     expect(store.bm25Leg.postings!.served).toBeGreaterThan(served);
-    const top = docs(store, store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 3 }).ranked);
+    const top = docs(store, store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 3 }).ranked);
     expect(top.every((d) => Number(d.slice(1)) >= 160)).toBe(true);
   });
 
@@ -220,7 +220,7 @@ describe.runIf(native)('common-word lists', () => {
         else expect(ids.some((d) => d.startsWith('secret'))).toBe(true);
       }
     }
-    const pub = store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 60 });
+    const pub = store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 60 });
     const texts = [...store.chunksByRowid(pub.ranked.map((r) => r.rowid), PUBLIC_PRINCIPAL).values()].map((c) => c.text).join(' ');
     expect(texts).not.toContain('KANARILISTE');
   });
@@ -242,7 +242,7 @@ describe.runIf(native)('common-word lists', () => {
     expect(scans).toBeGreaterThan(4);
     expect(postings.status()!.building!.left).toBeGreaterThan(4);
     let served = postings.served;
-    store.bm25('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10 });
+    store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 10 });
     expect(postings.served).toBe(served); // FTS5 ranked: no lists yet
     // Another process (a reopened store) goes on where this one stopped.
     const other = open(file);

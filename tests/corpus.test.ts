@@ -50,9 +50,9 @@ describe.skipIf(!HAS_CORPUS)(`real corpus (${HAS_CORPUS ? CORPUS : NO_CORPUS_REA
     expect(results.filter((r) => r.status === 'ok').length).toBeGreaterThanOrEqual(30);
   });
 
-  it('leaves nothing of a failed file in the index or the silver layer', () => {
+  it('leaves nothing of a failed file in the index or the silver layer', async () => {
     for (const r of results.filter((x) => x.status === 'failed')) {
-      expect(store.getDocument(r.documentId!, ADMIN_PRINCIPAL)).toBeNull();
+      expect(await store.getDocument(r.documentId!, ADMIN_PRINCIPAL)).toBeNull();
       expect(dataDir.readSilver(r.documentId!)).toBeNull();
     }
   });
@@ -61,17 +61,17 @@ describe.skipIf(!HAS_CORPUS)(`real corpus (${HAS_CORPUS ? CORPUS : NO_CORPUS_REA
     expect(byName('xx_non-unicode-cmap_garbage-text.pdf').warnings?.join(' ')).toMatch(/garbled/);
   });
 
-  it('ingests plain-text protocols as unpaged documents', () => {
+  it('ingests plain-text protocols as unpaged documents', async () => {
     const r = byName('no_levanger_kommunestyret_moteprotokoll_2026-03-25_EXCERPT_PS6-PS13.txt');
     expect(r.status).toBe('ok');
-    const doc = store.getDocument(r.documentId!, ADMIN_PRINCIPAL)!;
+    const doc = (await store.getDocument(r.documentId!, ADMIN_PRINCIPAL))!;
     expect(doc.pages[0].num).toBeNull();
     expect(doc.body?.toLowerCase()).toContain('kommunestyret');
   });
 
   /** The page a hit names must really contain the query's words (by stem). */
-  function pageHasTerms(documentId: string, page: number, query: string): boolean {
-    const doc = store.getDocument(documentId, ADMIN_PRINCIPAL)!;
+  async function pageHasTerms(documentId: string, page: number, query: string): Promise<boolean> {
+    const doc = (await store.getDocument(documentId, ADMIN_PRINCIPAL))!;
     const stems = new Set(analyze(doc.pages.find((p) => p.num === page)!.text).stems);
     return parseQuery(query).words.some((t) => stems.has(t.stem));
   }
@@ -80,14 +80,14 @@ describe.skipIf(!HAS_CORPUS)(`real corpus (${HAS_CORPUS ? CORPUS : NO_CORPUS_REA
     const res = await search(store, embedder, { query: 'forhåndsstemmer', limit: 10, principal: ADMIN_PRINCIPAL });
     const oslo = res.results.find((r) => r.source === 'no_oslo_valgstyrets-motebok_kommunestyrevalget-2019.pdf');
     expect(oslo, 'Oslo møtebok in the top 10').toBeDefined();
-    for (const r of res.results) expect(pageHasTerms(r.documentId, r.page!, 'forhåndsstemmer'), `${r.source} p. ${r.page}`).toBe(true);
+    for (const r of res.results) expect(await pageHasTerms(r.documentId, r.page!, 'forhåndsstemmer'), `${r.source} p. ${r.page}`).toBe(true);
   });
 
   it('finds the Breisås zoning plan documents for "reguleringsplan Breisås"', async () => {
     const res = await search(store, embedder, { query: 'reguleringsplan Breisås', limit: 5, principal: ADMIN_PRINCIPAL });
     expect(res.results.length).toBeGreaterThanOrEqual(3);
     for (const r of res.results.slice(0, 3)) expect(r.source).toMatch(/^no_bo-kommune_.*breisas/);
-    expect(pageHasTerms(res.results[0].documentId, res.results[0].page!, 'Breisås')).toBe(true);
+    expect(await pageHasTerms(res.results[0].documentId, res.results[0].page!, 'Breisås')).toBe(true);
   });
 
   it('finds a case by its number however it is typed', async () => {

@@ -61,11 +61,11 @@ describe('demo corpus ingestion', () => {
     }
   });
 
-  it('understands title, kind, body and date of the demo documents', () => {
+  it('understands title, kind, body and date of the demo documents', async () => {
     let right = 0;
     for (const d of manifest.documents) {
       const id = results.find((r) => r.file.endsWith(d.file))!.documentId!;
-      const doc = store.getDocument(id, ADMIN_PRINCIPAL)!;
+      const doc = (await store.getDocument(id, ADMIN_PRINCIPAL))!;
       expect(doc.access).toBe(d.access);
       if (doc.date === d.date && doc.kind === d.kind && doc.body === d.body) right++;
     }
@@ -287,9 +287,9 @@ describe('the web app on the demo corpus', () => {
 
 describe('facets, filters and sorting on the demo corpus', () => {
   it('counts matching documents per body, year and kind, filtered by access', async () => {
-    const { facetCounts } = await import('../indexes/embedded/facets.ts');
-    const all = facetCounts(store, 'budsjett', { principal: ADMIN_PRINCIPAL });
-    const pub = facetCounts(store, 'budsjett', { principal: PUBLIC_PRINCIPAL });
+    const budsjett = store.parse('budsjett');
+    const all = await store.facets(budsjett, { principal: ADMIN_PRINCIPAL });
+    const pub = await store.facets(budsjett, { principal: PUBLIC_PRINCIPAL });
     const sum = (xs: { count: number }[]) => xs.reduce((a, x) => a + x.count, 0);
     expect(all.body.length).toBeGreaterThanOrEqual(3);
     expect(all.year.map((y) => y.value)).toEqual([...all.year.map((y) => y.value)].sort().reverse());
@@ -298,13 +298,12 @@ describe('facets, filters and sorting on the demo corpus', () => {
     const res = await searchDocuments(store, embedder, { query: 'budsjett', limit: 100, principal: PUBLIC_PRINCIPAL }, defaults);
     expect(sum(pub.kind)).toBe(res.totalDocuments);
     // Choosing a body keeps the other bodies' counts (multi-select), and narrows the years.
-    const bu = facetCounts(store, 'budsjett', { principal: PUBLIC_PRINCIPAL, filters: { body: ['Bydelsutvalget'] } });
+    const bu = await store.facets(budsjett, { principal: PUBLIC_PRINCIPAL, filters: { body: ['Bydelsutvalget'] } });
     expect(bu.body).toEqual(pub.body);
     expect(sum(bu.year)).toBe(pub.body.find((b) => b.value === 'Bydelsutvalget')!.count);
   });
 
   it('counts in one pass exactly what one query per dimension counts, for every filter mix', async () => {
-    const { facetCounts } = await import('../indexes/embedded/facets.ts');
     const { filterClause } = await import('../indexes/embedded/sqlite-store.ts');
     const { accessClause } = await import('../indexes/embedded/access.ts');
     // The reference: one count(DISTINCT document) per dimension over the matching chunks, with
@@ -340,7 +339,7 @@ describe('facets, filters and sorting on the demo corpus', () => {
     for (const q of ['budsjett', 'lekeplass', 'vedtak', 'sykehjemsplasser'])
       for (const principal of [PUBLIC_PRINCIPAL, ADMIN_PRINCIPAL])
         for (const filters of mixes) {
-          const got = facetCounts(store, q, { principal, filters });
+          const got = await store.facets(store.parse(q), { principal, filters });
           const want = reference(q, principal, filters);
           const label = `${q} ${principal.id} ${JSON.stringify(filters)}`;
           expect(byValue(got.body), label).toEqual(want.body);
@@ -515,7 +514,7 @@ describe('browsing and filtering the results page over HTTP', () => {
   it('sorts newest first with sort=date', async () => {
     const { status, html } = await get('/?q=lekeplass&sort=date');
     expect(status).toBe(200);
-    const dates = hits(html).map((h) => store.getDocument(hitDocId(h), ADMIN_PRINCIPAL)!.date ?? '');
+    const dates = await Promise.all(hits(html).map(async (h) => (await store.getDocument(hitDocId(h), ADMIN_PRINCIPAL))!.date ?? ''));
     expect(dates.length).toBeGreaterThan(2);
     expect(dates).toEqual([...dates].sort().reverse());
     const byRelevance = hits((await get('/?q=lekeplass')).html).map(hitDocId);
@@ -536,7 +535,7 @@ describe('browsing and filtering the results page over HTTP', () => {
     const anonBodies = facet(anon, 'Utvalg');
     expect(Object.fromEntries(anonBodies.map((b) => [b.value, b.count]))).toEqual(Object.fromEntries([...byBody].map(([b, ids]) => [b, ids.size])));
     // Staff see the internal budget memo counted (under the body and year it was read with); the public does not.
-    const memo = store.getDocument(results.find((r) => r.file.endsWith('2024-09-12-internt-notat-risikovurdering-budsjett-2025.pdf'))!.documentId!, ADMIN_PRINCIPAL)!;
+    const memo = (await store.getDocument(results.find((r) => r.file.endsWith('2024-09-12-internt-notat-risikovurdering-budsjett-2025.pdf'))!.documentId!, ADMIN_PRINCIPAL))!;
     expect(memo.access).toBe('internal');
     const count = (html: string, legend: string, value: string) => facet(html, legend).find((x) => x.value === value)?.count ?? 0;
     const sum = (html: string, legend: string) => facet(html, legend).reduce((a, x) => a + x.count, 0);
@@ -564,7 +563,7 @@ describe('browsing and filtering the results page over HTTP', () => {
   /** Public documents (with a body) that the keyword search for `q` matches. */
   function publicMatches(q: string): number {
     const ids = new Set<string>();
-    const ranked = store.bm25(q, { principal: PUBLIC_PRINCIPAL, limit: 1000 }).ranked;
+    const ranked = store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 1000 }).ranked;
     const chunks = store.chunksByRowid(ranked.map((r) => r.rowid), PUBLIC_PRINCIPAL);
     for (const c of chunks.values()) if (c.body) ids.add(c.documentId);
     return ids.size;
@@ -585,13 +584,13 @@ describe('browsing and filtering the results page over HTTP', () => {
 
   it('filters by a date range and a year, and keeps them in the form', async () => {
     const { html } = await get('/?q=lekeplass&from=2024-03-01&to=2024-06-30');
-    const dates = hits(html).map((h) => store.getDocument(hitDocId(h), ADMIN_PRINCIPAL)!.date!);
+    const dates = await Promise.all(hits(html).map(async (h) => (await store.getDocument(hitDocId(h), ADMIN_PRINCIPAL))!.date!));
     expect(dates.length).toBeGreaterThan(0);
     for (const d of dates) expect(d >= '2024-03-01' && d <= '2024-06-30', d).toBe(true);
     expect(html).toContain('id="f-fra" name="from" value="2024-03-01" form="sok"');
     expect(html).toContain('id="f-til" name="to" value="2024-06-30" form="sok"');
     const year = (await get('/?q=lekeplass&year=2025')).html;
-    for (const h of hits(year)) expect(store.getDocument(hitDocId(h), ADMIN_PRINCIPAL)!.date!.startsWith('2025')).toBe(true);
+    for (const h of hits(year)) expect((await store.getDocument(hitDocId(h), ADMIN_PRINCIPAL))!.date!.startsWith('2025')).toBe(true);
     expect(facet(year, 'År').find((y) => y.value === '2025')).toMatchObject({ current: true });
   });
 

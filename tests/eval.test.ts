@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import type { Store } from '../indexes/store.ts';
 import type { SearchMode } from '../indexes/types.ts';
 import { EMBEDDERS, HAS_NORQUAD, HAS_REAL, buildIndex, realCorpusCached, defaultSearchOptions, loadFixtures, loadNorquad, loadReal, makeEmbedder, runQueries, type EvalSet, type SetId } from '../eval/harness.ts';
 import { formatTable, pairedBootstrap, summarize, type Summary } from '../eval/metrics.ts';
@@ -58,7 +58,7 @@ for (const def of SETS) {
   if (def.skip) console.warn(`[skip] ${def.skip}`);
   describe.skipIf(!!def.skip)(`retrieval evaluation: ${def.id}${def.skip ? ` (${def.skip})` : ''}`, () => {
     let set: EvalSet;
-    let store: SqliteStore;
+    let store: Store;
     const summaries = new Map<SearchMode, Summary>();
 
     beforeAll(async () => {

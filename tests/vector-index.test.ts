@@ -38,7 +38,7 @@ const INTERNAL_SECRET = 'Internt notat om lekeplass og budsjett. Kodeord KANARII
 function put(store: SqliteStore, id: string, pages: string[], over: Partial<SilverDocument> = {}) {
   const doc = silverDoc(id, pages, over);
   const chunks = pageChunks(doc);
-  store.upsertDocument(doc, chunks, chunks.map((c) => embedder.embedOne(c.text)), EMB);
+  store.upsertSync(doc, chunks, chunks.map((c) => embedder.embedOne(c.text)), EMB);
 }
 
 /** Public documents: every topic in a few wordings, so the public partition has some depth. */
@@ -59,7 +59,7 @@ function putSecrets(store: SqliteStore, copies = 1) {
 function vectorHits(store: SqliteStore, text: string, principal: Principal, opts: { limit?: number; minSimilarity?: number; exact?: boolean; filters?: object } = {}) {
   const req = { principal, limit: opts.limit ?? 20, minSimilarity: opts.minSimilarity ?? 0, filters: opts.filters };
   const q = embedder.embedOne(text);
-  const ranked = opts.exact ? store.vectorExact(q, req) : store.vector(q, req);
+  const ranked = opts.exact ? store.vectorExactRows(q, req) : store.vectorRows(q, req);
   const records = store.chunksByRowid(ranked.map((r) => r.rowid), ADMIN_PRINCIPAL);
   return ranked.map((r) => ({ id: records.get(r.rowid)!.id, doc: records.get(r.rowid)!.documentId, score: Number(r.score.toFixed(5)) }));
 }
@@ -188,13 +188,13 @@ describe('vector index: access is applied inside the vector leg', () => {
 });
 
 describe('vector index: consistent with writes', () => {
-  it('sees new, replaced and deleted documents at the next query', () => {
+  it('sees new, replaced and deleted documents at the next query', async () => {
     vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL); // index built now
     put(store, 'ny', ['Kodeord NYKANARI om badstue i Vaterlandsparken.']);
     expect(vectorHits(store, 'NYKANARI badstue Vaterlandsparken', PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('ny');
     put(store, 'ny', ['Helt annen tekst om snøbrøyting.']);
     expect(vectorHits(store, 'NYKANARI badstue Vaterlandsparken', PUBLIC_PRINCIPAL, { limit: 100 }).some((h) => h.doc === 'ny' && h.score > 0.5)).toBe(false);
-    expect(store.deleteDocument('ny')).toBe(true);
+    expect(await store.deleteDocument('ny')).toBe(true);
     expect(docs(vectorHits(store, 'snøbrøyting', ADMIN_PRINCIPAL, { limit: 100 })).has('ny')).toBe(false);
     expect(store.vectorIndex()!.size).toBe(6 * TOPICS.length + 2);
   });
@@ -225,11 +225,11 @@ describe('vector index: consistent with writes', () => {
     }
   });
 
-  it('moves a document between partitions when its access changes', () => {
+  it('moves a document between partitions when its access changes', async () => {
     vectorHits(store, 'lekeplass', PUBLIC_PRINCIPAL);
-    expect(store.setAccess('intern-0', 'public', [])).toBe(true);
+    expect(await store.setAccess('intern-0', 'public', [])).toBe(true);
     expect(vectorHits(store, INTERNAL_SECRET, PUBLIC_PRINCIPAL, { limit: 1 })[0].doc).toBe('intern-0');
-    expect(store.setAccess('intern-0', 'protected', ['helse'])).toBe(true);
+    expect(await store.setAccess('intern-0', 'protected', ['helse'])).toBe(true);
     expect(docs(vectorHits(store, INTERNAL_SECRET, PUBLIC_PRINCIPAL, { limit: 100 })).has('intern-0')).toBe(false);
     expect(docs(vectorHits(store, INTERNAL_SECRET, BARNEVERN, { limit: 100 })).has('intern-0')).toBe(false);
     expect(vectorHits(store, INTERNAL_SECRET, HELSE, { limit: 1 })[0].doc).toBe('intern-0');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Layout } from '../views/layout.tsx';
 import { SearchPage, SearchResults, caseLabel, pageWindow, selectedYear, stateUrl, toggled, type SearchPageProps, type SearchState } from '../views/search.tsx';
-import type { Facets } from '../indexes/embedded/facets.ts';
+import type { Facets } from '../indexes/types.ts';
 import { DocumentPage, paragraphs } from '../views/document.tsx';
 import { ErrorPage } from '../views/errors.tsx';
 import { documentUrl, fileUrl, formatDate, formatSeconds, searchUrl, truncateParts } from '../views/format.tsx';

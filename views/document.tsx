@@ -11,7 +11,7 @@ import { Layout } from './layout.tsx';
 import { Marked, highlightParts, stemsFor } from './highlight.tsx';
 import { accessLabel, fileUrl, formatCount, formatDate, kindLabel, searchUrl } from './format.tsx';
 import { meetingUrl } from './protocol.tsx';
-import type { DocumentMeeting } from '../indexes/embedded/document-meetings.ts';
+import type { DocumentMeeting } from '../indexes/types.ts';
 
 export interface DocumentPageProps {
   doc: StoredDocument;

@@ -10,7 +10,7 @@
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { Principal } from '../indexes/types.ts';
 import type { AgendaItem } from '../indexes/protocol-types.ts';
-import type { BodyMeeting, CaseStep, MeetingView } from '../indexes/embedded/protocol-tables.ts';
+import type { BodyMeeting, CaseStep, MeetingView } from '../indexes/types.ts';
 import { Layout } from './layout.tsx';
 import { documentUrl, fileUrl, formatDate } from './format.tsx';
 

@@ -23,7 +23,7 @@
  */
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { GroupedResponse, DocumentGroup } from '../indexes/search.ts';
-import type { Facets, FacetValue } from '../indexes/embedded/facets.ts';
+import type { Facets, FacetValue } from '../indexes/types.ts';
 import type { Principal, SearchFilters, SearchHit, SearchMode } from '../indexes/types.ts';
 import { Layout } from './layout.tsx';
 import { AnswerPanel } from './answer.tsx';

@@ -34,6 +34,12 @@ export interface Vocabulary {
   has(token: string): boolean;
   /** Indexed tokens that start with `prefix` (bounded). */
   withPrefix(prefix: string, limit: number): string[];
+  /**
+   * Indexed exact forms within `maxDistance` edits of `word` that share its first letter, when
+   * the backend finds them itself (Elasticsearch's fuzzy query); otherwise typoCandidates()
+   * scans withPrefix(first letter).
+   */
+  near?(word: string, maxDistance: number): string[];
 }
 
 /** One way a word may match: a single token, or several tokens near each other. */
@@ -142,7 +148,8 @@ export function typoCandidates(word: string, vocab: Vocabulary, limit = 8): stri
   const maxDist = word.length >= 10 ? 2 : 1;
   const found: { t: string; d: number }[] = [];
   // Typos rarely hit the first letter; looking only under it keeps this one range scan.
-  for (const t of vocab.withPrefix(word[0], 20_000)) {
+  for (const t of vocab.near ? vocab.near(word, maxDist) : vocab.withPrefix(word[0], 20_000)) {
+    if (t[0] !== word[0]) continue;
     if (t === word || /\d/.test(t)) continue;
     const d = editDistance(word, t, maxDist);
     if (d <= maxDist) found.push({ t, d });
@@ -249,7 +256,11 @@ export function parseQuery(query: string, opts: AnalysisOptions = DEFAULT_ANALYS
  * synonyms, decompounded parts and quoted phrases (never excluded words).
  */
 export function highlightStems(query: string, opts: AnalysisOptions = DEFAULT_ANALYSIS, vocab: Vocabulary | null = null): Set<string> {
-  const q = parseQuery(query, opts, vocab);
+  return highlightStemsOf(parseQuery(query, opts, vocab));
+}
+
+/** highlightStems() of a query already parsed. */
+export function highlightStemsOf(q: ParsedQuery): Set<string> {
   const out = new Set<string>();
   for (const w of q.words) {
     out.add(w.stem);

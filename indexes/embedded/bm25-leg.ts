@@ -28,36 +28,11 @@ import type { ParsedQuery } from '../analysis/query.ts';
 import type { AccessClause } from './access.ts';
 import { ftsParts, ftsPlanned, join, type FtsExpr, type FtsParts } from './fts-query.ts';
 import { CommonPostings } from './common-postings.ts';
+import { changeStamp } from './change-stamp.ts';
+import { BM25_WEIGHTS, SHORT_CHUNK, SHORT_CHUNK_TOKENS } from '../ranking.ts';
 
-/**
- * FTS5 column weights for bm25(): title, heading, body (stems), exact forms.
- * Title and headings above body (the brief); the exact-form column adds a bonus for a
- * word written exactly as in the query. Re-measure with `npm run eval` before changing.
- */
-export const BM25_WEIGHTS = { title: 3.0, heading: 2.0, body: 1.0, exact: 0.5 } as const;
+export { BM25_WEIGHTS, SHORT_CHUNK, SHORT_CHUNK_TOKENS };
 
-/**
- * BM25's length normalisation (FTS5: b = 0.75, fixed) rewards very short chunks, and protocols
- * are cut into many short ones (an agenda item's decision of 20 words is its own chunk). A chunk
- * shorter than SHORT_CHUNK.chars characters has its score scaled by (length / chars) ^ power.
- * Measured with `npm run eval -- --compare=<run without it>` (nDCG@10 of hybrid, paired
- * bootstrap 95% CI): fixtures (58 judged queries) 0.916 -> 0.953, +0.036 [+0.008, +0.065];
- * NorQuAD and the real corpus unchanged. chars 300/500/800 gave +0.002/+0.010/+0.019 (within
- * noise), 1600/2400 +0.036/+0.039; power 0.3/0.75 at 1200 gave +0.026/+0.032. chars = 0 turns
- * it off (env INNSIKT_SHORT_CHUNK_CHARS / INNSIKT_SHORT_CHUNK_POWER, for measuring).
- */
-export const SHORT_CHUNK = { chars: Number(process.env.INNSIKT_SHORT_CHUNK_CHARS ?? 1200), power: Number(process.env.INNSIKT_SHORT_CHUNK_POWER ?? 0.5) };
-
-/**
- * The same prior inside innsikt_bm25, where a row's length is known in tokens, not characters
- * (FTS5 keeps token counts per column): body tokens below SHORT_CHUNK_TOKENS. A chunk holds 6.8
- * characters per body token at the median (10th-90th percentile 4.5-10.3, over 2,000 chunks of
- * the bench corpus). With the prior in the ranking function, FTS5's own ORDER BY ... LIMIT is
- * the final order. Measured against the character prior (npm run eval --compare, nDCG@10 of
- * hybrid): 150 tokens NorQuAD +0.000, fixtures +0.006 [+0.000, +0.014]; 176 tokens -0.001 /
- * -0.000; 210 tokens -0.000 / -0.002 (all within noise but the first). Env INNSIKT_SHORT_CHUNK_TOKENS.
- */
-export const SHORT_CHUNK_TOKENS = Number(process.env.INNSIKT_SHORT_CHUNK_TOKENS ?? 150);
 /** chunks_fts column the token prior counts: body. */
 const BODY_COLUMN = 2;
 
@@ -128,6 +103,8 @@ export interface Bm25Plan {
   rows: number;
   /** Rows the scope may read when planned (the IDFs' N). */
   statsRows: number;
+  /** Their average length in tokens (all columns), for BM25's length normalisation. */
+  avgdl: number;
   scope?: StatsScope;
 }
 
@@ -214,6 +191,18 @@ export class Bm25Leg {
     this.dfCache.clear();
   }
 
+  private revokeSeen: number | null = null;
+  /**
+   * A delete, a replacement or an access change, by any process, can change who reads which rows
+   * without changing the row count the cache watches: forget the counts then (change-stamp.ts).
+   * Otherwise a document made internal would go on counting in public IDFs until the counts age.
+   */
+  private checkRevocations(): void {
+    const revoke = changeStamp(this.db)?.revoke ?? null;
+    if (revoke !== this.revokeSeen) this.dfCache.clear();
+    this.revokeSeen = revoke;
+  }
+
   /** Rows in the FTS index, from FTS5's own averages record (no scan). */
   rows(): number {
     return this.averages().rows;
@@ -257,12 +246,27 @@ export class Bm25Leg {
 
   /** Rows `scope` may read (all rows without a scope or for admin); cached like phraseDf. */
   scopeRows(rows = this.rows(), scope?: StatsScope): number {
-    if (!scope || scope.key === 'admin') return rows;
-    return this.cachedCount(`${scope.key}\u0000`, rows, () =>
-      this.stmt(`SELECT count(*) FROM chunks c ${this.narrow()} JOIN documents d ON d.id = c.document_id WHERE ${scope.acl.sql}`)
-        .pluck()
-        .get(scope.acl.params) as number,
-    );
+    return this.scopeStats(rows, scope).rows;
+  }
+
+  /**
+   * Rows `scope` may read and their tokens (all columns, as FTS5 counts a row's length), for
+   * the IDFs' N and the average row length; cached like phraseDf. Without a scope or for
+   * admin: FTS5's own totals.
+   */
+  scopeStats(rows = this.rows(), scope?: StatsScope): { rows: number; tokens: number } {
+    if (!scope || scope.key === 'admin') return { rows, tokens: this.averages().tokens };
+    let tokens = 0;
+    const n = this.cachedCount(`${scope.key}\u0000`, rows, () => {
+      const r = this.stmt(`SELECT count(*) AS n, total(c.tokens) AS t FROM chunks c ${this.narrow()} JOIN documents d ON d.id = c.document_id WHERE ${scope.acl.sql}`).get(
+        scope.acl.params,
+      ) as { n: number; t: number };
+      tokens = r.t;
+      this.dfCache.set(`${scope.key}\u0000tokens`, { n: r.t, rows, at: Date.now() });
+      return r.n;
+    });
+    tokens = this.dfCache.get(`${scope.key}\u0000tokens`)?.n ?? tokens;
+    return { rows: n, tokens };
   }
 
   private cachedCount(key: string, rows: number, count: () => number): number {
@@ -335,13 +339,16 @@ export class Bm25Leg {
    * all rows (as FTS5's bm25() counts them).
    */
   plan(q: ParsedQuery, prefixWord?: number, scope?: StatsScope): Bm25Plan | null {
+    this.checkRevocations();
     const parts = ftsParts(q, { prefixWord });
     const ungated = ftsPlanned(parts);
     if (!ungated) return null;
-    if (!this.native) return { match: ungated, multipliers: null, gate: null, groups: null, ungated, parts, rows: 0, statsRows: 0, scope };
+    if (!this.native) return { match: ungated, multipliers: null, gate: null, groups: null, ungated, parts, rows: 0, statsRows: 0, avgdl: 0, scope };
     const rows = this.rows();
-    const statsRows = this.scopeRows(rows, scope);
-    const plan = { ungated, parts, rows, statsRows, scope };
+    const stats = this.scopeStats(rows, scope);
+    const statsRows = stats.rows;
+    const avgdl = stats.rows > 0 && stats.tokens > 0 ? stats.tokens / stats.rows : 0;
+    const plan = { ungated, parts, rows, statsRows, avgdl, scope };
     const g = this.gate(parts, rows, statsRows, scope, prefixWord);
     if (g?.kind === 'all') return { ...plan, match: g.match, multipliers: this.multipliers(g.match, null, plan), gate: 'all', groups: g.groups };
     const match = g ? ftsPlanned(parts, g.expr)! : ungated;
@@ -370,7 +377,8 @@ export class Bm25Leg {
     plan.multipliers.forEach((m, i) => (params[`m${i}`] = m));
     const args = plan.multipliers.map((_, i) => `, @m${i}`).join('');
     const k = topK === 'k' ? '@k' : '0';
-    return { sql: `innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, ${BODY_COLUMN}, @lenT, @lenP, ${k}${args})`, params };
+    params.avgdl = plan.avgdl;
+    return { sql: `innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, ${BODY_COLUMN}, @lenT, @lenP, ${k}, @avgdl${args})`, params };
   }
 
   rank(plan: Bm25Plan, req: LegReq): Bm25Result {

@@ -259,7 +259,7 @@ export class CommonPostings {
         params.allow = Buffer.from(allow.buffer, allow.byteOffset, allow.byteLength);
         args.push('@allow');
       }
-      const numbers = [this.avgdl(), opts.lenTokens, opts.lenPower, this.weights[EXACT_COLUMN], ...mult];
+      const numbers = [plan.avgdl > 0 ? plan.avgdl : this.avgdl(), opts.lenTokens, opts.lenPower, this.weights[EXACT_COLUMN], ...mult];
       params.spec = Buffer.from(Int32Array.from(spec).buffer);
       params.numbers = Buffer.from(Float64Array.from(numbers).buffer);
       const out = this.stmt(`SELECT innsikt_lists_topk(@spec, @numbers, ${args.join(', ')})`).pluck().get(params) as Buffer | null;

@@ -4,16 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { accessClause } from './access.ts';
-import type { Principal } from '../types.ts';
-
-export interface DocumentMeeting {
-  /** Index into the document's meetings (the `/moter/:id/:idx` route). */
-  index: number;
-  body: string | null;
-  date: string | null;
-  /** Number of agenda items. */
-  items: number;
-}
+import type { DocumentMeeting, Principal } from '../types.ts';
 
 /** The document's meetings in document order; empty when it has none or is not readable. */
 export function meetingsOfDocument(db: Database.Database, documentId: string, principal: Principal): DocumentMeeting[] {

@@ -8,21 +8,8 @@
 import { accessClause } from './access.ts';
 import { filterClause, type SqliteStore } from './sqlite-store.ts';
 import { DECISION_CHUNK_SQL } from './protocol-tables.ts';
-import type { AnalysisOptions } from '../analysis/query.ts';
-import type { Principal, SearchFilters } from '../types.ts';
-
-export interface FacetValue {
-  value: string;
-  count: number;
-}
-
-export interface Facets {
-  body: FacetValue[];
-  year: FacetValue[];
-  kind: FacetValue[];
-  /** Matching documents with a matching decision (vedtak) chunk. */
-  decisions: number;
-}
+import type { ParsedQuery } from '../analysis/query.ts';
+import type { FacetValue, Facets, Principal, SearchFilters } from '../types.ts';
 
 const DIMENSIONS = {
   body: { column: 'd.body', without: (f: SearchFilters): SearchFilters => ({ ...f, body: undefined }) },
@@ -41,13 +28,9 @@ function docFilter(filters: SearchFilters): { sql: string; params: Record<string
   return { sql: filters.decisionsOnly ? `${f.sql} AND m.dec = 1` : f.sql, params: f.params };
 }
 
-export function facetCounts(
-  store: SqliteStore,
-  query: string,
-  req: { principal: Principal; filters?: SearchFilters; analysis?: AnalysisOptions },
-): Facets {
+export function facetCounts(store: SqliteStore, query: ParsedQuery, req: { principal: Principal; filters?: SearchFilters }): Facets {
   // The rows the BM25 leg ranks (with its common-word gate on large indexes).
-  const match = store.matchExpression(query, req.analysis, req.principal);
+  const match = store.matchExpression(query, undefined, req.principal);
   const out: Facets = { body: [], year: [], kind: [], decisions: 0 };
   if (!match) return out;
   const acl = accessClause(req.principal);

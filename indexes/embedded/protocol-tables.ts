@@ -11,7 +11,7 @@
  */
 import type Database from 'better-sqlite3';
 import { accessClause } from './access.ts';
-import type { Chunk, ItemAtAGlance, Principal, SilverDocument, AccessLevel } from '../types.ts';
+import type { AccessLevel, BodyMeeting, CaseStep, Chunk, ItemAtAGlance, MeetingView, Principal, SilverDocument } from '../types.ts';
 import type { AgendaItem, Meeting } from '../protocol-types.ts';
 
 export const PROTOCOL_SCHEMA = `
@@ -86,8 +86,6 @@ export function removeChunkContext(db: Database.Database, documentId: string): v
 /** SQL condition on chunk alias `c`: the chunk is (part of) a decision. */
 export const DECISION_CHUNK_SQL = `EXISTS (SELECT 1 FROM chunk_context cc WHERE cc.rowid = c.rowid AND cc.is_decision = 1)`;
 
-export type { ItemAtAGlance };
-
 /** The agenda item each chunk belongs to (for results that show case, outcome and vote). */
 export function chunkItems(db: Database.Database, rowids: number[], principal: Principal): Map<number, ItemAtAGlance> {
   const out = new Map<number, ItemAtAGlance>();
@@ -125,15 +123,6 @@ export function chunkItems(db: Database.Database, rowids: number[], principal: P
   return out;
 }
 
-export interface MeetingView {
-  documentId: string;
-  index: number;
-  title: string;
-  source: string;
-  access: AccessLevel;
-  meeting: Meeting;
-}
-
 /** One meeting with its agenda, or null when missing or not readable. */
 export function getMeeting(db: Database.Database, documentId: string, index: number, principal: Principal): MeetingView | null {
   const acl = accessClause(principal);
@@ -153,15 +142,6 @@ export function getMeeting(db: Database.Database, documentId: string, index: num
   return { documentId, index, title: row.title, source: row.source, access: row.access, meeting };
 }
 
-export interface CaseStep {
-  documentId: string;
-  meetingIndex: number;
-  title: string;
-  body: string | null;
-  date: string | null;
-  item: AgendaItem;
-}
-
 /** One case followed across meetings and bodies, oldest first: committee, then BU, then bystyret. */
 export function getCase(db: Database.Database, caseNorm: string, principal: Principal): CaseStep[] {
   const acl = accessClause(principal);
@@ -175,15 +155,6 @@ export function getCase(db: Database.Database, caseNorm: string, principal: Prin
     )
     .all({ c: caseNorm, ...acl.params }) as { document_id: string; meeting_idx: number; data: string; body: string | null; date: string | null; title: string }[];
   return rows.map((r) => ({ documentId: r.document_id, meetingIndex: r.meeting_idx, title: r.title, body: r.body, date: r.date, item: JSON.parse(r.data) }));
-}
-
-export interface BodyMeeting {
-  documentId: string;
-  index: number;
-  date: string | null;
-  title: string;
-  items: number;
-  decisions: number;
 }
 
 /** A body's meetings, newest first. */

@@ -25,12 +25,54 @@ import { Bm25Leg, type Bm25Result, type StatsScope } from './bm25-leg.ts';
 import { loadNativeScorer } from './native.ts';
 export { BM25_WEIGHTS, SHORT_CHUNK, COMMON } from './bm25-leg.ts';
 import { accessClause, accessScope, type AccessClause } from './access.ts';
-import { PROTOCOL_SCHEMA, writeProtocol, writeChunkContext, removeChunkContext, DECISION_CHUNK_SQL, chunkItems, type ItemAtAGlance } from './protocol-tables.ts';
+import { PROTOCOL_SCHEMA, writeProtocol, writeChunkContext, removeChunkContext, DECISION_CHUNK_SQL, chunkItems } from './protocol-tables.ts';
 import { VectorIndex, VECTOR_LOG_SCHEMA, type VectorIndexOptions } from './vector-index.ts';
-import { CHANGE_STAMP_SCHEMA, REVOKE_LOG_KEEP, changeStamp, revokedSince, type ChangeStamp, type Revocations } from './change-stamp.ts';
+import { CHANGE_STAMP_SCHEMA, REVOKE_LOG_KEEP, changeStamp, revokedSince } from './change-stamp.ts';
+import { facetCounts } from './facets.ts';
+import { meetingsOfDocument } from './document-meetings.ts';
+import { getMeeting, getCase, meetingsOfBody } from './protocol-tables.ts';
 import { assertSameEmbedder } from '../embeddings/types.ts';
-import type { Chunk, DocumentSummary, Principal, SearchFilters, SilverDocument, AccessLevel } from '../types.ts';
-import type { ChunkRecord, LegRequest, RankedChunk, Store, StoreStats, StoredDocument } from '../store.ts';
+import type {
+  BodyMeeting,
+  CaseStep,
+  Chunk,
+  DocumentMeeting,
+  DocumentSummary,
+  Facets,
+  MeetingView,
+  Principal,
+  SearchFilters,
+  SilverDocument,
+  AccessLevel,
+} from '../types.ts';
+import type {
+  ChangeStamp,
+  ChunkRecord,
+  DocumentMeta,
+  EmbedderInfo,
+  LegResult,
+  RankRequest,
+  RankResult,
+  Rebuild,
+  Revocations,
+  ScoredChunk,
+  Store,
+  StoreStats,
+  StoredDocument,
+} from '../store.ts';
+
+/** One ranked chunk of a leg inside the embedded store: its SQLite rowid (never leaves the store). */
+export interface RankedRow {
+  rowid: number;
+  score: number;
+}
+
+/** What the internal legs are asked: the best `limit` rows for this principal and filters. */
+export interface LegRequest {
+  filters?: SearchFilters;
+  principal: Principal;
+  limit: number;
+}
 
 const SCHEMA_VERSION = '1';
 
@@ -103,13 +145,15 @@ CREATE TABLE IF NOT EXISTS chunks (
   page_start INTEGER,
   page_end INTEGER,
   page_breaks TEXT NOT NULL DEFAULT '[]',
-  chars INTEGER
+  chars INTEGER,
+  -- The row's tokens in chunks_fts (all columns): per-caller average lengths (bm25-leg.ts).
+  tokens INTEGER
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 -- Chunk rowid -> document, narrow: queries that visit every match of a common word (facet
 -- counts, per-caller BM25 statistics, filtered BM25) read this instead of the chunk rows with
 -- their text (3x faster at 100k chunks). Joins name it (INDEXED BY): the planner prefers rowid.
-CREATE INDEX IF NOT EXISTS chunks_rowid_doc ON chunks(rowid, document_id);
+CREATE INDEX IF NOT EXISTS chunks_rowid_doc ON chunks(rowid, document_id, tokens);
 -- Every token ever indexed (stems and exact forms): the vocabulary for decompounding and typo
 -- matching. fts5vocab answers the same, but counts each term's documents on every lookup (tens
 -- of milliseconds per query at 100k chunks). Terms of deleted documents stay: they only add
@@ -122,6 +166,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
   content = '', contentless_delete = 1
 );
 `;
+
+/** The identity of the file at `file` (device and inode), or null when there is none. */
+function fileIdentity(file: string): string | null {
+  try {
+    const s = fs.statSync(file);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return null;
+  }
+}
 
 function toBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -203,6 +257,7 @@ function summary(r: DocRow): DocumentSummary {
 }
 
 export class SqliteStore implements Store {
+  readonly backend = 'embedded' as const;
   readonly db: Database.Database;
   readonly file: string;
   private readonly vectorIndexOptions: false | (VectorIndexOptions & { minVectors: number });
@@ -212,11 +267,16 @@ export class SqliteStore implements Store {
   /** The BM25 leg (bm25-leg.ts): planning, ranking, document-frequency cache. */
   readonly bm25Leg: Bm25Leg;
 
+  /** The index file's identity (device and inode) when opened, to notice a rebuild's rename. */
+  private readonly identity: string | null;
+
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.file = file;
+    this.identity = file === ':memory:' ? null : fileIdentity(file);
     this.vectorIndexOptions = opts.vectorIndex === false ? false : { minVectors: VECTOR_INDEX_MIN_VECTORS, ...opts.vectorIndex };
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file, { readonly: opts.readonly ?? false });
+    this.identity ??= file === ':memory:' ? null : fileIdentity(file);
     sqliteVec.load(this.db);
     this.bm25Leg = new Bm25Leg(this.db, loadNativeScorer(this.db), { common: opts.common, lengthsMinRows: opts.lengthsMinRows, postings: opts.commonPostings });
     if (!opts.readonly) {
@@ -231,6 +291,7 @@ export class SqliteStore implements Store {
       const cols = this.db.prepare(`PRAGMA table_info(chunks)`).all() as { name: string }[];
       if (!cols.some((c) => c.name === 'chars')) this.db.exec(`ALTER TABLE chunks ADD COLUMN chars INTEGER`);
       this.db.exec(`UPDATE chunks SET chars = length(text) WHERE chars IS NULL`);
+      this.addTokenCounts(cols.some((c) => c.name === 'tokens'));
       this.db.exec(VECTOR_LOG_SCHEMA);
       this.db.exec(CHANGE_STAMP_SCHEMA);
       this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)`).run(SCHEMA_VERSION);
@@ -245,9 +306,42 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * Indexes written before chunks.tokens existed: add the column, fill it from FTS5's own row
+   * sizes (%_docsize: a varint per column), and widen the narrow index to cover it.
+   */
+  private addTokenCounts(hasColumn: boolean): void {
+    if (!hasColumn) this.db.exec(`ALTER TABLE chunks ADD COLUMN tokens INTEGER`);
+    const covered = (this.db.prepare(`PRAGMA index_info(chunks_rowid_doc)`).all() as { name: string }[]).some((c) => c.name === 'tokens');
+    if (!covered) {
+      this.db.exec(`DROP INDEX IF EXISTS chunks_rowid_doc; CREATE INDEX chunks_rowid_doc ON chunks(rowid, document_id, tokens);`);
+    }
+    const missing = this.db.prepare(`SELECT d.id AS id, d.sz AS sz FROM chunks_fts_docsize d JOIN chunks c ON c.rowid = d.id WHERE c.tokens IS NULL`).all() as {
+      id: number;
+      sz: Buffer;
+    }[];
+    if (!missing.length) return;
+    const set = this.db.prepare(`UPDATE chunks SET tokens = ? WHERE rowid = ?`);
+    this.db.transaction(() => {
+      for (const r of missing) {
+        let total = 0;
+        for (let i = 0; i < r.sz.length; ) {
+          let x = 0;
+          for (;;) {
+            const b = r.sz[i++];
+            x = x * 128 + (b & 0x7f);
+            if (!(b & 0x80) || i >= r.sz.length) break;
+          }
+          total += x;
+        }
+        set.run(total, BigInt(r.id));
+      }
+    })();
+  }
+
   private vocabStmts: { has: Database.Statement; prefix: Database.Statement } | null = null;
   /** The index's term dictionary (stems and exact forms), for decompounding and typo matching. */
-  readonly vocabulary: Vocabulary = {
+  readonly vocab: Vocabulary = {
     has: (token) => !!this.vocabLookups().has.get(token),
     withPrefix: (prefix, limit) => this.vocabLookups().prefix.all(prefix, prefix + '\uffff', limit) as string[],
   };
@@ -269,7 +363,7 @@ export class SqliteStore implements Store {
 
   /** The query as this index understands it (expansions looked up in its vocabulary). */
   parse(query: string, analysis: AnalysisOptions = DEFAULT_ANALYSIS) {
-    return parseQuery(query, analysis, this.vocabulary);
+    return parseQuery(query, analysis, this.vocab);
   }
 
   private meta(key: string): string | null {
@@ -282,34 +376,38 @@ export class SqliteStore implements Store {
   }
 
   /** Change counters for caches (change-stamp.ts); null on an old file opened read-only. */
-  changeStamp(): ChangeStamp | null {
+  async changes(): Promise<ChangeStamp | null> {
     return changeStamp(this.db);
   }
 
   /** Documents revoked after revocation log position `since` (change-stamp.ts). */
-  revokedSince(since: number): Revocations | null {
+  async revokedSince(since: number): Promise<Revocations | null> {
     return revokedSince(this.db, since);
   }
 
-  embedderInfo(): { id: string; dimensions: number } | null {
+  async embedderInfo(): Promise<EmbedderInfo | null> {
+    return this.embedderInfoSync();
+  }
+
+  private embedderInfoSync(): EmbedderInfo | null {
     const id = this.meta('embedder_id');
     const dims = this.meta('embedder_dimensions');
     if (!id || !dims) return null;
     return { id, dimensions: Number(dims) };
   }
 
-  upsertDocument(
-    doc: SilverDocument,
-    chunks: Chunk[],
-    vectors: Float32Array[],
-    embedder: { id: string; dimensions: number },
-  ): void {
+  async upsertDocument(doc: SilverDocument, chunks: Chunk[], vectors: Float32Array[], embedder: EmbedderInfo): Promise<void> {
+    this.upsertSync(doc, chunks, vectors, embedder);
+  }
+
+  /** upsertDocument(), synchronously: one transaction (bench and tests write many at once). */
+  upsertSync(doc: SilverDocument, chunks: Chunk[], vectors: Float32Array[], embedder: EmbedderInfo): void {
     if (vectors.length !== chunks.length) throw new Error(`upsertDocument: ${chunks.length} chunks but ${vectors.length} vectors`);
     for (const v of vectors) {
       if (v.length !== embedder.dimensions) throw new Error(`upsertDocument: vector of ${v.length} dimensions, expected ${embedder.dimensions}`);
     }
     const tx = this.db.transaction(() => {
-      const current = this.embedderInfo();
+      const current = this.embedderInfoSync();
       const count = (this.db.prepare(`SELECT count(*) AS n FROM chunks`).get() as { n: number }).n;
       if (count > 0) assertSameEmbedder(current, embedder);
       if (!current || current.id !== embedder.id || current.dimensions !== embedder.dimensions) {
@@ -318,7 +416,7 @@ export class SqliteStore implements Store {
       }
       // Re-ingested with other rights (ingest --access): for caches that is an access change,
       // not a delete (change-stamp.ts), so every cached result goes, counts included.
-      const before = this.documentMetaUnchecked(doc.id);
+      const before = this.documentMetaSync(doc.id);
       if (before && (before.access !== doc.access || JSON.stringify(before.groups) !== JSON.stringify(doc.groups))) {
         this.db.prepare(`INSERT INTO revoke_log (document_id, readers) VALUES (?, 1)`).run(doc.id);
       }
@@ -348,7 +446,7 @@ export class SqliteStore implements Store {
       const insPage = this.db.prepare(`INSERT INTO pages (document_id, idx, num, text) VALUES (?, ?, ?, ?)`);
       doc.pages.forEach((p, i) => insPage.run(doc.id, i, p.num, p.text));
       const insChunk = this.db.prepare(
-        `INSERT INTO chunks (rowid, id, document_id, ord, heading, text, page_start, page_end, page_breaks, chars) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO chunks (rowid, id, document_id, ord, heading, text, page_start, page_end, page_breaks, chars, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       // Rowids come from a counter that never goes back, so a rowid never names a second chunk
       // (SQLite would reuse the largest after a delete). The BM25 leg keeps row lengths by rowid.
@@ -360,9 +458,11 @@ export class SqliteStore implements Store {
       const title = analyze(doc.title);
       chunks.forEach((c, i) => {
         const rowid = BigInt(nextRowid++);
-        insChunk.run(rowid, c.id, doc.id, c.ord, c.heading, c.text, c.pageStart, c.pageEnd, JSON.stringify(c.pageBreaks), c.text.length);
         const heading = analyze(c.heading ?? '');
         const body = analyze(c.text);
+        // What FTS5 counts as the row's length: the tokens of all four columns.
+        const tokens = 2 * (title.stems.length + heading.stems.length + body.stems.length);
+        insChunk.run(rowid, c.id, doc.id, c.ord, c.heading, c.text, c.pageStart, c.pageEnd, JSON.stringify(c.pageBreaks), c.text.length, tokens);
         insFts.run(
           rowid,
           title.stems.join(' '),
@@ -401,7 +501,7 @@ export class SqliteStore implements Store {
     this.db.prepare(`DELETE FROM revoke_log WHERE seq <= (SELECT max(seq) FROM revoke_log) - ${REVOKE_LOG_KEEP}`).run();
   }
 
-  deleteDocument(id: string): boolean {
+  async deleteDocument(id: string): Promise<boolean> {
     let existed = false;
     this.db.transaction(() => {
       existed = !!this.db.prepare(`SELECT 1 FROM documents WHERE id = ?`).get(id);
@@ -410,7 +510,7 @@ export class SqliteStore implements Store {
     return existed;
   }
 
-  setAccess(id: string, access: AccessLevel, groups: string[]): boolean {
+  async setAccess(id: string, access: AccessLevel, groups: string[]): Promise<boolean> {
     return this.db.transaction(() => {
       const info = this.db
         .prepare(`UPDATE documents SET access = ?, groups = ? WHERE id = ?`)
@@ -420,29 +520,31 @@ export class SqliteStore implements Store {
     })();
   }
 
+  private static readonly META_SQL = `SELECT id, source, sha256, access, groups, page_count AS pageCount,
+      (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunkCount FROM documents d`;
+
+  private static meta(r: Omit<DocumentMeta, 'groups'> & { groups: string }): DocumentMeta {
+    return { ...r, groups: JSON.parse(r.groups) };
+  }
+
+  private documentMetaSync(id: string): DocumentMeta | null {
+    const r = this.db.prepare(`${SqliteStore.META_SQL} WHERE id = ?`).get(id) as (Omit<DocumentMeta, 'groups'> & { groups: string }) | undefined;
+    return r ? SqliteStore.meta(r) : null;
+  }
+
   /** Document metadata by id WITHOUT an access check: only for ingestion bookkeeping. */
-  documentMetaUnchecked(id: string): { sha256: string; access: AccessLevel; groups: string[] } | null {
-    const r = this.db.prepare(`SELECT sha256, access, groups FROM documents WHERE id = ?`).get(id) as
-      | { sha256: string; access: AccessLevel; groups: string }
-      | undefined;
-    return r ? { sha256: r.sha256, access: r.access, groups: JSON.parse(r.groups) } : null;
+  async documentMetaUnchecked(id: string): Promise<DocumentMeta | null> {
+    return this.documentMetaSync(id);
   }
 
   /** Documents with these exact bytes WITHOUT an access check: only for ingestion bookkeeping. */
-  documentsWithShaUnchecked(sha256: string): { id: string; source: string; access: AccessLevel; groups: string[] }[] {
-    return (this.db.prepare(`SELECT id, source, access, groups FROM documents WHERE sha256 = ? ORDER BY id`).all(sha256) as {
-      id: string;
-      source: string;
-      access: AccessLevel;
-      groups: string;
-    }[]).map((r) => ({ ...r, groups: JSON.parse(r.groups) }));
+  async documentsWithShaUnchecked(sha256: string): Promise<DocumentMeta[]> {
+    return (this.db.prepare(`${SqliteStore.META_SQL} WHERE sha256 = ? ORDER BY id`).all(sha256) as (Omit<DocumentMeta, 'groups'> & { groups: string })[]).map(
+      SqliteStore.meta,
+    );
   }
 
-  allDocumentIdsUnchecked(): string[] {
-    return (this.db.prepare(`SELECT id FROM documents ORDER BY id`).all() as { id: string }[]).map((r) => r.id);
-  }
-
-  getDocument(id: string, principal: Principal): StoredDocument | null {
+  async getDocument(id: string, principal: Principal): Promise<StoredDocument | null> {
     const acl = accessClause(principal);
     const r = this.db
       .prepare(
@@ -466,7 +568,7 @@ export class SqliteStore implements Store {
     };
   }
 
-  listDocuments(principal: Principal, opts: { limit?: number; offset?: number } = {}): DocumentSummary[] {
+  async listDocuments(principal: Principal, opts: { limit?: number; offset?: number } = {}): Promise<DocumentSummary[]> {
     const acl = accessClause(principal);
     const rows = this.db
       .prepare(
@@ -477,17 +579,63 @@ export class SqliteStore implements Store {
     return rows.map(summary);
   }
 
-  bm25(query: string, req: LegRequest & { prefixLast?: boolean; analysis?: AnalysisOptions }): Bm25Result {
-    const q = this.parse(query, req.analysis);
-    const first = this.bm25Parsed(q, req);
-    // A quoted phrase that occurs nowhere this caller may read: rank its words instead.
-    if (first.total === 0 && q.phrases.length > 0) return this.bm25Parsed(relaxPhrases(q, req.analysis, this.vocabulary), req);
-    return first;
+  async vocabulary(_query: string): Promise<Vocabulary> {
+    return this.vocab;
   }
 
-  private bm25Parsed(q: ParsedQuery, req: LegRequest & { prefixLast?: boolean }): Bm25Result {
+  async unmatchedWords(query: ParsedQuery, principal: Principal): Promise<string[]> {
+    const acl = accessClause(principal);
+    const stmt = this.db.prepare(
+      `SELECT 1 FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
+       WHERE chunks_fts MATCH @match AND ${acl.sql} LIMIT 1`,
+    );
+    return query.words.filter((w) => !stmt.get({ match: wordExpression(w), ...acl.params })).map((w) => w.exact);
+  }
+
+  async rank(req: RankRequest): Promise<RankResult> {
+    let bm25: (Bm25Result & { rows?: RankedRow[] }) | null = null;
+    if (req.bm25) bm25 = this.bm25Rows(req.bm25.query, { principal: req.principal, filters: req.filters, limit: req.bm25.limit, prefixWord: req.bm25.prefixWord });
+    let vector: RankedRow[] | null = null;
+    const bm25Out: LegResult | null = bm25 ? { ranked: [], total: bm25.total, totalRelation: bm25.totalRelation } : null;
+    if (bm25Out) bm25Out.ranked = this.scored(bm25!.ranked);
+    if (req.vector && (req.vector.when?.(bm25Out) ?? true)) {
+      const embedding = await req.vector.embedding();
+      vector = this.vectorRows(embedding, { principal: req.principal, filters: req.filters, limit: req.vector.limit, minSimilarity: req.vector.minSimilarity });
+    }
+    return { bm25: bm25Out, vector: vector ? this.scored(vector) : null };
+  }
+
+  /** Rows to chunk ids (with document and date, for grouping), in rank order. */
+  private scored(rows: RankedRow[]): ScoredChunk[] {
+    if (!rows.length) return [];
+    const found = new Map(
+      (
+        this.db
+          .prepare(
+            `SELECT c.rowid AS rowid, c.id AS id, c.document_id AS documentId, d.date AS date
+             FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.rowid IN (SELECT value FROM json_each(?))`,
+          )
+          .all(JSON.stringify(rows.map((r) => r.rowid))) as { rowid: number; id: string; documentId: string; date: string | null }[]
+      ).map((r) => [r.rowid, r]),
+    );
+    const out: ScoredChunk[] = [];
+    for (const r of rows) {
+      const f = found.get(r.rowid);
+      if (f) out.push({ chunkId: f.id, documentId: f.documentId, date: f.date, score: r.score });
+    }
+    return out;
+  }
+
+  /**
+   * The BM25 leg on rowids (inside the store, and for tests of its parts): a query string is
+   * parsed with this index's vocabulary. A quoted phrase that occurs nowhere is left to the
+   * caller (search.ts relaxes it).
+   */
+  bm25Rows(query: string | ParsedQuery, req: LegRequest & { prefixWord?: number; prefixLast?: boolean; analysis?: AnalysisOptions }): Bm25Result {
+    const q = typeof query === 'string' ? this.parse(query, req.analysis) : query;
     const scope = statsScope(req.principal);
-    const plan = this.bm25Leg.plan(q, req.prefixLast ? q.words.length - 1 : undefined, scope);
+    const prefixWord = req.prefixWord ?? (req.prefixLast ? q.words.length - 1 : undefined);
+    const plan = this.bm25Leg.plan(q, prefixWord, scope);
     if (!plan) return { ranked: [], total: 0, totalRelation: 'eq' };
     const filter = filterClause(req.filters);
     return this.bm25Leg.rank(plan, { limit: req.limit, acl: scope.acl, filter, allow: () => this.allowedRows(scope.key, scope.acl, filter) });
@@ -497,28 +645,17 @@ export class SqliteStore implements Store {
    * The MATCH expression the BM25 leg runs for this query and caller (the facet counts count
    * its rows; the gate depends on the caller's statistics).
    */
-  matchExpression(query: string, analysis?: AnalysisOptions, principal?: Principal): string | null {
-    return this.bm25Leg.plan(this.parse(query, analysis), undefined, principal && statsScope(principal))?.match.expr ?? null;
+  matchExpression(query: string | ParsedQuery, analysis?: AnalysisOptions, principal?: Principal): string | null {
+    const q = typeof query === 'string' ? this.parse(query, analysis) : query;
+    return this.bm25Leg.plan(q, undefined, principal && statsScope(principal))?.match.expr ?? null;
   }
 
-  /**
-   * The query terms that match no chunk this principal may read (by stem or exact form):
-   * words the index does not know in that form, typically compounds or rare inflections.
-   * Checked with the access filter, so the answer reveals nothing about unreadable documents.
-   */
-  unmatchedTerms(query: string, req: Omit<LegRequest, 'limit'> & { analysis?: AnalysisOptions }): string[] {
-    const acl = accessClause(req.principal);
-    const f = filterClause(req.filters);
-    const stmt = this.db.prepare(
-      `SELECT 1 FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.id = c.document_id
-       WHERE chunks_fts MATCH @match AND ${acl.sql} AND ${f.sql} LIMIT 1`,
-    );
-    return this.parse(query, req.analysis)
-      .words.filter((w) => !stmt.get({ match: wordExpression(w), ...acl.params, ...f.params }))
-      .map((w) => w.exact);
+  async facets(query: ParsedQuery, req: { principal: Principal; filters?: SearchFilters }): Promise<Facets> {
+    return facetCounts(this, query, req);
   }
 
-  vector(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[] {
+  /** The vector leg on rowids (inside the store, and for tests of its parts). */
+  vectorRows(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedRow[] {
     const index = this.vectorIndex();
     if (index) {
       const acl = accessClause(req.principal);
@@ -542,11 +679,11 @@ export class SqliteStore implements Store {
         this.vectorIndexCheckedAt = -1;
       }
     }
-    return this.vectorExact(vector, req);
+    return this.vectorExactRows(vector, req);
   }
 
   /** The exact vector leg: every readable vector compared in SQL (the reference for recall). */
-  vectorExact(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedChunk[] {
+  vectorExactRows(vector: Float32Array, req: LegRequest & { minSimilarity: number }): RankedRow[] {
     return this.vectorScan(vector, accessClause(req.principal), filterClause(req.filters), req.minSimilarity, req.limit, null);
   }
 
@@ -605,7 +742,7 @@ export class SqliteStore implements Store {
     minSimilarity: number,
     limit: number,
     rowids: number[] | null,
-  ): RankedChunk[] {
+  ): RankedRow[] {
     const only = rowids ? `v.rowid IN (SELECT value FROM json_each(@ids)) AND` : '';
     return this.db
       .prepare(
@@ -621,7 +758,7 @@ export class SqliteStore implements Store {
         ...(rowids ? { ids: JSON.stringify(rowids) } : {}),
         ...acl.params,
         ...f.params,
-      }) as RankedChunk[];
+      }) as RankedRow[];
   }
 
   /**
@@ -656,32 +793,32 @@ export class SqliteStore implements Store {
     return this.vectors;
   }
 
-  /** One chunk's text by its id within a document, or null when missing or not readable. */
-  chunkText(documentId: string, chunkId: string, principal: Principal): string | null {
-    const acl = accessClause(principal);
-    const row = this.db
-      .prepare(`SELECT c.text FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = @chunk AND c.document_id = @doc AND ${acl.sql}`)
-      .get({ chunk: chunkId, doc: documentId, ...acl.params }) as { text: string } | undefined;
-    return row?.text ?? null;
+  async chunks(ids: string[], principal: Principal): Promise<Map<string, ChunkRecord>> {
+    const out = new Map<string, ChunkRecord>();
+    if (!ids.length) return out;
+    const rows = this.chunkRows('c.id IN (SELECT value FROM json_each(@ids))', { ids: JSON.stringify(ids) }, principal);
+    const items = chunkItems(this.db, [...rows.keys()], principal);
+    for (const [rowid, c] of rows) out.set(c.id, { ...c, item: items.get(rowid) });
+    return out;
   }
 
-  /** The agenda item (case, outcome, vote) of each protocol chunk, access-filtered. */
-  chunkItems(rowids: number[], principal: Principal): Map<number, ItemAtAGlance> {
-    return chunkItems(this.db, rowids, principal);
-  }
-
+  /** Readable chunks by rowid (inside the store, and for tests of its parts). */
   chunksByRowid(rowids: number[], principal: Principal): Map<number, ChunkRecord> {
+    if (rowids.length === 0) return new Map();
+    return this.chunkRows('c.rowid IN (SELECT value FROM json_each(@ids))', { ids: JSON.stringify(rowids) }, principal);
+  }
+
+  private chunkRows(where: string, params: Record<string, unknown>, principal: Principal): Map<number, ChunkRecord> {
     const out = new Map<number, ChunkRecord>();
-    if (rowids.length === 0) return out;
     const acl = accessClause(principal);
     const rows = this.db
       .prepare(
         `SELECT c.rowid AS rowid, c.id, c.document_id, c.ord, c.heading, c.text, c.page_start, c.page_end, c.page_breaks,
                 d.title, d.source, d.kind, d.body, d.date, d.access
          FROM chunks c JOIN documents d ON d.id = c.document_id
-         WHERE c.rowid IN (SELECT value FROM json_each(@ids)) AND ${acl.sql}`,
+         WHERE ${where} AND ${acl.sql}`,
       )
-      .all({ ids: JSON.stringify(rowids), ...acl.params }) as any[];
+      .all({ ...params, ...acl.params }) as any[];
     for (const r of rows) {
       out.set(r.rowid, {
         id: r.id,
@@ -703,7 +840,27 @@ export class SqliteStore implements Store {
     return out;
   }
 
-  stats(): StoreStats {
+  async meetingsOfDocument(documentId: string, principal: Principal): Promise<DocumentMeeting[]> {
+    return meetingsOfDocument(this.db, documentId, principal);
+  }
+
+  async getMeeting(documentId: string, index: number, principal: Principal): Promise<MeetingView | null> {
+    return getMeeting(this.db, documentId, index, principal);
+  }
+
+  async getCase(caseNorm: string, principal: Principal): Promise<CaseStep[]> {
+    return getCase(this.db, caseNorm, principal);
+  }
+
+  async meetingsOfBody(body: string, principal: Principal): Promise<BodyMeeting[]> {
+    return meetingsOfBody(this.db, body, principal);
+  }
+
+  async stats(): Promise<StoreStats> {
+    return this.statsSync();
+  }
+
+  statsSync(): StoreStats {
     const one = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
     const group = (col: string) =>
       Object.fromEntries(
@@ -737,7 +894,7 @@ export class SqliteStore implements Store {
       chunks: one(`SELECT count(*) AS n FROM chunks`),
       pages: one(`SELECT count(*) AS n FROM pages`),
       indexBytes,
-      embedder: this.embedderInfo(),
+      embedder: this.embedderInfoSync(),
       byAccess: group('access'),
       byKind: group('kind'),
     };
@@ -810,7 +967,68 @@ export class SqliteStore implements Store {
     return postings.build({ cutoff, rows, budgetMs: opts.budgetMs, force: opts.force });
   }
 
-  close(): void {
+  async status(): Promise<Record<string, unknown>> {
+    return { backend: 'embedded', file: this.file, segments: this.searchSegments(), commonLists: this.bm25Leg.postings?.status() ?? null };
+  }
+
+  async optimize(budgetMs: number): Promise<string[]> {
+    const m = this.compactSearchIndex(budgetMs);
+    const out: string[] = [];
+    if (m.ms >= 1000) out.push(`search index: ${m.before} -> ${m.after} segments in ${(m.ms / 1000).toFixed(1)} s`);
+    const p = m.postings;
+    if (p && p.phrases) out.push(`common-word lists: ${p.phrases} written in ${(p.ms / 1000).toFixed(1)} s${p.done ? '' : ' (more at the next ingest)'}`);
+    return out;
+  }
+
+  /**
+   * A new index file beside this one (`<file>.rebuild`), renamed over it on commit (which closes
+   * this store): searches
+   * keep working on the old file until the new one is complete, and a server notices the
+   * rename (replaced()) and opens the new file.
+   */
+  async rebuild(): Promise<Rebuild> {
+    if (this.file === ':memory:') throw new Error('An in-memory index cannot be rebuilt beside itself');
+    const target = `${this.file}.rebuild`;
+    for (const s of ['', '-wal', '-shm']) fs.rmSync(target + s, { force: true });
+    fs.rmSync(`${target}.vectors`, { recursive: true, force: true });
+    const store = new SqliteStore(target);
+    const live = this.file;
+    return {
+      store,
+      target,
+      commit: async () => {
+        store.compactSearchIndex(); // one segment: the new index is read far more than written
+        store.db.pragma('wal_checkpoint(TRUNCATE)');
+        await store.close();
+        // This connection goes first: closing it later would remove the -wal and -shm files by
+        // name, which by then may be a reader's of the new file.
+        await this.close();
+        for (const s of ['-wal', '-shm']) fs.rmSync(live + s, { force: true });
+        // The old int8 copy belongs to the old file; the new one is built on first use.
+        fs.rmSync(`${live}.vectors`, { recursive: true, force: true });
+        if (fs.existsSync(`${target}.vectors`)) fs.renameSync(`${target}.vectors`, `${live}.vectors`);
+        fs.renameSync(target, live);
+        for (const s of ['-wal', '-shm']) fs.rmSync(target + s, { force: true });
+      },
+      abort: async () => {
+        await store.close();
+        for (const s of ['', '-wal', '-shm']) fs.rmSync(target + s, { force: true });
+        fs.rmSync(`${target}.vectors`, { recursive: true, force: true });
+      },
+    };
+  }
+
+  replaced(): boolean {
+    if (this.file === ':memory:' || this.identity === null) return false;
+    const now = fileIdentity(this.file);
+    return now !== null && now !== this.identity;
+  }
+
+  async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  closeSync(): void {
     if (!this.db.open) return;
     // Save the graphs with the changes applied since they were loaded, so the next start
     // does not replay them; a crash before this only costs that replay.

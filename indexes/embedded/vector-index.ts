@@ -48,7 +48,7 @@ import crypto from 'node:crypto';
 import { ColumnStore, capFor, topK, type Block, type Segment } from './int8-columns.ts';
 import type Database from 'better-sqlite3';
 import type { AccessClause } from './access.ts';
-import type { RankedChunk } from '../store.ts';
+import type { RankedRow } from './sqlite-store.ts';
 
 export interface VectorIndexOptions {
   /** Candidates rescored exactly per result wanted. */
@@ -161,7 +161,7 @@ export interface VectorSearch {
    * Exact rescoring of candidate rowids in SQL, with the access clause and filters inside:
    * the best `limit` at or above minSimilarity, best first.
    */
-  rescore: (rowids: number[], limit: number) => RankedChunk[];
+  rescore: (rowids: number[], limit: number) => RankedRow[];
   /**
    * With filters: the share of the readable documents that pass them (from SQL), so the scan
    * fetches enough candidates at once; a very selective filter goes to the exact scan, which
@@ -477,7 +477,7 @@ export class VectorIndex {
    * rescored exactly in SQL. Returns null when the caller should run the exact scan instead
    * (a filter leaves too few candidates even after widening).
    */
-  search(query: Float32Array, req: VectorSearch): RankedChunk[] | null {
+  search(query: Float32Array, req: VectorSearch): RankedRow[] | null {
     this.sync();
     if (!this.embedder || query.length !== this.embedder.dimensions) return null;
     const parts = this.readable(req.acl);

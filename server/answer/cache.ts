@@ -11,7 +11,7 @@
 import crypto from 'node:crypto';
 import type { Principal, SearchFilters, SearchMode } from '../../indexes/types.ts';
 import type { AnswerResult, Source } from './types.ts';
-import { accessScope } from '../../indexes/embedded/access.ts';
+import { accessScope } from '../../indexes/access.ts';
 
 export class LruCache<V> {
   private readonly map = new Map<string, V>();

@@ -11,7 +11,7 @@
  * mentions cannot pass on its generic words. Words that only phrase the question ("sier",
  * English function words; language.ts) are left out.
  */
-import { parseQuery, type ParsedQuery, type QueryWord } from '../../indexes/analysis/query.ts';
+import type { ParsedQuery, QueryWord } from '../../indexes/analysis/query.ts';
 import { analyze } from '../../indexes/analysis/index.ts';
 import { search, type SearchOptions } from '../../indexes/search.ts';
 import type { Embedder } from '../../indexes/embeddings/types.ts';
@@ -65,9 +65,6 @@ export interface Retrieval {
   /** Best candidate relevance: the floor compares this with RELEVANCE_FLOOR. */
   best: number;
 }
-
-/** A store that can parse a query with its own vocabulary (decompounding needs one). */
-type ParsingStore = Store & { parse?: (query: string) => ParsedQuery };
 
 /** The words the floor weighs: the question's words minus its phrasing. */
 export function topicWords(parsed: ParsedQuery, lang: Language): QueryWord[] {
@@ -125,11 +122,19 @@ export async function retrieveSources(
   const res = await search(store, embedder, { query: req.question, mode: req.mode, limit: CANDIDATES, filters: req.filters, principal: req.principal }, opts.search);
   if (res.results.length === 0) return { sources: [], language, weights: { words: [], cases: [] }, candidates: [], best: 0 };
 
-  const parsing = store as ParsingStore;
-  const parsed = typeof parsing.parse === 'function' ? parsing.parse(req.question) : parseQuery(req.question);
-  const n = Math.max(1, store.stats().chunks);
-  const df = (word: string) => store.bm25(word, { principal: req.principal, filters: req.filters, limit: 1 }).total;
-  const words = topicWords(parsed, language).map((word) => ({ word, weight: idf(df(word.exact), n) }));
+  // The question as the search parsed it (with the store's vocabulary: decompounding needs one).
+  const parsed = res.parsed!;
+  const n = Math.max(1, (await store.stats()).chunks);
+  // How many readable chunks (under the filters) hold each word, in any of its forms.
+  const df = async (word: QueryWord) => {
+    const { bm25 } = await store.rank({
+      principal: req.principal,
+      filters: req.filters,
+      bm25: { query: { words: [word], phrases: [], excluded: [], caseNumbers: [] }, limit: 1 },
+    });
+    return bm25?.total ?? 0;
+  };
+  const words = await Promise.all(topicWords(parsed, language).map(async (word) => ({ word, weight: idf(await df(word), n) })));
   // A case number names one agenda item: as specific as a word no chunk holds.
   const cases = parsed.caseNumbers.map((token) => ({ token, weight: idf(0, n) }));
 
