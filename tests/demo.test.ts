@@ -20,6 +20,7 @@ import type { IngestResult } from '../ingest/pipeline.ts';
 import { analyze } from '../indexes/analysis/index.ts';
 import { DEFAULT_ANALYSIS, parseQuery } from '../indexes/analysis/query.ts';
 import { tempDir } from './helpers.ts';
+import { canaryTests } from './canaries.ts';
 
 const readQueries = (name: string): JudgedQuery[] => JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures', name), 'utf8')).queries;
 const QUERIES = readQueries('expected-queries.json');
@@ -176,55 +177,7 @@ describe('results page search', () => {
 });
 
 describe('access control over HTTP (canaries planted in non-public demo documents)', () => {
-  const get = (url: string, token?: string) => app.request(url, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
-  const nonPublic = manifest.documents.filter((d) => d.access !== 'public');
-  const idOf = (file: string) => results.find((r) => r.file.endsWith(file))!.documentId!;
-
-  it('the demo has non-public documents with canaries', () => {
-    expect(nonPublic.length).toBeGreaterThanOrEqual(2);
-    expect(manifest.canaries.length).toBeGreaterThanOrEqual(2);
-  });
-
-  for (const mode of ['hybrid', 'bm25', 'vector']) {
-    it(`anonymous ${mode} search never returns a canary`, async () => {
-      for (const c of manifest.canaries) {
-        const res = await get(`/api/v1/search?q=${encodeURIComponent(c.word)}&mode=${mode}&limit=100`);
-        expect(res.status).toBe(200);
-        const { results } = await res.json();
-        expect(JSON.stringify(results)).not.toContain(c.word);
-        for (const r of results) expect(nonPublic.map((d) => idOf(d.file))).not.toContain(r.documentId);
-      }
-    });
-  }
-
-  it('anonymous HTML search, document pages and files hide non-public documents', async () => {
-    for (const c of manifest.canaries) {
-      // Search for the canary's first part, so the page does not merely echo the query.
-      const page = await (await get(`/?q=${encodeURIComponent(c.word.split('-').slice(0, 2).join(' '))}`)).text();
-      expect(page).not.toContain(c.word);
-      const id = idOf(c.file);
-      expect((await get(`/documents/${id}`)).status).toBe(404);
-      expect((await get(`/documents/${id}/file`)).status).toBe(404);
-      expect((await get(`/api/v1/documents/${id}`)).status).toBe(404);
-    }
-  });
-
-  it('staff with a token see internal canaries; only the group sees protected ones', async () => {
-    for (const c of manifest.canaries) {
-      const asInternal = await (await get(`/api/v1/search?q=${encodeURIComponent(c.word)}&mode=bm25`, INTERNAL_TOKEN)).text();
-      const asGroup = await (await get(`/api/v1/search?q=${encodeURIComponent(c.word)}&mode=bm25`, BARNEVERN_TOKEN)).text();
-      if (c.access === 'internal') expect(asInternal).toContain(idOf(c.file));
-      else {
-        expect(asInternal).not.toContain(idOf(c.file));
-        expect(asGroup).toContain(idOf(c.file));
-        expect((await get(`/documents/${idOf(c.file)}/file`, BARNEVERN_TOKEN)).status).toBe(200);
-      }
-    }
-  });
-
-  it('rejects an unknown bearer token instead of treating it as anonymous', async () => {
-    expect((await get('/api/v1/search?q=budsjett', 'wrong-token-123456')).status).toBe(401);
-  });
+  canaryTests(() => ({ app, results }), { internal: INTERNAL_TOKEN, group: BARNEVERN_TOKEN });
 });
 
 describe('the web app on the demo corpus', () => {

@@ -82,6 +82,8 @@ const SCOPES_TTL_MS = 1000;
 const BATCH_DOCUMENTS = 32;
 /** kNN: candidates per shard, as a multiple of k (recall against cost; Elastic's default is 1.5). */
 const KNN_CANDIDATES = 4;
+/** kNN: candidates rescored with the float vectors, as a multiple of k (Elasticsearch's oversample). */
+const KNN_RESCORE = 3;
 /** Revocations read at most per call; more means `complete: false`. */
 const REVOCATIONS_MAX = 5_000;
 /**
@@ -805,7 +807,12 @@ export class ElasticsearchStore implements Store {
             k,
             num_candidates: Math.min(10_000, Math.max(100, Math.ceil(k * KNN_CANDIDATES))),
             filter: filters,
-            similarity: req.vector.minSimilarity,
+            // int8 scores drift far from the true cosine on the hashed embedder's sparse
+            // vectors (0.21 for a pair at 0.05): rank the candidates again with the float
+            // vectors kept on disk, as the embedded store rescores its int8 candidates. The
+            // similarity floor is applied to the rescored cosine below (a `similarity` here
+            // would judge the int8 score).
+            rescore_vector: { oversample: KNN_RESCORE },
           },
         },
       });
@@ -827,7 +834,7 @@ export class ElasticsearchStore implements Store {
       if (s.leg === 'bm25') {
         const t = hits.total as { value: number; relation: string };
         out.bm25 = { ranked, total: t.value, totalRelation: t.relation === 'gte' || t.value >= TOTAL_CAP ? 'gte' : 'eq' } satisfies LegResult;
-      } else out.vector = ranked;
+      } else out.vector = ranked.filter((r) => r.score >= req.vector!.minSimilarity);
     });
     return out;
   }
