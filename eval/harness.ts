@@ -30,6 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import type { Store } from '../indexes/store.ts';
+import { indexConfig } from '../indexes/config.ts';
 import { LocalHashEmbedder, type LocalHashOptions } from '../indexes/embeddings/local.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import { analyze } from '../indexes/analysis/index.ts';
@@ -269,17 +270,48 @@ async function cachedSilver(
  * GOLD for a set and an embedder, in memory, built from silver with the current code.
  * `plainChunks`: cut protocols with the ordinary chunker instead of by agenda item (experiment).
  */
-export async function buildIndex(
-  docs: SilverDocument[],
-  embedder: Embedder,
-  opts: { plainChunks?: boolean; store?: () => Promise<Store> } = {},
-): Promise<Store> {
-  const store = opts.store ? await opts.store() : new SqliteStore(':memory:');
-  for (const doc of docs) {
-    if (opts.plainChunks) await indexSilver({ store, embedder }, doc, null);
-    else await indexSilver({ store, embedder }, doc);
-  }
+export async function buildIndex(docs: SilverDocument[], embedder: Embedder, opts: { plainChunks?: boolean; backend?: EvalBackend } = {}): Promise<Store> {
+  const store = opts.backend ? await opts.backend.open() : new SqliteStore(':memory:');
+  // Several documents at a time: the Elasticsearch store sends what arrives together in one
+  // write (the embedded store writes each at once either way).
+  let next = 0;
+  const worker = async () => {
+    while (next < docs.length) {
+      const doc = docs[next++];
+      if (opts.plainChunks) await indexSilver({ store, embedder }, doc, null);
+      else await indexSilver({ store, embedder }, doc);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
   return store;
+}
+
+/** Where an eval index lives when not in memory: opened per index, removed when done. */
+export interface EvalBackend {
+  name: string;
+  open(): Promise<Store>;
+  dispose(store: Store): Promise<void>;
+}
+
+let evalIndexes = 0;
+
+/** Elasticsearch at ELASTICSEARCH_URL, each index under a prefix of its own (deleted after). */
+export function elasticsearchBackend(url = process.env.ELASTICSEARCH_URL): EvalBackend {
+  if (!url) throw new Error('ELASTICSEARCH_URL is not set: start a node with `npm run es:start`');
+  return {
+    name: 'elasticsearch',
+    open: async () => {
+      const { openElasticsearchStore } = await import('../indexes/elasticsearch/store.ts');
+      const prefix = `innsikt-eval-${process.pid}-${Date.now().toString(36)}-${evalIndexes++}`;
+      return openElasticsearchStore(indexConfig({ ELASTICSEARCH_URL: url, INNSIKT_ES_PREFIX: prefix }, os.tmpdir()).elasticsearch);
+    },
+    dispose: async (store) => {
+      const es = store as import('../indexes/elasticsearch/store.ts').ElasticsearchStore;
+      es.discardPurges();
+      await es.client.indices.delete({ index: `${es.names.prefix}-*`, ignore_unavailable: true, allow_no_indices: true } as never);
+      await es.close();
+    },
+  };
 }
 
 export function makeEmbedder(options: LocalHashOptions): LocalHashEmbedder {

@@ -42,6 +42,8 @@ import {
   ROOT,
   buildIndex,
   defaultSearchOptions,
+  elasticsearchBackend,
+  type EvalBackend,
   loadFixtures,
   loadNorquad,
   loadReal,
@@ -62,6 +64,9 @@ const WITH_REAL = !args.has('--no-real');
 const WITH_EXPERIMENTS = !args.has('--no-experiments');
 const WRITE_DOC = !args.has('--no-write');
 const WRITE_FLOORS = args.has('--write-floors');
+/** --backend=both (the default when ELASTICSEARCH_URL is set) adds the backends' comparison; --backend=embedded skips it. */
+const BACKEND = argValue('backend') ?? (process.env.ELASTICSEARCH_URL ? 'both' : 'embedded');
+if (!['embedded', 'both'].includes(BACKEND)) throw new Error(`--backend must be embedded or both, not "${BACKEND}"`);
 const FLOOR_MARGIN = 0.01;
 const PLAIN_WEIGHTS = [0.1, 0.15, 0.2, 1.0];
 const ANALYSIS_SWITCHES: (keyof AnalysisOptions)[] = ['stemming', 'synonyms', 'decompound', 'typos'];
@@ -97,7 +102,7 @@ class SetRunner {
 
   constructor(
     readonly set: EvalSet,
-    private readonly build: { plainChunks?: boolean } = {},
+    private readonly build: { plainChunks?: boolean; backend?: EvalBackend } = {},
   ) {}
 
   private async index(e: number) {
@@ -128,7 +133,7 @@ class SetRunner {
   }
 
   async close(): Promise<void> {
-    for (const s of this.stores.values()) await s.store.close();
+    for (const s of this.stores.values()) await (this.build.backend ? this.build.backend.dispose(s.store) : s.store.close());
     this.stores.clear();
   }
 }
@@ -253,6 +258,49 @@ async function evaluateSet(set: EvalSet): Promise<SetReport> {
   out(`(${((performance.now() - t0) / 1000).toFixed(1)} s; index build ${[...runner.buildMs.entries()].map(([e, ms]) => `${EMBEDDERS[e].name} ${(ms / 1000).toFixed(1)} s`).join(', ')})`);
   out();
   return { id: set.id, runner };
+}
+
+/**
+ * The same sets on Elasticsearch: the default embedder, the three modes, against the embedded
+ * store's runs; every metric should be within BACKEND_TOLERANCE of the other backend's.
+ */
+const BACKEND_TOLERANCE = 0.01;
+async function backendsSection(reports: SetReport[]): Promise<void> {
+  out('## Backends: the embedded store and Elasticsearch');
+  out();
+  out(`The same sets, queries, embedder (${EMBEDDERS[0].name}) and search options, indexed into Elasticsearch at ELASTICSEARCH_URL (indexes/elasticsearch/; Lucene's BM25 over the pre-analysed fields, kNN with float rescoring). Target: every metric within ${BACKEND_TOLERANCE} of the embedded store's.`);
+  out();
+  const rows: { name: string; s: Summary }[] = [];
+  const cmp: { name: string; d: PairedDifference }[] = [];
+  const deltas: string[] = [];
+  let worst = 0;
+  for (const rep of reports) {
+    const es = new SetRunner(rep.runner.set, { backend: elasticsearchBackend() });
+    try {
+      for (const [mode, name] of [['bm25', 'bm25'], ['vector', `vector · ${EMBEDDERS[0].name}`], ['hybrid', `hybrid · ${EMBEDDERS[0].name}`]] as const) {
+        const a = rep.runner.runs.get(name)!;
+        const b = await es.run(name, mode);
+        rows.push({ name: `${rep.id} · ${mode} · embedded`, s: a.summary }, { name: `${rep.id} · ${mode} · elasticsearch`, s: b.summary });
+        cmp.push({ name: `${rep.id} · ${mode}: elasticsearch − embedded`, d: compare(a, b) });
+        const keys = ['recall1', 'recall5', 'recall10', 'mrr10', 'ndcg10', 'pageHit10'] as const;
+        const d = keys.map((k) => b.summary[k] - a.summary[k]);
+        const max = Math.max(...d.map(Math.abs));
+        worst = Math.max(worst, max);
+        deltas.push(`| ${rep.id} · ${mode} | ${d.map(signed).join(' | ')} | ${max <= BACKEND_TOLERANCE + 1e-9 ? 'within' : '**outside**'} |`);
+      }
+    } finally {
+      await es.close();
+    }
+  }
+  out(formatTable(rows));
+  out();
+  out('| set · mode | Δ R@1 | Δ R@5 | Δ R@10 | Δ MRR@10 | Δ nDCG@10 | Δ page hit@10 | ±' + BACKEND_TOLERANCE + ' |\n|---|---|---|---|---|---|---|---|');
+  for (const d of deltas) out(d);
+  out();
+  out(formatComparisonTable(cmp));
+  out();
+  out(`Largest difference: ${worst.toFixed(3)} (${worst <= BACKEND_TOLERANCE + 1e-9 ? 'every metric within' : 'NOT within'} ${BACKEND_TOLERANCE}).`);
+  out();
 }
 
 function missesSection(r: NamedRun, set: EvalSet): void {
@@ -448,7 +496,7 @@ async function main() {
   out();
   out(`Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run eval\` on ${machine()}.`);
   out();
-  out('Re-run: `npm run eval` (add `-- --no-real` to skip the 147 distractor PDFs, `-- --write-floors` to reset eval/floors.json, `-- --save=a.json` / `-- --compare=a.json` to measure a code change with paired confidence intervals). The CI guard is tests/eval.test.ts.');
+  out('Re-run: `npm run eval` (with ELASTICSEARCH_URL set it compares the backends too; add `-- --no-real` to skip the 147 distractor PDFs, `-- --write-floors` to reset eval/floors.json, `-- --save=a.json` / `-- --compare=a.json` to measure a code change with paired confidence intervals). The CI guard is tests/eval.test.ts.');
   out();
   out('## Method');
   out();
@@ -472,6 +520,7 @@ async function main() {
     if (set.id === 'norquad') missesSection(rep.runner.runs.get(`hybrid · ${EMBEDDERS[0].name}`)!, set);
   }
   verdicts(reports);
+  if (BACKEND === 'both') await backendsSection(reports);
   if (COMPARE_FILE) compareWithSaved(reports, path.resolve(COMPARE_FILE));
   if (SAVE_FILE) saveRuns(reports, path.resolve(SAVE_FILE));
   for (const r of reports) await r.runner.close();

@@ -13,6 +13,7 @@
  */
 import type { Alternative, ParsedQuery, QueryWord } from '../analysis/query.ts';
 import type { SearchFilters } from '../types.ts';
+import { EXACT_SCALE } from './schema.ts';
 
 // The DSL is plain JSON; typed loosely here, checked by the server.
 export type Query = Record<string, unknown>;
@@ -20,34 +21,85 @@ export type Query = Record<string, unknown>;
 /** How close the parts of a decompounded word must stand (in tokens): fts-query.ts's NEAR distance. */
 const NEAR_DISTANCE = 10;
 
-function alternative(a: Alternative): Query {
+/**
+ * A scored leaf of a query: one token or a phrase of tokens in one field. FTS5 calls these
+ * phrases and gives each an IDF of its own; IdfBoost lets the store give Lucene's clause the
+ * same weight (store.ts, idfBoosts).
+ */
+export interface Leaf {
+  field: 'exact' | 'stems';
+  tokens: string[];
+}
+
+export const leafKey = (l: Leaf) => `${l.field}:${l.tokens.join(' ')}`;
+
+/** The boost of a leaf's clause (1 when not given). */
+export type IdfBoost = (leaf: Leaf) => number;
+
+export function leafQuery(l: Leaf, boost?: IdfBoost): Query {
+  const b = (boost ? boost(l) : 1) * (l.field === 'exact' ? EXACT_SCALE : 1);
+  if (l.tokens.length === 1) return { term: { [l.field]: b === 1 ? l.tokens[0] : { value: l.tokens[0], boost: b } } };
+  return { match_phrase: { [l.field]: { query: l.tokens.join(' '), ...(b === 1 ? {} : { boost: b }) } } };
+}
+
+function alternativeLeaves(a: Alternative): Leaf[] {
   switch (a.kind) {
     case 'exact':
-      return { term: { exact: a.token } };
+      return [{ field: 'exact', tokens: [a.token] }];
     case 'stem':
-      return { term: { stems: a.token } };
+      return [{ field: 'stems', tokens: [a.token] }];
     case 'phrase':
-      return { match_phrase: { exact: { query: a.tokens.join(' ') } } };
+      return [{ field: 'exact', tokens: a.tokens }];
     case 'near':
-      return { span_near: { clauses: a.stems.map((s) => ({ span_term: { stems: s } })), slop: NEAR_DISTANCE, in_order: false } };
+      return a.stems.map((s) => ({ field: 'stems' as const, tokens: [s] }));
   }
 }
 
+function alternative(a: Alternative, boost?: IdfBoost): Query {
+  if (a.kind !== 'near') return leafQuery(alternativeLeaves(a)[0], boost);
+  // FTS5 scores each part of a NEAR group as a word of its own, in the rows where they stand
+  // near each other: the span query selects, the parts score.
+  return {
+    bool: {
+      filter: [{ span_near: { clauses: a.stems.map((s) => ({ span_term: { stems: s } })), slop: NEAR_DISTANCE, in_order: false } }],
+      should: alternativeLeaves(a).map((l) => leafQuery(l, boost)),
+    },
+  };
+}
+
 /** One query word: any of its alternatives, and as a prefix while it is being typed. */
-export function wordQuery(w: QueryWord, prefix = false): Query {
-  const should = w.alternatives.map(alternative);
+export function wordQuery(w: QueryWord, prefix = false, boost?: IdfBoost): Query {
+  const should = w.alternatives.map((a) => alternative(a, boost));
   if (prefix && w.exact.length >= 3) should.push({ prefix: { exact: { value: w.exact } } });
   return { bool: { should, minimum_should_match: 1 } };
 }
 
+/** The phrase boost: the typed words in order (null for one word). */
+function boostPhrase(q: ParsedQuery): Leaf | null {
+  return q.words.length >= 2 ? { field: 'exact', tokens: q.words.map((w) => w.exact) } : null;
+}
+
+/** Every scored leaf of a query (for their document frequencies), without duplicates. */
+export function leavesOf(q: ParsedQuery): Leaf[] {
+  const all: Leaf[] = [];
+  for (const w of q.words) for (const a of w.alternatives) all.push(...alternativeLeaves(a));
+  for (const c of q.caseNumbers) all.push({ field: 'exact', tokens: [c] });
+  const b = boostPhrase(q);
+  if (b) all.push(b);
+  for (const p of q.phrases) all.push({ field: 'exact', tokens: p });
+  const seen = new Set<string>();
+  return all.filter((l) => !seen.has(leafKey(l)) && !!seen.add(leafKey(l)));
+}
+
 /** The scoring part of a query (no filters), or null when nothing is left to search for. */
-export function matchQuery(q: ParsedQuery, prefixWord?: number): Query | null {
-  const should: Query[] = q.words.map((w, i) => wordQuery(w, i === prefixWord));
-  for (const c of q.caseNumbers) should.push({ term: { exact: c } });
-  if (q.words.length >= 2) should.push({ match_phrase: { exact: { query: q.words.map((w) => w.exact).join(' ') } } });
-  const must: Query[] = q.phrases.map((p) => ({ match_phrase: { exact: { query: p.join(' ') } } }));
+export function matchQuery(q: ParsedQuery, prefixWord?: number, boost?: IdfBoost): Query | null {
+  const should: Query[] = q.words.map((w, i) => wordQuery(w, i === prefixWord, boost));
+  for (const c of q.caseNumbers) should.push(leafQuery({ field: 'exact', tokens: [c] }, boost));
+  const bp = boostPhrase(q);
+  if (bp) should.push(leafQuery(bp, boost));
+  const must: Query[] = q.phrases.map((p) => leafQuery({ field: 'exact', tokens: p }, boost));
   if (!should.length && !must.length) return null;
-  const mustNot = q.excluded.map((alts) => ({ bool: { should: alts.map(alternative), minimum_should_match: 1 } }));
+  const mustNot = q.excluded.map((alts) => ({ bool: { should: alts.map((a) => alternative(a)), minimum_should_match: 1 } }));
   return {
     bool: {
       ...(must.length ? { must } : {}),

@@ -21,8 +21,7 @@
  *   one document frequency over all three (FTS5 counts rows, too). Gaps of 100 positions keep
  *   phrases and NEAR inside one part.
  * - The exact forms (weight 0.5) go into `exact` with BM25's k1 doubled: FTS5's score for a
- *   column of weight w is Lucene's BM25 with k1 / w, times the same constant (k1 + 1) for every
- *   field, so ranks agree.
+ *   column of weight w is BM25 with k1 / w, scaled by (k1 + 1) / (k1 / w + 1) (EXACT_SCALE).
  * - The short-chunk prior is stored per chunk (`prior`) and multiplies the score.
  * What differs, by design of the two engines: Lucene's IDF is log(1 + (N - n + 0.5) / (n + 0.5))
  * where FTS5's is log((N - n + 0.5) / (n + 0.5)), a phrase's IDF is the sum of its words' IDFs,
@@ -40,6 +39,13 @@ import type { AccessLevel } from '../types.ts';
 
 /** Lucene's (and FTS5's) default k1. */
 const K1 = 1.2;
+
+/**
+ * Elasticsearch's BM25 keeps the (k1 + 1) factor (LegacyBM25Similarity), which FTS5 has too,
+ * but with k1 / w for the exact forms it is (k1 / w + 1) there: their clauses are scaled back
+ * by this, so an exact form weighs what FTS5 gives it.
+ */
+export const EXACT_SCALE = (K1 + 1) / (K1 / BM25_WEIGHTS.exact + 1);
 
 /** How often the title and the heading are written into `stems`: their FTS5 column weights. */
 export const REPEAT = { title: BM25_WEIGHTS.title, heading: BM25_WEIGHTS.heading, body: BM25_WEIGHTS.body };

@@ -32,7 +32,7 @@ import crypto from 'node:crypto';
 import { Client, errors } from '@elastic/elasticsearch';
 import { analyze, stem, tokenize } from '../analysis/index.ts';
 import type { ParsedQuery, Vocabulary } from '../analysis/query.ts';
-import { readerScope, type ReaderScope } from '../access.ts';
+import { accessScope, readerScope, type ReaderScope } from '../access.ts';
 import { assertSameEmbedder } from '../embeddings/types.ts';
 import { shortChunkPrior } from '../ranking.ts';
 import type { ElasticsearchConfig } from '../config.ts';
@@ -69,7 +69,7 @@ import type {
 } from '../store.ts';
 import { accessFilter, readableScopes, type ChunkScope } from './access.ts';
 import { bulk, type BulkFailure, type BulkOp } from './bulk.ts';
-import { filterClauses, matchQuery, rankedQuery, wordQuery, type Query } from './query.ts';
+import { filterClauses, leafKey, leafQuery, leavesOf, matchQuery, rankedQuery, wordQuery, type IdfBoost, type Leaf, type Query } from './query.ts';
 import { GENERATIONAL, Names, REPEAT, chunkIndexBody, indexBody, scopeOf, type Generational } from './schema.ts';
 
 /** When to merge a chunk index again after a document left it (see the header). */
@@ -84,6 +84,9 @@ const BATCH_DOCUMENTS = 32;
 const KNN_CANDIDATES = 4;
 /** kNN: candidates rescored with the float vectors, as a multiple of k (Elasticsearch's oversample). */
 const KNN_RESCORE = 3;
+/** How long counted document frequencies are reused (this process's writes drop them at once). */
+const DF_TTL_MS = 60_000;
+const DF_CACHE_MAX = 20_000;
 /** Revocations read at most per call; more means `complete: false`. */
 const REVOCATIONS_MAX = 5_000;
 /**
@@ -133,6 +136,9 @@ function writeError(what: string, failures: BulkFailure[]): Error {
   return new Error(`Elasticsearch refused ${what} (${failures.length} operations failed: ${first.join('; ')})`);
 }
 
+/** Pads the stems field to its length (analysedFields); no query ever holds it. */
+const FILLER = '_';
+
 /** The protocol context of a chunk at a glance (the embedded store's chunk_context and agenda_items). */
 function itemOf(doc: SilverDocument, c: Chunk): ItemAtAGlance | null {
   if (c.itemIndex == null && c.meetingIndex == null) return null;
@@ -160,6 +166,13 @@ export function analysedFields(title: string, heading: string | null, text: stri
   part(t.stems, REPEAT.title);
   part(h.stems, REPEAT.heading);
   part(b.stems, REPEAT.body);
+  // BM25 normalises by the field's length: FTS5's is the whole row (title, heading and body
+  // once each, twice with the exact forms), this field's the repeated parts. A filler token
+  // (never a query token: the analysis only yields letters and digits) brings every chunk's
+  // length to the same multiple of title + heading + body, so lengths compare as in FTS5.
+  const most = Math.max(REPEAT.title, REPEAT.heading, REPEAT.body);
+  const pad = (most - REPEAT.title) * t.stems.length + (most - REPEAT.heading) * h.stems.length + (most - REPEAT.body) * b.stems.length;
+  if (pad > 0) stems.push(Array(pad).fill(FILLER).join(' '));
   const exact = [...t.exact, ...h.exact, ...b.exact];
   return { stems, exact: exact.join(' '), prior: shortChunkPrior(b.stems.length), terms: [...new Set([...t.stems, ...h.stems, ...b.stems, ...exact])] };
 }
@@ -187,6 +200,8 @@ export class ElasticsearchStore implements Store {
   /** Terms this process has written to the vocabulary (so each is sent once). */
   private readonly written = new Set<string>();
   private lastSeq = 0;
+  /** Document frequencies per reader scope and leaf (idfBoosts). */
+  private readonly dfCache = new Map<string, { n: number; at: number }>();
   /** Change log entries revokedSince() has returned (by id, with their position), within LOG_OVERLAP. */
   private readonly logSeen = new Map<string, number>();
 
@@ -339,7 +354,15 @@ export class ElasticsearchStore implements Store {
 
   /** Run `fn` after every write queued before it (one writer at a time in this process). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
+    const write = async () => {
+      try {
+        return await fn();
+      } finally {
+        // What this process wrote changes document frequencies: count them again.
+        this.dfCache.clear();
+      }
+    };
+    const run = this.chain.then(write, write);
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -427,7 +450,7 @@ export class ElasticsearchStore implements Store {
     const movedFrom = new Set(old.chunks.filter((h) => home.get(h.routing) !== h._index).map((h) => h._index));
     if (this.opts.mode === 'live') {
       if (movedFrom.size) await this.client.indices.refresh({ index: [...movedFrom].join(','), ignore_unavailable: true });
-      const touched = new Set([...chunkOps.map((o) => o.index), ...old.chunks.map((h) => h._index), this.idx('documents'), this.idx('meetings')]);
+      const touched = new Set([...chunkOps.map((o) => o.index), ...old.chunks.map((h) => h._index), this.idx('documents'), this.idx('meetings'), this.idx('vocab')]);
       await this.client.indices.refresh({ index: [...touched].join(','), ignore_unavailable: true });
       for (const index of movedFrom) await this.expunge(index);
     }
@@ -778,10 +801,56 @@ export class ElasticsearchStore implements Store {
 
   // --- Reads ---------------------------------------------------------------------------------
 
+  /**
+   * FTS5's IDF for every scored leaf of the query, as a boost on Lucene's clause: Lucene's IDF
+   * is log(1 + (N - n + 0.5) / (n + 0.5)), a phrase's the sum of its words', where FTS5 (the
+   * embedded store) has log((N - n + 0.5) / (n + 0.5)) per phrase, at least 1e-6, which all
+   * but ignores a word held by half the rows. The boost is the second over the first, so both
+   * backends weigh a query's words alike. n and N are counted among the documents the caller
+   * may read (its statistics), in one _msearch, and reused for DF_TTL_MS.
+   */
+  private async idfBoosts(q: ParsedQuery, principal: Principal, indices: string[], filter: Query[]): Promise<IdfBoost> {
+    const scope = accessScope(principal);
+    const want = new Map<string, Leaf>();
+    for (const l of leavesOf(q)) {
+      want.set(leafKey(l), l);
+      if (l.tokens.length > 1) for (const t of l.tokens) want.set(leafKey({ field: l.field, tokens: [t] }), { field: l.field, tokens: [t] });
+    }
+    const now = Date.now();
+    const key = (k: string) => `${scope}\u0000${k}`;
+    const fresh = (k: string) => {
+      const hit = this.dfCache.get(key(k));
+      return hit && now - hit.at < DF_TTL_MS ? hit.n : undefined;
+    };
+    const missing = [...want.keys()].filter((k) => fresh(k) === undefined);
+    if (fresh('*') === undefined) missing.push('*');
+    if (missing.length) {
+      const count = (query: Query | null) => ({ size: 0, track_total_hits: true, query: { bool: { filter: query ? [query, ...filter] : filter } } });
+      const r = await this.client.msearch({
+        ...this.searchTarget(indices),
+        searches: missing.flatMap((k) => [{}, count(k === '*' ? null : leafQuery(want.get(k)!))]),
+      });
+      if (this.dfCache.size > DF_CACHE_MAX) this.dfCache.clear();
+      r.responses.forEach((res, i) => {
+        if (!('hits' in res)) throw new Error(`Elasticsearch: counting document frequencies failed: ${JSON.stringify(res.error)}`);
+        this.dfCache.set(key(missing[i]), { n: totalOf(res.hits.total), at: now });
+      });
+    }
+    const N = fresh('*') ?? 0;
+    const df = (l: Leaf) => fresh(leafKey(l)) ?? 0;
+    const lucene = (n: number) => Math.log(1 + (N - n + 0.5) / (n + 0.5));
+    const fts5 = (n: number) => Math.max(1e-6, Math.log((N - n + 0.5) / (n + 0.5)));
+    return (l: Leaf) => {
+      const luceneIdf = l.tokens.length === 1 ? lucene(df(l)) : l.tokens.reduce((sum, t) => sum + lucene(df({ field: l.field, tokens: [t] })), 0);
+      return luceneIdf > 0 ? fts5(df(l)) / luceneIdf : 1;
+    };
+  }
+
   async rank(req: RankRequest): Promise<RankResult> {
     const { indices, filter } = await this.readable(req.principal);
     const filters = [...filter, ...filterClauses(req.filters)];
-    const match = req.bm25 ? matchQuery(req.bm25.query, req.bm25.prefixWord) : null;
+    const boost = req.bm25 && indices.length ? await this.idfBoosts(req.bm25.query, req.principal, indices, filter) : undefined;
+    const match = req.bm25 ? matchQuery(req.bm25.query, req.bm25.prefixWord, boost) : null;
     const searches: { header: Source; body: Source; leg: 'bm25' | 'vector' }[] = [];
     const fields = ['chunkId', 'documentId', 'date'];
     if (match && indices.length) {
