@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Store } from '../indexes/store.ts';
 import type { SearchMode } from '../indexes/types.ts';
-import { EMBEDDERS, HAS_NORQUAD, HAS_REAL, buildIndex, realCorpusCached, defaultSearchOptions, loadFixtures, loadNorquad, loadReal, makeEmbedder, runQueries, type EvalSet, type SetId } from '../eval/harness.ts';
+import { ES_SKIP, ES_URL } from './es-harness.ts';
+import { EMBEDDERS, HAS_NORQUAD, HAS_REAL, buildIndex, elasticsearchBackend, realCorpusCached, defaultSearchOptions, loadFixtures, loadNorquad, loadReal, makeEmbedder, runQueries, type EvalSet, type SetId } from '../eval/harness.ts';
 import { formatTable, pairedBootstrap, summarize, type Summary } from '../eval/metrics.ts';
 import { CORPUS } from './helpers.ts';
 
@@ -21,6 +22,8 @@ interface Floors {
 const FLOORS = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../eval/floors.json'), 'utf8')) as Floors;
 const MODES: SearchMode[] = ['bm25', 'vector', 'hybrid'];
 const METRICS = ['ndcg10', 'recall1', 'recall10', 'pageHit10'] as const;
+/** How close the backends must rank (issue 12: every metric within 0.01; see docs/eval.md for R@1). */
+const BACKEND_TOLERANCE = 0.01;
 
 const SETS: { id: SetId; load: () => Promise<EvalSet>; skip: string | null }[] = [
   { id: 'norquad', load: () => loadNorquad(), skip: HAS_NORQUAD ? null : `${path.join(CORPUS, 'eval/norquad')} not found: NorQuAD evaluation skipped` },
@@ -68,7 +71,7 @@ for (const def of SETS) {
       for (const mode of MODES) summaries.set(mode, summarize((await runQueries(store, embedder, set, mode, defaultSearchOptions())).scores));
       console.log(formatTable(MODES.map((m) => ({ name: `${def.id} ${m}`, s: summaries.get(m)! }))));
     });
-    afterAll(() => store?.close());
+    afterAll(async () => store?.close());
 
     it('judges files and pages that exist in the set', () => {
       const pages = new Map(set.docs.map((d) => [d.source, new Set(d.pages.map((p) => p.num))]));
@@ -83,6 +86,30 @@ for (const def of SETS) {
         }
       }
       expect(problems).toEqual([]);
+    });
+
+    // Elasticsearch ranks the same sets: nDCG@10 and page hit@10 within BACKEND_TOLERANCE of the
+    // embedded store's (docs/eval.md, "Backends"). Runs where a cluster is configured (CI).
+    describe.skipIf(ES_SKIP !== null)(`on Elasticsearch${ES_SKIP ? ` (skipped: ${ES_SKIP})` : ''}`, () => {
+      let es: Store | null = null;
+      const backend = ES_SKIP === null ? elasticsearchBackend(ES_URL ?? undefined) : null;
+      const esSummaries = new Map<SearchMode, Summary>();
+      beforeAll(async () => {
+        const embedder = makeEmbedder(EMBEDDERS[0].options);
+        es = await buildIndex(set.docs, embedder, { backend: backend! });
+        for (const mode of MODES) esSummaries.set(mode, summarize((await runQueries(es, embedder, set, mode, defaultSearchOptions())).scores));
+        console.log(formatTable(MODES.map((m) => ({ name: `${def.id} ${m} (elasticsearch)`, s: esSummaries.get(m)! }))));
+      }, 300_000);
+      afterAll(async () => {
+        if (es) await backend!.dispose(es);
+      });
+      for (const mode of MODES) {
+        it(`${mode}: nDCG@10 and page hit@10 within ${BACKEND_TOLERANCE} of the embedded store`, () => {
+          const a = summaries.get(mode)!;
+          const b = esSummaries.get(mode)!;
+          for (const k of ['ndcg10', 'pageHit10'] as const) expect(Math.abs(b[k] - a[k]), `${def.id} ${mode} ${k}: ${b[k].toFixed(3)} vs ${a[k].toFixed(3)}`).toBeLessThanOrEqual(BACKEND_TOLERANCE);
+        });
+      }
     });
 
     for (const mode of MODES) {
