@@ -35,7 +35,7 @@ const env = process.env;
 const intEnv = (k: string, d: number) => (env[k] ? Number(env[k]) : d);
 const list = (k: string, d: string) => (env[k] || d).split(',').map((s) => s.trim()).filter(Boolean);
 
-const SECTIONS = ['ingest', 'scale', 'vector', 'memory', 'http'] as const;
+const SECTIONS = ['ingest', 'scale', 'vector', 'memory', 'http', 'backends'] as const;
 const REPORT_FILE = path.join(ROOT, 'docs/benchmarks.md');
 
 function version(pkg: string): string {
@@ -141,6 +141,33 @@ function growth(results: SectionResult[]): string[] {
   return out;
 }
 
+/** The backends section per size, side by side, with the growth from the smallest to the largest. */
+function backendsGrowth(results: SectionResult[]): string[] {
+  const rs = results.filter((r) => r.section === 'backends').sort((a, b) => SIZE_ORDER(a.size) - SIZE_ORDER(b.size));
+  if (!rs.length) return [];
+  const rows: [string, string, number][] = [
+    ['ingest, chunks/s: embedded', 'embeddedIngestRate', 0],
+    ['ingest, chunks/s: Elasticsearch', 'esIngestRate', 0],
+    ['hybrid p50, ms: embedded', 'embeddedHybridP50', 1],
+    ['hybrid p50, ms: Elasticsearch', 'esHybridP50', 1],
+    ['hybrid p95, ms: embedded', 'embeddedHybridP95', 1],
+    ['hybrid p95, ms: Elasticsearch', 'esHybridP95', 1],
+    ['Node RSS, MB: embedded', 'embeddedRssMB', 0],
+    ['Node RSS, MB: Elasticsearch backend', 'esNodeRssMB', 0],
+    ['Elasticsearch JVM RSS, MB', 'esJvmRssMB', 0],
+    ['index on disk, MB: embedded', 'embeddedMB', 0],
+    ['index on disk, MB: Elasticsearch', 'esMB', 0],
+  ];
+  const out = [`| figure | ${rs.map((r) => r.size).join(' | ')} | growth |`, `|---|${rs.map(() => '---').join('|')}|---|`];
+  for (const [name, key, d] of rows) {
+    const vals = rs.map((r) => r.data[key] as number | null);
+    const a = vals[0];
+    const b = vals[vals.length - 1];
+    out.push(`| ${name} | ${vals.map((v) => fmt(v, d)).join(' | ')} | ${rs.length > 1 && a && b ? `${fmt(b / a, 1)}×` : '–'} |`);
+  }
+  return out;
+}
+
 export function writeReport(): void {
   const results = loadResults();
   const order = (r: SectionResult) => SECTIONS.indexOf(r.section as (typeof SECTIONS)[number]) * 1e9 + SIZE_ORDER(r.size);
@@ -161,6 +188,8 @@ export function writeReport(): void {
     L.push('## Targets', '', ...targets(results), '');
     const g = growth(results);
     if (g.length) L.push('## Growth from 10k to 1M chunks', '', ...g, '');
+    const bg = backendsGrowth(results);
+    if (bg.length) L.push('## The two backends, from 10k to 100k chunks', '', ...bg, '');
   }
   const titles: Record<string, string> = {
     ingest: 'Ingestion',
@@ -168,6 +197,7 @@ export function writeReport(): void {
     vector: 'Vector leg: quantisation, flat scans and HNSW',
     memory: 'Memory and start-up',
     http: 'HTTP under load',
+    backends: 'The two backends side by side',
   };
   let last = '';
   for (const r of results) {
@@ -196,6 +226,11 @@ async function main() {
     return;
   }
   if (cmd === 'report') return writeReport();
+  if (cmd === 'backends-child') {
+    const { searchChild } = await import('./backends.ts');
+    await searchChild(args[0] as 'embedded' | 'elasticsearch', Number(args[1]), Number(args[2]));
+    return;
+  }
   if (cmd === 'ingest-once') {
     // Used by the ingestion profile: one end-to-end run in this (profiled) process.
     const { ingestOnce } = await import('./ingest.ts');
@@ -205,7 +240,8 @@ async function main() {
   if (cmd) throw new Error(`unknown command "${cmd}": use build, report or ingest-once (or no argument to run the benchmarks)`);
 
   const sizes = list('BENCH_SIZES', '10k,100k').map(parseSize).sort((a, b) => a - b);
-  const sections = list('BENCH_SECTIONS', SECTIONS.join(','));
+  // The backends section needs an Elasticsearch node: it runs by default when one is configured.
+  const sections = list('BENCH_SECTIONS', SECTIONS.filter((s) => s !== 'backends' || env.ELASTICSEARCH_URL).join(','));
   const repeat = intEnv('BENCH_REPEAT', 3);
   console.log(`Benchmarks: sections ${sections.join(', ')}; sizes ${sizes.map(sizeLabel).join(', ')}; cache ${CACHE_DIR}`);
   if (sections.includes('ingest')) {
@@ -227,6 +263,10 @@ async function main() {
         httpSection(s, { repeat: intEnv('BENCH_HTTP_REPEAT', 1), duration: intEnv('BENCH_HTTP_DURATION', 30), connections: 32 }),
       );
     }
+  }
+  if (sections.includes('backends')) {
+    const { backendsSection } = await import('./backends.ts');
+    for (const s of sizes.filter((x) => x <= 1e5)) await runSection('backends', sizeLabel(s), () => backendsSection(s, intEnv('BENCH_SEARCH_REPEAT', 3)));
   }
   // Last: it compares options with each other, and its graph builds take long.
   if (sections.includes('vector')) {
