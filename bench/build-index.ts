@@ -47,24 +47,17 @@ export function cachedIndex(size: number): BuiltIndex | null {
 const DOCS_PER_TX = 50;
 
 /**
- * The search index as the product leaves it after ingesting (`innsikt ingest` merges FTS5's
- * segments at its end and writes the common-word lists, `innsikt reindex` too): one segment,
- * lists complete. Indexes cached before that was done get it once here.
+ * The search index as the product leaves it after ingesting (`innsikt ingest` and `innsikt
+ * reindex` write the common-word lists at their end). Indexes cached before that get it here.
  */
 function compact(store: SqliteStore | string, log: (s: string) => void): void {
   const s = typeof store === 'string' ? new SqliteStore(store, { vectorIndex: false }) : store;
   try {
-    if (s.searchSegments() > 1) {
-      const m = s.compactSearchIndex();
-      log(`  search index: ${m.before} -> ${m.after} FTS5 segments in ${(m.ms / 1000).toFixed(1)} s`);
-    }
-    // The common-word lists (common-postings.ts), written by the same compaction; indexes cached
-    // before them get them here, once.
     const p = s.buildCommonPostings();
     if (p?.phrases) log(`  common-word lists: ${p.phrases} in ${(p.ms / 1000).toFixed(1)} s`);
     s.db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
-    if (typeof store === 'string') s.close();
+    if (typeof store === 'string') s.closeSync();
   }
 }
 

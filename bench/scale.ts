@@ -11,7 +11,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteStore, ftsMatchExpression, BM25_WEIGHTS, VECTOR_INDEX_MIN_VECTORS } from '../indexes/embedded/sqlite-store.ts';
-import { Bm25Leg } from '../indexes/embedded/bm25-leg.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { search, searchDocuments } from '../indexes/search.ts';
 import { loadConfig, searchOptions } from '../server/config.ts';
@@ -95,19 +94,10 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
   const floorStats = stats(times.get(legs[0][0])!);
 
   // --- Where hybrid's time goes: its steps one by one -----------------------------------------
-  const acl = accessClause(PUBLIC_PRINCIPAL);
-  const noFilter = { sql: '1 = 1', params: {} };
-  // The same ranking function without the common-word gate: every match scored.
-  const ungatedLeg = new Bm25Leg(store.db, store.bm25Leg.native, { common: { share: 0 } });
-  const ungated = (q: string, limit: number) => {
-    const plan = ungatedLeg.plan(store.parse(q));
-    return plan ? ungatedLeg.rank(plan, { limit, acl, filter: noFilter }).ranked : [];
-  };
   const steps: [string, (q: string) => unknown][] = [
     ['parse the query (analysis, vocabulary look-ups)', (q) => store.parse(q)],
-    ['plan: document frequencies (cached) and the common-word gate', (q) => store.bm25Leg.plan(store.parse(q))],
-    ['BM25 leg (store.bm25, limit 100): FTS5 ranks, access check on candidates, capped count', (q) => store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 100 })],
-    ['the same without the common-word gate (every match scored)', (q) => ungated(q, 100)],
+    ['plan: document frequencies and average length (cached)', (q) => store.bm25Leg.plan(store.parse(q))],
+    ['BM25 leg (limit 100): FTS5 or the common-word lists rank, access check on candidates, capped count', (q) => store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 100 })],
     ['embed the query (local embedder)', (q) => embedder.embedOne(q)],
     ['vector leg (store.vector, limit 100)', (q) => store.vectorRows(embedder.embedOne(q), { principal: PUBLIC_PRINCIPAL, limit: 100, minSimilarity: 0.1 })],
     ['hydrate 10 results (chunksByRowid)', (q) => store.chunksByRowid(top10.get(q) ?? [], PUBLIC_PRINCIPAL)],
@@ -130,53 +120,21 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
       const xs = stepTimes.get(name)!;
       return [name, fmt(quantile(xs, 0.5), 2), fmt(quantile(xs, 0.95), 2), fmt(xs.reduce((a, b) => a + b, 0) / xs.length, 2)];
     }),
-    notes: [
-      'The row "without the common-word gate" is not in the product: the same ranking function scoring every row the query matches, for comparison ' +
-        '(and the reference of the gate recall below).',
-    ],
   };
 
-  // --- What the shortcuts cost in ranking: the gate against every match scored; the skipped
-  // tie-breaking vector leg against running it ------------------------------------------------------
-  let gate10 = 0;
-  let gate100 = 0;
-  let gateN = 0;
-  const gateKinds = { rare: 0, all: 0, none: 0 };
+  // --- What the shortcut costs in ranking: the skipped tie-breaking vector leg against running it
   let pageSame = 0;
   for (const q of queries) {
-    const kind = store.bm25Leg.plan(store.parse(q))?.gate ?? null;
-    gateKinds[kind ?? 'none']++;
-    const ref = ungated(q, 100);
-    const got = store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 100 }).ranked;
-    if (ref.length) {
-      const g10 = new Set(got.slice(0, 10).map((r) => r.rowid));
-      const g100 = new Set(got.map((r) => r.rowid));
-      gate10 += ref.slice(0, 10).filter((r) => g10.has(r.rowid)).length / Math.min(10, ref.length);
-      gate100 += ref.filter((r) => g100.has(r.rowid)).length / ref.length;
-      gateN++;
-    }
     const docs = async (vectorTieBreak: 'always' | 'when-short') =>
       (await searchDocuments(store, embedder, { query: q, mode: 'hybrid', limit: 10, principal: PUBLIC_PRINCIPAL }, { ...opts, vectorTieBreak })).groups
         .map((g) => g.best.chunkId)
         .join(' ');
     if ((await docs('when-short')) === (await docs('always'))) pageSame++;
   }
-  const gateRecall10 = gateN ? gate10 / gateN : NaN;
-  const gateRecall100 = gateN ? gate100 / gateN : NaN;
   const shortcuts: Table = {
-    title: `What the BM25 leg's shortcuts change at ${idx.label} chunks (public principal)`,
+    title: `What the search's shortcut changes at ${idx.label} chunks (public principal)`,
     header: ['shortcut', 'measure', 'value', 'queries'],
-    rows: [
-      ['common-word gate', 'recall@10 against every match scored (same ranking function)', fmt(gateRecall10, 4), String(gateN)],
-      ['common-word gate', 'recall@100', fmt(gateRecall100, 4), String(gateN)],
-      ['common-word gate', 'queries gated: a rare word selects / all words required / not gated', `${gateKinds.rare} / ${gateKinds.all} / ${gateKinds.none}`, String(queries.length)],
-      ['tie-breaking vector leg skipped when BM25 fills its list', 'results page: same 10 documents in the same order as with it', `${pageSame} of ${queries.length}`, String(queries.length)],
-    ],
-    notes: [
-      'The gate leaves out rows that hold only common words when a rarer query word exists (Elasticsearch\'s common terms query); recall below 1 means ' +
-        'such rows were in the ungated top k. Two causes (bench/NOTES.md names the queries): a case number that occurs in few chunks (the ungated ' +
-        'list pads it with chunks that only say "sak"), and left-out words just above the cutoff, whose IDF is close to the rare word\'s.',
-    ],
+    rows: [['tie-breaking vector leg skipped when BM25 fills its list', 'results page: same 10 documents in the same order as with it', `${pageSame} of ${queries.length}`, String(queries.length)]],
   };
   const latency: Table = {
     title: `Search latency at ${idx.label} chunks (${queries.length} queries × ${repeat} repetitions, in-process, public principal unless noted)`,
@@ -282,8 +240,6 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
       ratioP50: hybrid.p50 / floorStats.p50,
       recall10,
       recall100,
-      gateRecall10,
-      gateRecall100,
       pageSame: pageSame / queries.length,
       exactVectorP50: median(exactTimes),
       annVectorP50: median(annTimes),

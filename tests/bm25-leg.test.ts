@@ -1,7 +1,7 @@
 /**
  * The BM25 leg at scale (indexes/embedded/bm25-leg.ts): innsikt_bm25 against FTS5's bm25(),
- * the common-word gate, rank-first with the access check on candidates (canaries), capped
- * totals, the vocabulary table, and the skipped tie-breaking vector leg.
+ * every match a candidate (rank-first against the joined path), the access check on candidates
+ * (canaries), capped totals, the vocabulary table, and the skipped tie-breaking vector leg.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import path from 'node:path';
@@ -62,7 +62,7 @@ describe('innsikt_bm25 (native/innsikt_fts.c)', () => {
     }
     const w = BM25_WEIGHTS;
     for (const query of ['lekeplass vedtak', 'budsjett', 'Tøyenparken lekeplassen', 'lekeplass -budsjett']) {
-      const match = store.bm25Leg.plan(store.parse(query))!.ungated;
+      const match = store.bm25Leg.plan(store.parse(query))!.match;
       const rows = store.bm25Leg.rows();
       const idf = match.phrases.map((p) => {
         const n = store.bm25Leg.phraseDf(p, rows);
@@ -75,45 +75,11 @@ describe('innsikt_bm25 (native/innsikt_fts.c)', () => {
         .prepare(`SELECT rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
         .all({ match: match.expr }) as { rowid: number; s: number }[];
       const ours = store.db
-        .prepare(`SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 0, 0.5, 0, 0${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
+        .prepare(`SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 0, 0.5, 0${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
         .all({ match: match.expr, ...params }) as { rowid: number; s: number }[];
       expect(builtin.length).toBeGreaterThan(0);
       expect(ours.map((r) => r.rowid)).toEqual(builtin.map((r) => r.rowid));
       for (let i = 0; i < ours.length; i++) expect(ours[i].s).toBeCloseTo(builtin[i].s, 9);
-    }
-  });
-
-  it.runIf(native)('with top_k skips rows that cannot make the best top_k, and returns the same best top_k', () => {
-    const store = open();
-    // 120 rows, term frequencies 1-4 and lengths varied: a spread of scores to prune against.
-    // The words come last, so their positions tell the function how long a row is at least.
-    for (let d = 0; d < 120; d++) {
-      const tf = d % 3 === 0 ? 0 : 1 + (d % 4);
-      put(store, `d${d}`, [`${page(d, '')} ${Array(tf).fill('lekeplass').join(' ')}${d % 7 === 0 ? ' vedtak' : ''}`]);
-    }
-    const w = BM25_WEIGHTS;
-    for (const query of ['lekeplass', 'lekeplass vedtak']) {
-      const plan = store.bm25Leg.plan(store.parse(query))!;
-      const rows = store.bm25Leg.rows();
-      const params: Record<string, unknown> = { match: plan.ungated.expr };
-      plan.ungated.phrases.forEach((p, i) => {
-        const n = store.bm25Leg.phraseDf(p, rows);
-        params[`m${i}`] = Math.max(Math.log((rows - n + 0.5) / (n + 0.5)), 1e-6);
-      });
-      const args = plan.ungated.phrases.map((_, i) => `, @m${i}`).join('');
-      const sql = (k: number, limit: string) =>
-        `SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 150, 0.5, ${k}, 0${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY s, rowid ${limit}`;
-      for (const k of [1, 5, 10]) {
-        const exact = store.db.prepare(sql(0, `LIMIT ${k}`)).all(params) as { rowid: number; s: number }[];
-        const pruned = store.db.prepare(sql(k, `LIMIT ${k}`)).all(params) as { rowid: number; s: number }[];
-        expect(pruned).toEqual(exact);
-        expect(exact.every((r) => r.s < 0)).toBe(true);
-        // It did skip rows: over all rows, some got 0 ("cannot make the top k") with top_k, none without.
-        const all = store.db.prepare(sql(k, '')).all(params) as { s: number }[];
-        const skipped = all.filter((r) => r.s === 0).length;
-        expect(skipped).toBeGreaterThan(0);
-        expect((store.db.prepare(sql(0, '')).all(params) as { s: number }[]).filter((r) => r.s === 0)).toHaveLength(0);
-      }
     }
   });
 
@@ -126,35 +92,7 @@ describe('innsikt_bm25 (native/innsikt_fts.c)', () => {
   });
 });
 
-describe.runIf(native)('row lengths held in memory (innsikt_lengths)', () => {
-  const ranking = (store: SqliteStore, query: string) =>
-    store.bm25Rows(query, { principal: ADMIN_PRINCIPAL, limit: 50 }).ranked.map((r) => [r.rowid, Number(r.score.toFixed(9))]);
-
-  it('ranks exactly as the per-row lookup, before and after deletes, replacements and new rows', () => {
-    const held = open({ lengthsMinRows: 0 });
-    const file = path.join(tempDir(), 'index.sqlite');
-    const lookup = open({ lengthsMinRows: Number.POSITIVE_INFINITY }, file);
-    const both = (f: (s: SqliteStore) => void) => [held, lookup].forEach(f);
-    both((s) => {
-      for (let d = 0; d < 30; d++) put(s, `d${d}`, [page(d, d % 2 ? 'lekeplass vedtak' : 'budsjett lekeplass'), page(d + 50, 'vedtak')]);
-    });
-    const queries = ['lekeplass', 'lekeplass vedtak', 'budsjett'];
-    for (const q of queries) expect(ranking(held, q)).toEqual(ranking(lookup, q));
-    expect(held.bm25Leg.lengthsHeldTo).toBeGreaterThan(0);
-    expect(lookup.bm25Leg.lengthsHeldTo).toBe(null);
-    const heldTo = held.bm25Leg.lengthsHeldTo!;
-    // The last document goes, another takes its place with other lengths: it must get new rowids,
-    // or its rows would be scored with the lengths held for the old ones.
-    both((s) => {
-      s.deleteDocument('d29');
-      put(s, 'ny', [`${'lekeplass '.repeat(3)}kort`, page(7, 'budsjett vedtak lekeplass')]);
-      put(s, 'd3', [page(3, 'vedtak')]); // replaced
-    });
-    const rowids = held.db.prepare(`SELECT rowid FROM chunks WHERE document_id = 'ny'`).pluck().all() as number[];
-    expect(Math.min(...rowids)).toBeGreaterThan(heldTo);
-    for (const q of queries) expect(ranking(held, q)).toEqual(ranking(lookup, q));
-  });
-
+describe.runIf(native)('rowids', () => {
   it('never reuses a rowid, even after the highest ones are deleted and the index reopened', () => {
     const file = path.join(tempDir(), 'index.sqlite');
     let store = open({}, file);
@@ -169,7 +107,7 @@ describe.runIf(native)('row lengths held in memory (innsikt_lengths)', () => {
   });
 });
 
-describe.runIf(native)('the common-word gate', () => {
+describe.runIf(native)('every match is a candidate', () => {
   // 120 pages; "tiltak" and "plan" are on every page (common); "lekeplass" on 6 (rare).
   function corpus(opts: { internalRare?: number } = {}) {
     const store = open({ common: { share: 0.05, minDf: 10 } });
@@ -185,47 +123,35 @@ describe.runIf(native)('the common-word gate', () => {
     return store;
   }
 
-  it('a query with a rare word ranks the rows holding it, in the order of the ungated ranking', () => {
+  /** The same ranking done the slow, plain way: every match joined and scored. */
+  function joined(store: SqliteStore, q: string, limit: number) {
+    const plan = store.bm25Leg.plan(store.parse(q), undefined, { key: 'public', acl: { sql: "(d.access = 'public')", params: {} } })!;
+    return (store.bm25Leg as unknown as { joined: (p: unknown, r: unknown) => { ranked: { rowid: number; score: number }[]; total: number } }).joined(plan, {
+      limit,
+      acl: { sql: "(d.access = 'public')", params: {} },
+      filter: { sql: '1 = 1', params: {} },
+    });
+  }
+
+  it('a rare word and common words: the rows holding only the common words rank and count too', () => {
     const store = corpus();
-    const plan = store.bm25Leg.plan(store.parse('lekeplass tiltak'))!;
-    expect(plan.gate).toBe('rare');
-    const gated = store.bm25Rows('lekeplass tiltak', { principal: PUBLIC_PRINCIPAL, limit: 50 });
-    expect(rowsToDocs(store, gated.ranked).sort()).toEqual(['p0', 'p100', 'p20', 'p40', 'p60', 'p80']);
-    // The same six lead the ungated ranking, in the same order (common words still score).
-    const plain = open({ common: { share: 0 } }, store.file).bm25Rows('lekeplass tiltak', { principal: PUBLIC_PRINCIPAL, limit: 50 });
-    expect(plain.total).toBe(120);
-    expect(plain.ranked.slice(0, 6).map((r) => r.rowid)).toEqual(gated.ranked.map((r) => r.rowid));
-    expect(gated.total).toBe(6);
+    const r = store.bm25Rows('lekeplass tiltak', { principal: PUBLIC_PRINCIPAL, limit: 50 });
+    expect(r.total).toBe(120);
+    // The six with the rare word lead, in the plain ranking's order and scores.
+    expect(rowsToDocs(store, r.ranked.slice(0, 6)).sort()).toEqual(['p0', 'p100', 'p20', 'p40', 'p60', 'p80']);
+    const plain = joined(store, 'lekeplass tiltak', 50);
+    expect(r.ranked.map((x) => x.rowid)).toEqual(plain.ranked.map((x) => x.rowid));
+    r.ranked.forEach((x, i) => expect(x.score).toBeCloseTo(plain.ranked[i].score, 9));
   });
 
-  it('when every word is common, rows must hold all of them; with too few, it ranks the plain way', () => {
+  it('common words only: every row with either word, as the plain ranking has them', () => {
     const store = corpus();
-    const plan = store.bm25Leg.plan(store.parse('vedtak tiltak'))!;
-    expect(plan.gate).toBe('all');
     const r = store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 20 });
+    expect(r.total).toBe(120);
+    const plain = joined(store, 'vedtak tiltak', 20);
+    expect(r.ranked.map((x) => x.rowid)).toEqual(plain.ranked.map((x) => x.rowid));
+    // The rows with both words lead.
     expect(rowsToDocs(store, r.ranked).every((d) => Number(d.slice(1)) % 2 === 0)).toBe(true);
-    expect(r.total).toBe(60);
-    // Same scores as the ungated ranking gives those rows (each phrase scored once).
-    const plain = open({ common: { share: 0 } }, store.file).bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 200 });
-    const byRow = new Map(plain.ranked.map((x) => [x.rowid, x.score]));
-    for (const x of r.ranked) expect(x.score).toBeCloseTo(byRow.get(x.rowid)!, 9);
-    expect(plain.ranked.slice(0, 20).map((x) => x.rowid)).toEqual(r.ranked.map((x) => x.rowid));
-    // 60 rows hold both: asking for 100 falls back to every row with either word.
-    expect(store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 100 }).total).toBe(120);
-  });
-
-  it('a word being typed never selects: a rare word still gates, a common one alone does not', () => {
-    const store = corpus();
-    expect(store.bm25Leg.plan(store.parse('lekeplass tilt'), 1)!.gate).toBe('rare');
-    expect(store.bm25Leg.plan(store.parse('vedtak tilt'), 1)!.gate).toBe(null);
-    const typed = store.bm25Rows('lekeplass tilt', { principal: PUBLIC_PRINCIPAL, limit: 10, prefixLast: true });
-    expect(rowsToDocs(store, typed.ranked).sort()).toEqual(['p0', 'p100', 'p20', 'p40', 'p60', 'p80']);
-  });
-
-  it('small indexes are never gated (the eval sets and the demo rank exactly as before)', () => {
-    const store = open();
-    for (let d = 0; d < 60; d++) put(store, `p${d}`, [page(d, 'tiltak plan')]);
-    expect(store.bm25Leg.plan(store.parse('tiltak plan'))!.gate).toBe(null);
   });
 
   it('canaries: unreadable rows above the first candidate window never surface, nor count', () => {
@@ -268,11 +194,10 @@ describe.runIf(native)('totals', () => {
   });
 });
 
-describe.runIf(native)("the statistics are the caller's: documents it cannot read change no score, order or gate", () => {
-  // The public pages, alone or beside internal and group copies of every one of them. The copies
-  // have the same lengths (so the average length, which stays index-wide, is unchanged) but
-  // double every word's document frequency: counted over all rows, a public `mode=bm25` score
-  // would tell how many secret chunks hold a word.
+describe.runIf(native)("the statistics are the caller's: documents it cannot read change no score or order", () => {
+  // The public pages, alone or beside internal and group copies of every one of them, which
+  // double every word's document frequency and change the average length: counted over all
+  // rows, a public `mode=bm25` score would tell how many secret chunks hold a word.
   function build(secret: boolean) {
     const store = open({ common: { share: 0.05, minDf: 10 } });
     const text = (d: number) => page(d, `${d % 6 === 0 ? 'kanarinavn ' : ''}${d % 2 === 0 ? 'vedtak ' : ''}tiltak`);
@@ -280,13 +205,13 @@ describe.runIf(native)("the statistics are the caller's: documents it cannot rea
     if (secret) {
       for (let d = 0; d < 60; d++) {
         const over = d % 2 ? { access: 'internal' as const } : { access: 'internal' as const, groups: ['barnevern'] };
-        put(store, `s${d}`, [text(d)], { title: `Dokument s${d}`, ...over });
+        put(store, `s${d}`, [`${text(d)} ${page(d + 7, 'hemmelig')}`], { title: `Dokument s${d}`, ...over });
       }
     }
     return store;
   }
 
-  it('public scores, rankings, totals and gates are the same with or without the secret copies', () => {
+  it('public scores, rankings and totals are the same with or without the secret copies', () => {
     const clean = build(false);
     const planted = build(true);
     const view = (store: SqliteStore, q: string) => {
@@ -299,49 +224,11 @@ describe.runIf(native)("the statistics are the caller's: documents it cannot rea
       expect(b.docs, q).toEqual(a.docs);
       expect(b.total, q).toBe(a.total);
       b.scores.forEach((x, i) => expect(x, `${q} #${i}`).toBeCloseTo(a.scores[i], 12));
-      const pub = { key: 'public', acl: { sql: "d.access = 'public'", params: {} } };
-      expect(planted.bm25Leg.plan(planted.parse(q), undefined, pub)!.gate, q).toBe(clean.bm25Leg.plan(clean.parse(q), undefined, pub)!.gate);
     }
-    // The facet counts take the same gate (their rows are the leg's).
-    expect(planted.matchExpression('vedtak tiltak', undefined, PUBLIC_PRINCIPAL)).toBe(clean.matchExpression('vedtak tiltak', undefined, PUBLIC_PRINCIPAL));
     // A caller who reads the copies counts them: its score for the same public row differs.
     const pubTop = planted.bm25Rows('kanarinavn', { principal: PUBLIC_PRINCIPAL, limit: 1 }).ranked[0];
     const internal = planted.bm25Rows('kanarinavn', { principal: INTERNAL, limit: 50 }).ranked.find((x) => x.rowid === pubTop.rowid)!;
     expect(internal.score).not.toBeCloseTo(pubTop.score, 6);
-  });
-});
-
-describe('the search index\'s segments (compactSearchIndex)', () => {
-  it('merges the FTS5 segments into one in steps a time budget can stop, and changes no ranking', () => {
-    const store = open();
-    // One transaction per document, as an ingest writes: FTS5 leaves segments behind.
-    for (let d = 0; d < 300; d++) put(store, `d${d}`, [page(d, d % 3 ? 'lekeplass vedtak' : 'budsjett')]);
-    const before = store.searchSegments();
-    expect(before).toBeGreaterThan(1);
-    const queries = ['lekeplass', 'budsjett tiltak', 'plan', 'lekeplass vedtak oppfølging'];
-    const ranked = () => queries.map((q) => store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 50 }));
-    const was = ranked();
-    // Without a budget, one call goes all the way.
-    const all = store.compactSearchIndex();
-    expect(all).toMatchObject({ before, after: 1 });
-    expect(store.searchSegments()).toBe(1);
-    const now = ranked();
-    now.forEach((r, i) => {
-      expect(r.total, queries[i]).toBe(was[i].total);
-      expect(r.ranked.map((x) => x.rowid), queries[i]).toEqual(was[i].ranked.map((x) => x.rowid));
-      r.ranked.forEach((x, j) => expect(x.score).toBeCloseTo(was[i].ranked[j].score, 12));
-    });
-    // Nothing left to merge: no step at all.
-    expect(store.compactSearchIndex().steps).toBe(0);
-    // A budget of 0 ms: one step (two when the first finds nothing under way), then it stops;
-    // the next call goes on.
-    const other = open();
-    for (let d = 0; d < 300; d++) put(other, `d${d}`, [page(d, 'lekeplass')]);
-    const first = other.compactSearchIndex(0);
-    expect(first.steps).toBeGreaterThanOrEqual(1);
-    expect(first.steps).toBeLessThanOrEqual(2);
-    expect(other.compactSearchIndex().after).toBe(1);
-    expect(store.db.prepare(`INSERT INTO chunks_fts(chunks_fts, rank) VALUES('integrity-check', 0)`).run()).toBeTruthy();
   });
 });
 

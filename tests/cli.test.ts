@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir } from './helpers.ts';
-import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'innsikt.js');
@@ -51,13 +50,6 @@ describe('innsikt command line', () => {
     expect(status['missing.pdf']).toMatchObject({ status: 'failed', reason: 'no such file or folder', documentId: null });
     expect(status['notat.txt']).toMatchObject({ status: 'ok', pages: 1 });
     for (const f of files) expect(Object.keys(f).sort()).toEqual(['chunks', 'documentId', 'file', 'pages', 'reason', 'status']);
-    // Each document was its own transaction (an FTS5 segment each); the ingest merged them.
-    const store = new SqliteStore(path.join(data, 'index.sqlite'), { readonly: true });
-    try {
-      expect(store.searchSegments()).toBe(1);
-    } finally {
-      store.close();
-    }
   });
 
   it('ingests a copy of an already ingested file once', () => {

@@ -89,11 +89,10 @@ describe.runIf(native)('common-word lists', () => {
     const postings = store.bm25Leg.postings!;
     for (const q of QUERIES) {
       const before = postings.served;
-      const plan = store.bm25Leg.plan(store.parse(q))!;
       const r = expectSame(store, plain, q, PUBLIC_PRINCIPAL);
       expect(r.ranked.length, q).toBeGreaterThan(0);
-      // Served from the lists: every query but the one with a rare word (FTS5 is fast there).
-      expect(postings.served - before, q).toBe(plan.gate === 'rare' ? 0 : 1);
+      // Served from the lists: every query but the one with a rare word (no list; FTS5 is fast there).
+      expect(postings.served - before, q).toBe(q.includes('lekeplass') ? 0 : 1);
     }
     expect(plain.bm25Leg.postings!.served).toBe(0);
     // The phrase boost was found from positions: rows holding "vedtak tiltak" in that order
@@ -225,7 +224,7 @@ describe.runIf(native)('common-word lists', () => {
     expect(texts).not.toContain('KANARILISTE');
   });
 
-  it('are built in steps a time budget can stop; queries read the old lists until the new are complete', () => {
+  it('are built in steps a time budget can stop; queries read the old lists until the new are complete', async () => {
     const { store, file } = corpus();
     const postings = store.bm25Leg.postings!;
     // No budget at all: the job is planned and kept, nothing is switched to.
@@ -262,13 +261,12 @@ describe.runIf(native)('common-word lists', () => {
     expectSame(store, plain, 'vedtak tiltak', PUBLIC_PRINCIPAL);
     expect(postings.served).toBe(served + 1);
     // Fresh lists are not rebuilt; after growth past the rebuild share they are (generation 2),
-    // by the compaction that follows every ingest, and the old generation is dropped.
+    // by the optimize() that follows every ingest, and the old generation is dropped.
     expect(store.buildCommonPostings()!.phrases).toBe(0);
     for (let i = 160; i < 200; i++) put(store, `p${i}`, text(i));
     expect(postings.status()!.rowsAfter).toBe(40);
-    const compacted = store.compactSearchIndex();
-    expect(compacted.postings?.done).toBe(true);
-    expect(compacted.postings?.phrases).toBeGreaterThan(0);
+    expect((await store.optimize(Number.POSITIVE_INFINITY))[0]).toMatch(/^common-word lists: \d+ written/);
+    expect(postings.status()!.building).toBe(null);
     expect(postings.state()!.gen).toBe(2);
     expect(store.db.prepare(`SELECT count(*) FROM common_lists WHERE gen <> 2`).pluck().get()).toBe(0);
     expectSame(store, plain, 'tiltak vedtak plan', PUBLIC_PRINCIPAL);

@@ -1,32 +1,29 @@
 /**
  * The BM25 leg of the embedded store: which rows a query matches, and their best `limit` by
- * Okapi BM25 (FTS5's formula and column weights) times the short-chunk prior.
+ * Okapi BM25 (FTS5's formula and column weights) times the short-chunk prior. Every row the
+ * query matches is a candidate: the results are exactly those of ranking every match.
  *
- * What makes it fast on large indexes (docs/benchmarks.md, bench/NOTES.md):
- * - Common words select nothing on their own. FTS5 scores every row a query matches, and at
- *   100k chunks one common word matches tens of thousands. When a query has rare words (a
- *   document frequency of at most COMMON.share of the rows, and never below COMMON.minDf), only
- *   rows with at least one rare word are candidates; the common words still score within them.
- *   When every word is common, rows must hold all of them. This is Elasticsearch's
- *   `common` terms query (cutoff_frequency). Small indexes (the demo, the eval sets, up to
- *   COMMON.minDf / COMMON.share rows) never see it: no word passes the cutoff.
+ * What makes it fast on an index of one district (up to ~300k chunks; docs/benchmarks.md,
+ * bench/NOTES.md: the parts measured at 300k, and the ones removed for not earning their place):
  * - IDFs come from a cache of document frequencies, passed to innsikt_bm25 (native.ts), which
  *   otherwise computes bm25() exactly; FTS5's bm25() recounts every phrase's rows per query.
  * - FTS5 ranks first and the access check and filters run in SQL on the best candidates only,
  *   widened until the best `limit` readable rows are certain (the short-chunk prior can only
  *   lower a score, so a row below the last candidate's raw score cannot overtake). With
  *   filters, or when widening would go too far, it joins every match instead (exact, slower).
+ * - A query whose words are all common (each held by more than COMMON of the rows) is ranked
+ *   from the common-word lists (common-postings.ts), with the same rows and scores.
  * Nothing unreadable leaves this module: the access clause is applied in SQL before rows are
  * returned, and `total` counts readable rows only. The statistics are the caller's too: a
- * plan's IDFs (and the gate's document frequencies) count only the rows the caller may read
- * (its access scope), so no score, order or gate decision depends on documents it cannot read.
- * Otherwise a public `mode=bm25` score would tell how many secret chunks hold a word.
+ * plan's IDFs and average row length count only the rows the caller may read (its access
+ * scope), so no score or order depends on documents it cannot read. Otherwise a public
+ * `mode=bm25` score would tell how many secret chunks hold a word.
  */
 import type Database from 'better-sqlite3';
 import { statementCache } from './statements.ts';
 import type { ParsedQuery } from '../analysis/query.ts';
 import type { AccessClause } from './access.ts';
-import { ftsParts, ftsPlanned, join, type FtsExpr, type FtsParts } from './fts-query.ts';
+import { ftsParts, ftsPlanned, type FtsExpr, type FtsParts } from './fts-query.ts';
 import { CommonPostings } from './common-postings.ts';
 import { changeStamp } from './change-stamp.ts';
 import { BM25_WEIGHTS, SHORT_CHUNK, SHORT_CHUNK_TOKENS } from '../ranking.ts';
@@ -42,10 +39,8 @@ export function shortChunkFactorSql(charsExpr: string): string {
 }
 
 /**
- * The common-word cutoff: a word is common when more than max(minDf, share × rows) rows hold
- * it. Measured at 100k chunks (bench): share 0.01 / 0.03 / 0.1 kept the same top 10 as the
- * ungated ranking on every bench query that has a rare word; 0.01 was fastest.
- * Env INNSIKT_COMMON_SHARE / INNSIKT_COMMON_MIN_DF for measuring; INNSIKT_COMMON_SHARE=0 turns it off.
+ * Which words get a common-word list (common-postings.ts): those held by more than
+ * max(minDf, share × rows) rows. Env INNSIKT_COMMON_SHARE / INNSIKT_COMMON_MIN_DF, for measuring.
  */
 export const COMMON = {
   share: Number(process.env.INNSIKT_COMMON_SHARE ?? 0.01),
@@ -63,14 +58,6 @@ const DF_ROW_DRIFT = 0.01;
 /** ... and for at most this long. */
 const DF_MAX_AGE_MS = 10 * 60_000;
 const DF_CACHE_MAX = 20_000;
-/**
- * From this many rows on, innsikt_bm25 takes row lengths from memory (innsikt_lengths in
- * native/innsikt_fts.c: 8 bytes per row, loaded in ~40 ms per 100k rows) instead of a %_docsize
- * lookup per scored row. Measured at 100k: the slowest bench queries 25-50% faster.
- */
-const LENGTHS_MIN_ROWS = 20_000;
-/** Lengths are reloaded once this share of rows (or 1000) came after the ones held. */
-const LENGTHS_RELOAD_SHARE = 0.1;
 
 export interface Bm25Result {
   ranked: { rowid: number; score: number }[];
@@ -87,17 +74,14 @@ export interface StatsScope {
 
 export interface Bm25Plan {
   match: FtsExpr;
-  /** innsikt_bm25's multiplier per phrase (IDF; 0 for the gate's phrases), or null for bm25(). */
+  /** innsikt_bm25's multiplier per phrase (IDF; 0 for excluded words), or null for bm25(). */
   multipliers: number[] | null;
-  gate: 'rare' | 'all' | null;
   /**
    * The expression as groups of phrase indices (the groups AND-ed, each group's phrases
    * OR-ed), when it is no more than that (no NEAR, prefix, required phrase or exclusion):
    * what the common-word lists can rank (common-postings.ts). Null otherwise.
    */
   groups: number[][] | null;
-  /** Without the gate, for when an all-words gate leaves too little. */
-  ungated: FtsExpr;
   parts: FtsParts;
   /** Rows in the index when planned. */
   rows: number;
@@ -130,7 +114,7 @@ interface Filter {
 /** A word whose expression is more than OR-ed phrases (NEAR of a decompounded word, a prefix). */
 const complex = (e: FtsExpr) => /NEAR\(|"\*/.test(e.expr);
 
-/** An ungated expression as one group (any phrase may match), when it is only that. */
+/** An expression as one group (any phrase may match), when it is only that. */
 function orGroup(parts: FtsParts, match: FtsExpr, prefixWord: number | undefined): number[][] | null {
   if (parts.must.length || parts.excluded || prefixWord !== undefined) return null;
   if ([...parts.words, ...parts.caseNumbers].some(complex)) return null;
@@ -143,9 +127,6 @@ export class Bm25Leg {
   private readonly stmt: (sql: string) => Database.Statement;
 
   readonly common: { share: number; minDf: number };
-  private readonly lengthsMinRows: number;
-  /** The largest rowid whose lengths innsikt_lengths holds (null: not loaded). */
-  lengthsHeldTo: number | null = null;
   /** Lists of the common words' rows, for queries of common words only (null without innsikt_fts). */
   readonly postings: CommonPostings | null;
 
@@ -153,11 +134,10 @@ export class Bm25Leg {
     private readonly db: Database.Database,
     /** innsikt_bm25 is loaded (native.ts). */
     readonly native: boolean,
-    opts: { common?: Partial<typeof COMMON>; lengthsMinRows?: number; postings?: boolean } = {},
+    opts: { common?: Partial<typeof COMMON>; postings?: boolean } = {},
   ) {
     this.stmt = statementCache(db);
     this.common = { ...COMMON, ...opts.common };
-    this.lengthsMinRows = opts.lengthsMinRows ?? LENGTHS_MIN_ROWS;
     const w = BM25_WEIGHTS;
     this.postings = native
       ? new CommonPostings(db, [w.title, w.heading, w.body, w.exact], {
@@ -167,23 +147,9 @@ export class Bm25Leg {
       : null;
   }
 
-  /** The common-word cutoff for an index of `rows` rows (see COMMON). */
+  /** The common-word cutoff for an index of `rows` rows: words above it get a list (see COMMON). */
   cutoff(rows: number): number {
     return Math.max(this.common.minDf, this.common.share * rows);
-  }
-
-  /**
-   * Keep the row lengths in memory for innsikt_bm25 on a large index, and take in new rows
-   * once enough arrived. Rows above the ones held are looked up per row meanwhile, so this is
-   * about speed only; it relies on rowids never being reused (SqliteStore hands them out).
-   */
-  private holdLengths(rows: number): void {
-    if (!this.native || rows < this.lengthsMinRows) return;
-    const max = (this.stmt(`SELECT coalesce(max(rowid), 0) FROM chunks`).pluck().get() as number) ?? 0;
-    if (this.lengthsHeldTo !== null && max <= this.lengthsHeldTo + Math.max(1000, rows * LENGTHS_RELOAD_SHARE)) return;
-    const held = this.stmt(`SELECT innsikt_lengths('chunks_fts', ${BODY_COLUMN})`).pluck().get() as number;
-    // -1: rowids too sparse to hold; do not try again until as many rows came.
-    this.lengthsHeldTo = held >= 0 ? held : max;
   }
 
   /** Forget cached document frequencies (this process wrote to the index). */
@@ -296,44 +262,6 @@ export class Bm25Leg {
     return v > 0 ? v : 1e-6;
   }
 
-  /** The rare-word gate (see the header), or null when there is nothing to gain. */
-  private gate(
-    parts: FtsParts,
-    rows: number,
-    statsRows: number,
-    scope: StatsScope | undefined,
-    prefixWord?: number,
-  ): { expr: FtsExpr; kind: 'rare' } | { match: FtsExpr; kind: 'all'; groups: number[][] | null } | null {
-    if (!(this.common.share > 0) || parts.must.length) return null;
-    const cutoff = this.cutoff(statsRows);
-    if (statsRows <= cutoff) return null;
-    // A word being typed (prefix) may match anything: it never selects, it only scores.
-    const dfs = parts.words.map((w, i) => (i === prefixWord ? Infinity : Math.max(0, ...w.phrases.map((p) => this.phraseDf(p, rows, scope)))));
-    if (dfs.every((d) => d <= cutoff)) return null;
-    const rare: FtsExpr[] = parts.words.filter((_, i) => dfs[i] > 0 && dfs[i] <= cutoff);
-    for (const c of parts.caseNumbers) if (this.phraseDf(c.phrases[0], rows, scope) > 0) rare.push(c);
-    if (rare.length) return { expr: join(rare, 'OR'), kind: 'rare' };
-    if (prefixWord !== undefined) return null;
-    // Every word common: rows must hold all of them. Written so each phrase occurs once (no
-    // zero-weight copies to materialise per row): w1 AND ... AND (wn OR boost) matches what
-    // w1 AND ... AND wn matches, since the boost phrase holds wn's exact form. Words and case
-    // numbers that occur nowhere would score nothing and are left out.
-    const present = parts.words.filter((_, i) => dfs[i] > 0);
-    if (present.length < 2) return null;
-    const last = parts.boost ? join([present[present.length - 1], parts.boost], 'OR', true) : present[present.length - 1];
-    let match = join([...present.slice(0, -1), last], 'AND');
-    // The same expression as groups: one per word, the boost with the last word.
-    let groups: number[][] | null = [];
-    let at = 0;
-    for (const w of [...present.slice(0, -1), last]) {
-      groups.push(w.phrases.map((_, i) => at + i));
-      at += w.phrases.length;
-    }
-    if (parts.excluded || present.some(complex)) groups = null;
-    if (parts.excluded) match = { expr: `(${match.expr}) NOT (${parts.excluded.expr})`, phrases: [...match.phrases, ...parts.excluded.phrases] };
-    return { match, kind: 'all', groups };
-  }
-
   /**
    * The plan of a query. `scope`: whose rows the statistics count (the caller's); without it,
    * all rows (as FTS5's bm25() counts them).
@@ -341,58 +269,35 @@ export class Bm25Leg {
   plan(q: ParsedQuery, prefixWord?: number, scope?: StatsScope): Bm25Plan | null {
     this.checkRevocations();
     const parts = ftsParts(q, { prefixWord });
-    const ungated = ftsPlanned(parts);
-    if (!ungated) return null;
-    if (!this.native) return { match: ungated, multipliers: null, gate: null, groups: null, ungated, parts, rows: 0, statsRows: 0, avgdl: 0, scope };
+    const match = ftsPlanned(parts);
+    if (!match) return null;
+    if (!this.native) return { match, multipliers: null, groups: null, parts, rows: 0, statsRows: 0, avgdl: 0, scope };
     const rows = this.rows();
     const stats = this.scopeStats(rows, scope);
-    const statsRows = stats.rows;
     const avgdl = stats.rows > 0 && stats.tokens > 0 ? stats.tokens / stats.rows : 0;
-    const plan = { ungated, parts, rows, statsRows, avgdl, scope };
-    const g = this.gate(parts, rows, statsRows, scope, prefixWord);
-    if (g?.kind === 'all') return { ...plan, match: g.match, multipliers: this.multipliers(g.match, null, plan), gate: 'all', groups: g.groups };
-    const match = g ? ftsPlanned(parts, g.expr)! : ungated;
-    return { ...plan, match, multipliers: this.multipliers(match, g?.expr ?? null, plan), gate: g?.kind ?? null, groups: g ? null : orGroup(parts, match, prefixWord) };
+    const plan = { match, parts, rows, statsRows: stats.rows, avgdl, scope };
+    return { ...plan, multipliers: this.multipliers(plan), groups: orGroup(parts, match, prefixWord) };
   }
 
-  private multipliers(match: FtsExpr, gate: FtsExpr | null, plan: Pick<Bm25Plan, 'parts' | 'rows' | 'statsRows' | 'scope'>): number[] {
-    const skipHead = gate ? gate.phrases.length : 0;
+  private multipliers(plan: Pick<Bm25Plan, 'match' | 'parts' | 'rows' | 'statsRows' | 'scope'>): number[] {
+    const { match } = plan;
     // Excluded words come last; they never occur in a matching row.
     const skipTail = plan.parts.excluded ? plan.parts.excluded.phrases.length : 0;
-    return match.phrases.map((p, i) =>
-      i < skipHead || i >= match.phrases.length - skipTail ? 0 : this.idf(this.phraseDf(p, plan.rows, plan.scope), plan.statsRows),
-    );
+    return match.phrases.map((p, i) => (i >= match.phrases.length - skipTail ? 0 : this.idf(this.phraseDf(p, plan.rows, plan.scope), plan.statsRows)));
   }
 
-  /**
-   * The score of a row, prior included ("smaller is better", as FTS5 has it). `topK`: the
-   * statement keeps only its best topK rows, ranked on the FTS5 table alone, so innsikt_bm25 may
-   * skip rows that cannot make them (see native/innsikt_fts.c); 0 when rows are dropped after
-   * the ranking (a join for access or filters).
-   */
-  private scoreSql(plan: Bm25Plan, topK: 'k' | 0): { sql: string; params: Record<string, number> } {
+  /** The score of a row, prior included ("smaller is better", as FTS5 has it). */
+  private scoreSql(plan: Bm25Plan): { sql: string; params: Record<string, number> } {
     const w = BM25_WEIGHTS;
     if (!plan.multipliers) return { sql: `bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) * ${shortChunkFactorSql('c.chars')}`, params: {} };
     const params: Record<string, number> = { lenT: SHORT_CHUNK.chars > 0 ? SHORT_CHUNK_TOKENS : 0, lenP: SHORT_CHUNK.power };
     plan.multipliers.forEach((m, i) => (params[`m${i}`] = m));
     const args = plan.multipliers.map((_, i) => `, @m${i}`).join('');
-    const k = topK === 'k' ? '@k' : '0';
     params.avgdl = plan.avgdl;
-    return { sql: `innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, ${BODY_COLUMN}, @lenT, @lenP, ${k}, @avgdl${args})`, params };
+    return { sql: `innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, ${BODY_COLUMN}, @lenT, @lenP, @avgdl${args})`, params };
   }
 
   rank(plan: Bm25Plan, req: LegReq): Bm25Result {
-    if (plan.multipliers) this.holdLengths(plan.rows);
-    const out = this.rankOnce(plan, req);
-    // Rows must hold every (common) word: if too few do, rank the plain way.
-    if (plan.gate === 'all' && out.total < req.limit) {
-      const multipliers = plan.multipliers ? this.multipliers(plan.ungated, null, plan) : null;
-      return this.rankOnce({ ...plan, match: plan.ungated, gate: null, multipliers, groups: orGroup(plan.parts, plan.ungated, undefined) }, req);
-    }
-    return out;
-  }
-
-  private rankOnce(plan: Bm25Plan, req: LegReq): Bm25Result {
     // With filters, FTS5's ranking first would widen too far too often; the common-word lists
     // rank the widest windows cheaply, so a query they serve goes that way filtered too.
     const filtered = req.filter.sql !== '1 = 1';
@@ -401,7 +306,7 @@ export class Bm25Leg {
 
   /** Every match joined with its document for the access check and filters: exact, slow at scale. */
   private joined(plan: Bm25Plan, req: { limit: number; acl: AccessClause; filter: Filter }): Bm25Result {
-    const score = this.scoreSql(plan, 0);
+    const score = this.scoreSql(plan);
     const rows = this.stmt(
       `SELECT rowid, score, count(*) OVER () AS total FROM (
          SELECT chunks_fts.rowid AS rowid, ${score.sql} AS score
@@ -423,7 +328,7 @@ export class Bm25Leg {
    */
   private rankFirst(plan: Bm25Plan, req: LegReq, listsOnly = false): Bm25Result | null {
     if (!plan.multipliers) return null;
-    const score = this.scoreSql(plan, 'k');
+    const score = this.scoreSql(plan);
     const ranked = this.stmt(`SELECT rowid, ${score.sql} AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY s LIMIT @k`);
     // A query of common words only: the same ranking from the common-word lists.
     const listed =

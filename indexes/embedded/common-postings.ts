@@ -20,7 +20,7 @@
  * the access check every candidate passes anyway (bm25-leg.ts). The lists are rebuilt when the
  * rows after `upto`, or the rows deleted since, pass REBUILD_SHARE of the index.
  *
- * Built by compactSearchIndex() (after `innsikt ingest` and `innsikt reindex`), in steps
+ * Built by buildCommonPostings() (after `innsikt ingest` and `innsikt reindex`), in steps
  * within its time budget: a new generation is written beside the one queries read, and
  * switched to in one transaction when complete.
  */

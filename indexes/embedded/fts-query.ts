@@ -88,10 +88,9 @@ export function ftsParts(q: ParsedQuery, opts: FtsOptions = {}): FtsParts {
 
 /**
  * The whole query: its words and case numbers rank (any may match), quoted phrases are
- * required, excluded words must not occur. With `gate`, only rows matching the gate too: the
- * gate's phrases come first and select rows without scoring them (innsikt_bm25 multiplier 0).
+ * required, excluded words must not occur.
  */
-export function ftsPlanned(parts: FtsParts, gate: FtsExpr | null = null): FtsExpr | null {
+export function ftsPlanned(parts: FtsParts): FtsExpr | null {
   const should = [...parts.words, ...parts.caseNumbers];
   // Phrase boost: the words in their typed order score again where they stand together.
   if (parts.boost) should.push(parts.boost);
@@ -102,7 +101,6 @@ export function ftsPlanned(parts: FtsParts, gate: FtsExpr | null = null): FtsExp
   else if (parts.must.length) e = join(parts.must, 'AND');
   else if (should.length) e = join(should, 'OR');
   if (!e) return null;
-  if (gate) e = join([{ expr: `(${gate.expr})`, phrases: gate.phrases }, { expr: `(${e.expr})`, phrases: e.phrases }], 'AND');
   if (parts.excluded) e = { expr: `(${e.expr}) NOT (${parts.excluded.expr})`, phrases: [...e.phrases, ...parts.excluded.phrases] };
   return e;
 }

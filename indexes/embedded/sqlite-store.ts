@@ -101,10 +101,8 @@ export interface SqliteStoreOptions {
    * tune it (`minVectors` overrides VECTOR_INDEX_MIN_VECTORS, e.g. 0 in tests).
    */
   vectorIndex?: false | (VectorIndexOptions & { minVectors?: number });
-  /** The BM25 leg's common-word cutoff (bm25-leg.ts COMMON), e.g. lower in tests. */
+  /** Which words get a common-word list (bm25-leg.ts COMMON), e.g. lower in tests. */
   common?: { share?: number; minDf?: number };
-  /** Rows from which the BM25 leg keeps row lengths in memory (bm25-leg.ts), e.g. 0 in tests. */
-  lengthsMinRows?: number;
   /** Rank from the common-word lists when it can (common-postings.ts); false for FTS5 always, for comparing. */
   commonPostings?: boolean;
 }
@@ -186,8 +184,6 @@ function statsScope(principal: Principal): StatsScope {
   return { key: accessScope(principal), acl: accessClause(principal) };
 }
 
-/** Pages FTS5 writes per merge step of compactSearchIndex() (4 KB each: ~0.1 s per step). */
-const MERGE_STEP_PAGES = 1000;
 
 export function filterClause(filters: SearchFilters | undefined): { sql: string; params: Record<string, unknown>; chunkLevel?: boolean } {
   const parts: string[] = [];
@@ -278,7 +274,7 @@ export class SqliteStore implements Store {
     this.db = new Database(file, { readonly: opts.readonly ?? false });
     this.identity ??= file === ':memory:' ? null : fileIdentity(file);
     sqliteVec.load(this.db);
-    this.bm25Leg = new Bm25Leg(this.db, loadNativeScorer(this.db), { common: opts.common, lengthsMinRows: opts.lengthsMinRows, postings: opts.commonPostings });
+    this.bm25Leg = new Bm25Leg(this.db, loadNativeScorer(this.db), { common: opts.common, postings: opts.commonPostings });
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
@@ -641,13 +637,10 @@ export class SqliteStore implements Store {
     return this.bm25Leg.rank(plan, { limit: req.limit, acl: scope.acl, filter, allow: () => this.allowedRows(scope.key, scope.acl, filter) });
   }
 
-  /**
-   * The MATCH expression the BM25 leg runs for this query and caller (the facet counts count
-   * its rows; the gate depends on the caller's statistics).
-   */
-  matchExpression(query: string | ParsedQuery, analysis?: AnalysisOptions, principal?: Principal): string | null {
+  /** The MATCH expression the BM25 leg runs for this query (the facet counts count its rows). */
+  matchExpression(query: string | ParsedQuery, analysis?: AnalysisOptions): string | null {
     const q = typeof query === 'string' ? this.parse(query, analysis) : query;
-    return this.bm25Leg.plan(q, undefined, principal && statsScope(principal))?.match.expr ?? null;
+    return ftsExpression(q);
   }
 
   async facets(query: ParsedQuery, req: { principal: Principal; filters?: SearchFilters }): Promise<Facets> {
@@ -906,54 +899,6 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Merge the search index's segments towards one, in steps (FTS5's incremental 'merge', each
-   * step its own short transaction of about MERGE_STEP_PAGES pages, so readers never wait and
-   * writers wait one step at most), until one is left or `budgetMs` is spent; the next call
-   * goes on where this one stopped. FTS5 itself only merges segments of the same size
-   * (automerge), so a grown index keeps a dozen or more, and every query reads each word's
-   * list in each of them. Measured at 100k chunks: 13 segments -> 1 in 5.8 s, BM25 leg p95
-   * 26.5 -> 24.0 ms. Then, within the same budget again, the common-word lists
-   * (buildCommonPostings). Called after `innsikt ingest` and `innsikt reindex`.
-   */
-  compactSearchIndex(budgetMs = Number.POSITIVE_INFINITY): {
-    before: number;
-    after: number;
-    steps: number;
-    ms: number;
-    /** The common-word lists (common-postings.ts): lists written, and whether they are complete. */
-    postings: { phrases: number; ms: number; done: boolean } | null;
-  } {
-    const t0 = performance.now();
-    const before = this.searchSegments();
-    let steps = 0;
-    if (before > 1 && !this.db.readonly) {
-      const merge = this.db.prepare(`INSERT INTO chunks_fts(chunks_fts, rank) VALUES('merge', ?)`);
-      const total = this.db.prepare(`SELECT total_changes()`).pluck();
-      // FTS5: a step that changes fewer than 2 rows found nothing to merge. A positive count
-      // goes on with a merge under way; a negative one starts merging every segment as one level.
-      const step = (pages: number): boolean => {
-        const t = total.get() as number;
-        merge.run(pages);
-        steps++;
-        return (total.get() as number) - t >= 2;
-      };
-      let started = false;
-      for (;;) {
-        if (steps > 0 && performance.now() - t0 >= budgetMs) break;
-        if (step(MERGE_STEP_PAGES)) continue;
-        // Nothing under way (automerge's levels are all below its threshold): start merging
-        // every segment as one level, once.
-        if (started || this.searchSegments() <= 1) break;
-        started = true;
-        if (!step(-MERGE_STEP_PAGES)) break;
-      }
-    }
-    const after = steps ? this.searchSegments() : before;
-    const ms = Math.round(performance.now() - t0);
-    return { before, after, steps, ms, postings: this.buildCommonPostings({ budgetMs }) };
-  }
-
-  /**
    * Write (or go on writing) the common-word lists when the index has none or changed too much
    * since (common-postings.ts); within `budgetMs`, the next call goes on. Null when they do not
    * apply: no innsikt_fts, a read-only store, or an index too small for any word to be common.
@@ -971,13 +916,14 @@ export class SqliteStore implements Store {
     return { backend: 'embedded', file: this.file, segments: this.searchSegments(), commonLists: this.bm25Leg.postings?.status() ?? null };
   }
 
+  /**
+   * After ingesting: (go on) writing the common-word lists within `budgetMs`. FTS5's segments
+   * are left to its own automerge: merging them into one was measured at 300k chunks (11 -> 1
+   * segments) to change BM25 p95 by 0.4-1.1 ms (bench/NOTES.md), so that loop was removed.
+   */
   async optimize(budgetMs: number): Promise<string[]> {
-    const m = this.compactSearchIndex(budgetMs);
-    const out: string[] = [];
-    if (m.ms >= 1000) out.push(`search index: ${m.before} -> ${m.after} segments in ${(m.ms / 1000).toFixed(1)} s`);
-    const p = m.postings;
-    if (p && p.phrases) out.push(`common-word lists: ${p.phrases} written in ${(p.ms / 1000).toFixed(1)} s${p.done ? '' : ' (more at the next ingest)'}`);
-    return out;
+    const p = this.buildCommonPostings({ budgetMs });
+    return p && p.phrases ? [`common-word lists: ${p.phrases} written in ${(p.ms / 1000).toFixed(1)} s${p.done ? '' : ' (more at the next ingest)'}`] : [];
   }
 
   /**
@@ -997,7 +943,7 @@ export class SqliteStore implements Store {
       store,
       target,
       commit: async () => {
-        store.compactSearchIndex(); // one segment: the new index is read far more than written
+        store.buildCommonPostings();
         store.db.pragma('wal_checkpoint(TRUNCATE)');
         await store.close();
         // This connection goes first: closing it later would remove the -wal and -shm files by
