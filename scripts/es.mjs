@@ -42,7 +42,9 @@ const START_TIMEOUT_MS = 120_000; // a start takes ~14 s here (2 busy cores); sl
 const STOP_TIMEOUT_MS = 60_000;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cache = path.join(root, '.cache', 'elasticsearch');
+// ES_CACHE_DIR moves it (CI puts it in /var/tmp: a checkout under a private home cannot be
+// entered by the `elasticsearch` user the node runs as when started by root).
+const cache = process.env.ES_CACHE_DIR ? path.resolve(process.env.ES_CACHE_DIR) : path.join(root, '.cache', 'elasticsearch');
 const dirs = {
   dist: path.join(cache, 'dist'),
   download: path.join(cache, 'download'),
