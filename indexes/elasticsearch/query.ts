@@ -29,15 +29,25 @@ const NEAR_DISTANCE = 10;
 export interface Leaf {
   field: 'exact' | 'stems';
   tokens: string[];
+  /**
+   * A part of a decompounded word: it counts only where all of `near` stand within
+   * NEAR_DISTANCE of each other (FTS5 counts only a NEAR group's instances inside the window).
+   */
+  near?: string[];
 }
 
-export const leafKey = (l: Leaf) => `${l.field}:${l.tokens.join(' ')}`;
+export const leafKey = (l: Leaf) => `${l.field}:${l.tokens.join(' ')}${l.near ? `~${l.near.join(' ')}` : ''}`;
+
+const nearSpan = (stems: string[]) => ({ span_near: { clauses: stems.map((s) => ({ span_term: { stems: s } })), slop: NEAR_DISTANCE, in_order: false } });
 
 /** The boost of a leaf's clause (1 when not given). */
 export type IdfBoost = (leaf: Leaf) => number;
 
 export function leafQuery(l: Leaf, boost?: IdfBoost): Query {
   const b = (boost ? boost(l) : 1) * (l.field === 'exact' ? EXACT_SCALE : 1);
+  // The part's instances inside a window holding every part: Lucene counts them as FTS5 does
+  // (its IDF is the sum over the group's words, which the boost accounts for).
+  if (l.near) return { span_within: { little: { span_term: { [l.field]: l.tokens[0] } }, big: nearSpan(l.near), ...(b === 1 ? {} : { boost: b }) } };
   if (l.tokens.length === 1) return { term: { [l.field]: b === 1 ? l.tokens[0] : { value: l.tokens[0], boost: b } } };
   return { match_phrase: { [l.field]: { query: l.tokens.join(' '), ...(b === 1 ? {} : { boost: b }) } } };
 }
@@ -51,20 +61,15 @@ function alternativeLeaves(a: Alternative): Leaf[] {
     case 'phrase':
       return [{ field: 'exact', tokens: a.tokens }];
     case 'near':
-      return a.stems.map((s) => ({ field: 'stems' as const, tokens: [s] }));
+      return a.stems.map((s) => ({ field: 'stems' as const, tokens: [s], near: a.stems }));
   }
 }
 
 function alternative(a: Alternative, boost?: IdfBoost): Query {
   if (a.kind !== 'near') return leafQuery(alternativeLeaves(a)[0], boost);
-  // FTS5 scores each part of a NEAR group as a word of its own, in the rows where they stand
-  // near each other: the span query selects, the parts score.
-  return {
-    bool: {
-      filter: [{ span_near: { clauses: a.stems.map((s) => ({ span_term: { stems: s } })), slop: NEAR_DISTANCE, in_order: false } }],
-      should: alternativeLeaves(a).map((l) => leafQuery(l, boost)),
-    },
-  };
+  // FTS5 scores each part of a NEAR group as a word of its own, counting its instances inside
+  // the window: one span query per part, which matches only where the whole group does.
+  return { bool: { should: alternativeLeaves(a).map((l) => leafQuery(l, boost)), minimum_should_match: 1 } };
 }
 
 /** One query word: any of its alternatives, and as a prefix while it is being typed. */

@@ -811,10 +811,13 @@ export class ElasticsearchStore implements Store {
    */
   private async idfBoosts(q: ParsedQuery, principal: Principal, indices: string[], filter: Query[]): Promise<IdfBoost> {
     const scope = accessScope(principal);
+    // Counted: every leaf as a plain term or phrase (FTS5 counts a NEAR part's rows as the
+    // word's), and every word Lucene sums for a phrase or a NEAR group.
     const want = new Map<string, Leaf>();
+    const plain = (field: Leaf['field'], tokens: string[]): Leaf => ({ field, tokens });
     for (const l of leavesOf(q)) {
-      want.set(leafKey(l), l);
-      if (l.tokens.length > 1) for (const t of l.tokens) want.set(leafKey({ field: l.field, tokens: [t] }), { field: l.field, tokens: [t] });
+      want.set(leafKey(plain(l.field, l.tokens)), plain(l.field, l.tokens));
+      for (const t of [...(l.tokens.length > 1 ? l.tokens : []), ...(l.near ?? [])]) want.set(leafKey(plain(l.field, [t])), plain(l.field, [t]));
     }
     const now = Date.now();
     const key = (k: string) => `${scope}\u0000${k}`;
@@ -837,12 +840,14 @@ export class ElasticsearchStore implements Store {
       });
     }
     const N = fresh('*') ?? 0;
-    const df = (l: Leaf) => fresh(leafKey(l)) ?? 0;
+    const df = (field: Leaf['field'], tokens: string[]) => fresh(leafKey({ field, tokens })) ?? 0;
     const lucene = (n: number) => Math.log(1 + (N - n + 0.5) / (n + 0.5));
     const fts5 = (n: number) => Math.max(1e-6, Math.log((N - n + 0.5) / (n + 0.5)));
     return (l: Leaf) => {
-      const luceneIdf = l.tokens.length === 1 ? lucene(df(l)) : l.tokens.reduce((sum, t) => sum + lucene(df({ field: l.field, tokens: [t] })), 0);
-      return luceneIdf > 0 ? fts5(df(l)) / luceneIdf : 1;
+      // What Lucene sums: a term's IDF, a phrase's words', a NEAR group's words' (span queries).
+      const words = l.near ? [...new Set(l.near)] : l.tokens;
+      const luceneIdf = words.length === 1 ? lucene(df(l.field, words)) : words.reduce((sum, t) => sum + lucene(df(l.field, [t])), 0);
+      return luceneIdf > 0 ? fts5(df(l.field, l.tokens)) / luceneIdf : 1;
     };
   }
 
