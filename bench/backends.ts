@@ -7,7 +7,7 @@
  *
  * - Ingest: chunks per second written through Store.upsertDocument (vectors computed before and
  *   timed apart: the embedder is the same for both), the embedded store as `innsikt ingest`
- *   leaves it (segments merged, common-word lists written), Elasticsearch refreshed.
+ *   leaves it (common-word lists written), Elasticsearch refreshed.
  * - Search: hybrid and bm25, public principal, the bench queries, in a child process per backend
  *   (so each Node RSS is that backend's alone), run twice in turn (A B A B) and pooled.
  * - Memory: the child's RSS after its searches; the Elasticsearch JVM's RSS from /proc (current
@@ -94,7 +94,7 @@ async function build(size: number, log: (s: string) => void): Promise<{ seconds:
       log(`  ${chunks} / ${size} chunks (embedded ${(chunks / (ms.embedded / 1000)).toFixed(0)}/s, elasticsearch ${(chunks / (ms.elasticsearch / 1000)).toFixed(0)}/s)`);
     }
   }
-  // As `innsikt ingest` leaves the embedded store: segments merged, common-word lists written.
+  // As `innsikt ingest` leaves the embedded store: common-word lists written.
   const t = performance.now();
   await stores.embedded.optimize(Number.POSITIVE_INFINITY);
   (stores.embedded as SqliteStore).db.pragma('wal_checkpoint(TRUNCATE)');
@@ -198,7 +198,7 @@ export async function backendsSection(size: number, repeat: number, log: (s: str
           row('index on disk, MB', (b) => fmt(mb(bytes[b]), 0)),
         ],
         notes: [
-          'Both stores get the same documents, vectors and queries. The embedded figures include merging its FTS5 segments and writing the common-word lists at the end, as `innsikt ingest` does; Elasticsearch\'s include its refreshes (a write is visible when upsertDocument returns). Elasticsearch runs on this same 2-core machine (the `npm run es:start` node), so its JVM competes with the benchmark for the cores.',
+          'Both stores get the same documents, vectors and queries. The embedded figures include writing the common-word lists at the end, as `innsikt ingest` does; Elasticsearch\'s include its refreshes (a write is visible when upsertDocument returns). Elasticsearch runs on this same 2-core machine (the `npm run es:start` node, heap 1 GB), so its JVM competes with the benchmark for the cores; its RSS includes the page cache of its memory-mapped files (the vectors), which the OS may reclaim.',
         ],
       },
     ],

@@ -87,6 +87,9 @@ const KNN_RESCORE = 3;
 /** How long counted document frequencies are reused (this process's writes drop them at once). */
 const DF_TTL_MS = 60_000;
 const DF_CACHE_MAX = 20_000;
+/** How long a token the vocabulary did not hold counts as absent (INNSIKT_REFRESH_MS's default). */
+const VOCAB_ABSENT_MS = 1000;
+const VOCAB_CACHE_MAX = 200_000;
 /** Revocations read at most per call; more means `complete: false`. */
 const REVOCATIONS_MAX = 5_000;
 /**
@@ -200,6 +203,14 @@ export class ElasticsearchStore implements Store {
   /** Terms this process has written to the vocabulary (so each is sent once). */
   private readonly written = new Set<string>();
   private lastSeq = 0;
+  /**
+   * The vocabulary as far as this process has asked: tokens it holds (it only grows, so they
+   * stay known) and tokens it did not hold, with when (asked again after VOCAB_ABSENT_MS, like
+   * the result cache's refresh: an ingest elsewhere may have added them; this process's writes
+   * forget them at once).
+   */
+  private readonly knownTerms = new Set<string>();
+  private readonly absentTerms = new Map<string, number>();
   /** Document frequencies per reader scope and leaf (idfBoosts). */
   private readonly dfCache = new Map<string, { n: number; at: number }>();
   /** Change log entries revokedSince() has returned (by id, with their position), within LOG_OVERLAP. */
@@ -358,8 +369,9 @@ export class ElasticsearchStore implements Store {
       try {
         return await fn();
       } finally {
-        // What this process wrote changes document frequencies: count them again.
+        // What this process wrote changes document frequencies and the vocabulary: ask again.
         this.dfCache.clear();
+        this.absentTerms.clear();
       }
     };
     const run = this.chain.then(write, write);
@@ -760,11 +772,21 @@ export class ElasticsearchStore implements Store {
         }
       }
     }
-    const known = new Set<string>();
-    if (ask.size) {
-      const r = await this.client.search({ index: this.idx('vocab'), query: { ids: { values: [...ask] } }, size: ask.size, _source: false });
-      for (const h of r.hits.hits) known.add(h._id!);
+    const now = Date.now();
+    const unsure = [...ask].filter((t) => !this.knownTerms.has(t) && !(now - (this.absentTerms.get(t) ?? -Infinity) < VOCAB_ABSENT_MS));
+    if (unsure.length) {
+      const r = await this.client.search({ index: this.idx('vocab'), query: { ids: { values: unsure } }, size: unsure.length, _source: false });
+      const found = new Set(r.hits.hits.map((h) => h._id!));
+      if (this.knownTerms.size > VOCAB_CACHE_MAX) this.knownTerms.clear();
+      if (this.absentTerms.size > VOCAB_CACHE_MAX) this.absentTerms.clear();
+      for (const t of unsure) {
+        if (found.has(t)) {
+          this.knownTerms.add(t);
+          this.absentTerms.delete(t);
+        } else this.absentTerms.set(t, now);
+      }
     }
+    const known = new Set([...ask].filter((t) => this.knownTerms.has(t)));
     const near = new Map<string, string[]>();
     const unknown = words.filter((w) => w.length >= 7 && !/\d/.test(w) && !known.has(w) && !known.has(stem(w)));
     if (unknown.length) {
@@ -1176,6 +1198,9 @@ export class ElasticsearchStore implements Store {
         this.scopeCache = null;
         this.knownScopes.clear();
         this.concreteCache.clear();
+        this.knownTerms.clear();
+        this.absentTerms.clear();
+        this.dfCache.clear();
         await this.log([{ kind: 'revoke', documentId: '*', readers: true }]);
       },
       abort: async () => {
