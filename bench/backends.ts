@@ -141,6 +141,29 @@ async function esProcess(): Promise<{ pid: number; heapMax: number } | null> {
   }
 }
 
+/**
+ * Wait until Elasticsearch has merged what the ingest left (segments of every refresh; HNSW
+ * graphs are merged too, which takes minutes on 2 cores): a search index is searched long after
+ * it was written. Returns the seconds waited and the chunk segments left.
+ */
+async function settle(size: number): Promise<{ seconds: number; segments: number }> {
+  const { elasticsearchClient } = await import('../indexes/elasticsearch/store.ts');
+  const client = elasticsearchClient(indexConfig({ ELASTICSEARCH_URL: esUrl() }, CACHE_DIR).elasticsearch);
+  const t0 = performance.now();
+  try {
+    let quiet = 0;
+    while (quiet < 3 && performance.now() - t0 < 900_000) {
+      await new Promise((r) => setTimeout(r, 2000));
+      const st = await client.indices.stats({ index: `${esPrefix(size)}-*`, metric: 'merge' });
+      quiet = (st._all?.total?.merges?.current ?? 0) === 0 ? quiet + 1 : 0;
+    }
+    const seg = (await client.cat.segments({ index: `${esPrefix(size)}-chunks-*`, format: 'json', h: 'segment' })) as unknown[];
+    return { seconds: (performance.now() - t0) / 1000, segments: seg.length };
+  } finally {
+    await client.close();
+  }
+}
+
 async function esStoreBytes(size: number): Promise<number> {
   const { elasticsearchClient } = await import('../indexes/elasticsearch/store.ts');
   const client = elasticsearchClient(indexConfig({ ELASTICSEARCH_URL: esUrl() }, CACHE_DIR).elasticsearch);
@@ -157,6 +180,8 @@ export async function backendsSection(size: number, repeat: number, log: (s: str
   const built = await build(size, log);
   const es = await esProcess();
   const jvmAfterIngest = es ? rssOf(es.pid) : null;
+  const settled = await settle(size);
+  log(`  Elasticsearch merged its segments in ${settled.seconds.toFixed(0)} s (${settled.segments} chunk segments left)`);
   const lat: Record<Backend, Record<string, number[]>> = { embedded: { hybrid: [], bm25: [] }, elasticsearch: { hybrid: [], bm25: [] } };
   const rss: Record<Backend, number[]> = { embedded: [], elasticsearch: [] };
   // A B A B: each backend's child twice, in turn, so a slow moment of the machine hits both.
@@ -196,9 +221,10 @@ export async function backendsSection(size: number, repeat: number, log: (s: str
             b === 'elasticsearch' && jvm ? `${fmt(mb(jvmAfterIngest?.rss ?? NaN), 0)} / ${fmt(mb(jvm.rss), 0)} / ${fmt(mb(jvm.peak), 0)} (heap max ${fmt(mb(es!.heapMax), 0)})` : '–',
           ),
           row('index on disk, MB', (b) => fmt(mb(bytes[b]), 0)),
+          row('Elasticsearch: merging after the ingest, s (chunk segments left)', (b) => (b === 'elasticsearch' ? `${fmt(settled.seconds, 0)} (${settled.segments})` : '–')),
         ],
         notes: [
-          'Both stores get the same documents, vectors and queries. The embedded figures include writing the common-word lists at the end, as `innsikt ingest` does; Elasticsearch\'s include its refreshes (a write is visible when upsertDocument returns). Elasticsearch runs on this same 2-core machine (the `npm run es:start` node, heap 1 GB), so its JVM competes with the benchmark for the cores; its RSS includes the page cache of its memory-mapped files (the vectors), which the OS may reclaim.',
+          'Both stores get the same documents, vectors and queries. The embedded figures include writing the common-word lists at the end, as `innsikt ingest` does; Elasticsearch\'s include its refreshes (a write is visible when upsertDocument returns), and its searches start once its background merges are done. Elasticsearch runs on this same 2-core machine (the `npm run es:start` node, heap 1 GB), so its JVM competes with the benchmark for the cores; its RSS includes the page cache of its memory-mapped files (the vectors), which the OS may reclaim.',
         ],
       },
     ],
@@ -220,6 +246,8 @@ export async function backendsSection(size: number, repeat: number, log: (s: str
       esJvmPeakMB: jvm ? mb(jvm.peak) : null,
       embeddedMB: mb(bytes.embedded),
       esMB: mb(bytes.elasticsearch),
+      esSettleSeconds: settled.seconds,
+      esSegments: settled.segments,
     },
   };
 }
