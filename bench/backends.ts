@@ -16,15 +16,15 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { indexConfig } from '../indexes/config.ts';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
-import { indexConfig } from '../indexes/config.ts';
 import { search } from '../indexes/search.ts';
-import { loadConfig, searchOptions } from '../server/config.ts';
-import { embeddingText } from '../ingest/chunk.ts';
-import { PUBLIC_PRINCIPAL, type SearchMode } from '../indexes/types.ts';
 import type { Store } from '../indexes/store.ts';
-import { CACHE_DIR, ROOT, SyntheticCorpus, benchQueries, seedChunks, sizeLabel } from './corpus.ts';
+import { PUBLIC_PRINCIPAL, type SearchMode } from '../indexes/types.ts';
+import { embeddingText } from '../ingest/chunk.ts';
+import { loadConfig, searchOptions } from '../server/config.ts';
+import { benchQueries, CACHE_DIR, ROOT, SyntheticCorpus, seedChunks, sizeLabel } from './corpus.ts';
 import { dirBytes, fmt, mb, median, quantile, rssOf, type SectionResult } from './report.ts';
 
 type Backend = 'embedded' | 'elasticsearch';
@@ -48,7 +48,10 @@ async function openBackend(b: Backend, size: number): Promise<Store> {
 }
 
 /** Write the corpus into both backends, timing each backend's writes apart. */
-async function build(size: number, log: (s: string) => void): Promise<{ seconds: Record<Backend, number>; embedSeconds: number; chunks: number; documents: number }> {
+async function build(
+  size: number,
+  log: (s: string) => void,
+): Promise<{ seconds: Record<Backend, number>; embedSeconds: number; chunks: number; documents: number }> {
   fs.rmSync(path.dirname(embeddedFile(size)), { recursive: true, force: true });
   fs.mkdirSync(path.dirname(embeddedFile(size)), { recursive: true });
   const { elasticsearchClient } = await import('../indexes/elasticsearch/store.ts');
@@ -91,7 +94,9 @@ async function build(size: number, log: (s: string) => void): Promise<{ seconds:
     }
     if (performance.now() - lastLog > 30_000) {
       lastLog = performance.now();
-      log(`  ${chunks} / ${size} chunks (embedded ${(chunks / (ms.embedded / 1000)).toFixed(0)}/s, elasticsearch ${(chunks / (ms.elasticsearch / 1000)).toFixed(0)}/s)`);
+      log(
+        `  ${chunks} / ${size} chunks (embedded ${(chunks / (ms.embedded / 1000)).toFixed(0)}/s, elasticsearch ${(chunks / (ms.elasticsearch / 1000)).toFixed(0)}/s)`,
+      );
     }
   }
   // As `innsikt ingest` leaves the embedded store: common-word lists written.
@@ -175,7 +180,11 @@ async function esStoreBytes(size: number): Promise<number> {
   }
 }
 
-export async function backendsSection(size: number, repeat: number, log: (s: string) => void = console.log): Promise<Omit<SectionResult, 'section' | 'size' | 'at' | 'load' | 'seconds'>> {
+export async function backendsSection(
+  size: number,
+  repeat: number,
+  log: (s: string) => void = console.log,
+): Promise<Omit<SectionResult, 'section' | 'size' | 'at' | 'load' | 'seconds'>> {
   log(`writing ${sizeLabel(size)} chunks into both backends ...`);
   const built = await build(size, log);
   const es = await esProcess();
@@ -218,13 +227,17 @@ export async function backendsSection(size: number, repeat: number, log: (s: str
           row('bm25 p95, ms', (b) => fmt(quantile(lat[b].bm25, 0.95), 1)),
           row('Node RSS after the searches, MB', (b) => fmt(mb(median(rss[b])), 0)),
           row('Elasticsearch JVM RSS after ingest / after the searches / peak, MB', (b) =>
-            b === 'elasticsearch' && jvm ? `${fmt(mb(jvmAfterIngest?.rss ?? NaN), 0)} / ${fmt(mb(jvm.rss), 0)} / ${fmt(mb(jvm.peak), 0)} (heap max ${fmt(mb(es!.heapMax), 0)})` : '–',
+            b === 'elasticsearch' && jvm
+              ? `${fmt(mb(jvmAfterIngest?.rss ?? NaN), 0)} / ${fmt(mb(jvm.rss), 0)} / ${fmt(mb(jvm.peak), 0)} (heap max ${fmt(mb(es!.heapMax), 0)})`
+              : '–',
           ),
           row('index on disk, MB', (b) => fmt(mb(bytes[b]), 0)),
-          row('Elasticsearch: merging after the ingest, s (chunk segments left)', (b) => (b === 'elasticsearch' ? `${fmt(settled.seconds, 0)} (${settled.segments})` : '–')),
+          row('Elasticsearch: merging after the ingest, s (chunk segments left)', (b) =>
+            b === 'elasticsearch' ? `${fmt(settled.seconds, 0)} (${settled.segments})` : '–',
+          ),
         ],
         notes: [
-          'Both stores get the same documents, vectors and queries. The embedded figures include writing the common-word lists at the end, as `innsikt ingest` does; Elasticsearch\'s include its refreshes (a write is visible when upsertDocument returns), and its searches start once its background merges are done. Elasticsearch runs on this same 2-core machine (the `npm run es:start` node, heap 1 GB), so its JVM competes with the benchmark for the cores; its RSS includes the page cache of its memory-mapped files (the vectors), which the OS may reclaim.',
+          "Both stores get the same documents, vectors and queries. The embedded figures include writing the common-word lists at the end, as `innsikt ingest` does; Elasticsearch's include its refreshes (a write is visible when upsertDocument returns), and its searches start once its background merges are done. Elasticsearch runs on this same 2-core machine (the `npm run es:start` node, heap 1 GB), so its JVM competes with the benchmark for the cores; its RSS includes the page cache of its memory-mapped files (the vectors), which the OS may reclaim.",
         ],
       },
     ],

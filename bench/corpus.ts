@@ -17,18 +17,19 @@
  *
  * Sources are weighted (see SOURCE_WEIGHTS) so the 147 election protocols do not drown the rest.
  */
-import { seededRandom } from '../eval/metrics.ts';
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { seededRandom } from '../eval/metrics.ts';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import type { AccessLevel, Chunk, DocumentKind, SilverDocument } from '../indexes/types.ts';
 import { DataDir } from '../ingest/data-dir.ts';
-import { ingestPaths } from '../ingest/pipeline.ts';
 import { ingestDemo } from '../ingest/demo.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
-import type { AccessLevel, Chunk, DocumentKind, SilverDocument } from '../indexes/types.ts';
+import { ingestPaths } from '../ingest/pipeline.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SHARED_CORPUS = path.resolve(ROOT, '../shared/corpus');
@@ -45,9 +46,7 @@ type Source = keyof typeof SOURCE_WEIGHTS;
  * absent topics) and queries about the real protocols.
  */
 export function benchQueries(): string[] {
-  const demo: string[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'fixtures/expected-queries.json'), 'utf8')).queries.map(
-    (q: { query: string }) => q.query,
-  );
+  const demo: string[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'fixtures/expected-queries.json'), 'utf8')).queries.map((q: { query: string }) => q.query);
   const real = [
     'forhåndsstemmer',
     'reguleringsplan Breisås',
@@ -138,7 +137,8 @@ const FIRST_NAMES = (
   'Trond Tore Jon Harald Olav Gunnar Espen Nils Jørgen Kristian Helge Sindre Emil Jonas Magnus Sofie Nora Emma Leah Aisha ' +
   'Mohammed Ali Fatima Omar Yusuf Amina Hassan Zainab Ahmed Sara Maja Ingvild Tuva Frida Silje Linnea Eirik Håkon Øystein Åse'
 ).split(' ');
-const SURNAME_STEMS = 'Bjørk Haug Lund Berg Strand Vik Moe Dal Nes Hol Brekke Sol Fjeld Ås Myr Li Skog Bakk Hag Sand Øvre Nord Sør Vest Kval Rød Aas Rust Tang Hegg'.split(' ');
+const SURNAME_STEMS =
+  'Bjørk Haug Lund Berg Strand Vik Moe Dal Nes Hol Brekke Sol Fjeld Ås Myr Li Skog Bakk Hag Sand Øvre Nord Sør Vest Kval Rød Aas Rust Tang Hegg'.split(' ');
 const SURNAME_ENDINGS = 'li heim set rud stad vik bakken haugen dal nes land sæter gård seth mo eng vold lie by tveit aker'.split(' ');
 
 /** Capitalised words that are never written in lower case in the corpus: names of people and places. */

@@ -8,20 +8,21 @@
  * CPU utilisation = CPU seconds (all threads of this process, or the pdftotext children) /
  * wall seconds: 2.0 means both cores busy the whole time.
  */
+
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
 import { PDFParse } from 'pdf-parse';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { DataDir } from '../ingest/data-dir.ts';
-import { ingestPaths, expandPaths, type IngestResult } from '../ingest/pipeline.ts';
 import { extractFile, shutdownExtractors } from '../ingest/extract/index.ts';
 import { poolSize } from '../ingest/extract/pdf.ts';
+import { expandPaths, type IngestResult, ingestPaths } from '../ingest/pipeline.ts';
 import { BULK_DIR, CACHE_DIR, ROOT } from './corpus.ts';
-import { cpuSeconds, fmt, median, quantile, type SectionResult, type Table } from './report.ts';
 import { summariseProfiles } from './profile.ts';
+import { cpuSeconds, fmt, median, quantile, type SectionResult, type Table } from './report.ts';
 
 interface Run {
   wall: number;
@@ -127,7 +128,14 @@ export async function ingestSection(repeat: number, profile: boolean): Promise<O
   const row = (name: string, xs: Run[]) => {
     const walls = xs.map((r) => r.wall);
     const util = xs.map((r) => r.cpu / r.wall);
-    return [name, fmt(median(walls), 2), fmt(quantile(walls, 0.95), 2), fmt(allPages / median(walls)), fmt(median(walls) / median(runs.parse.map((r) => r.wall)), 2), fmt(median(util), 2)];
+    return [
+      name,
+      fmt(median(walls), 2),
+      fmt(quantile(walls, 0.95), 2),
+      fmt(allPages / median(walls)),
+      fmt(median(walls) / median(runs.parse.map((r) => r.wall)), 2),
+      fmt(median(util), 2),
+    ];
   };
   const table: Table = {
     title: `Ingestion: ${files.length} PDFs of bulk-election-protocols, ${allPages} pages (median and p95 of ${repeat} runs)`,
@@ -143,8 +151,10 @@ export async function ingestSection(repeat: number, profile: boolean): Promise<O
         `End to end indexed ${ok.length} files, ${textPages} pages, ${chunks} chunks; ` +
         `${failed.length} files (${failedPages} pages) failed: ${[...reasons].map(([k, n]) => `${n} × ${k}`).join(', ') || 'none'} ` +
         `(image-only scans: no text layer, OCR is not part of the pipeline)` +
-        (skipped.length ? `; ${skipped.length} files were skipped as byte-identical copies of others (${skipped.map((r) => path.basename(r.file)).join(', ')}), which the extraction-only rows parse anyway.` : '.'),
-      'CPU cores used = CPU time / wall time (process.cpuUsage over all threads; for pdftotext the children\'s times from /proc/self/stat).',
+        (skipped.length
+          ? `; ${skipped.length} files were skipped as byte-identical copies of others (${skipped.map((r) => path.basename(r.file)).join(', ')}), which the extraction-only rows parse anyway.`
+          : '.'),
+      "CPU cores used = CPU time / wall time (process.cpuUsage over all threads; for pdftotext the children's times from /proc/self/stat).",
     ],
   };
   const tables = [table];
@@ -166,7 +176,10 @@ export async function ingestSection(repeat: number, profile: boolean): Promise<O
       textPages,
       chunks,
       e2eSeconds: e2e,
-      e2eP95Seconds: quantile(runs.e2e.map((r) => r.wall), 0.95),
+      e2eP95Seconds: quantile(
+        runs.e2e.map((r) => r.wall),
+        0.95,
+      ),
       parseSeconds: parse,
       poolSeconds: median(runs.pool.map((r) => r.wall)),
       popplerSeconds: hasPoppler ? median(runs.poppler1.map((r) => r.wall)) : null,
@@ -184,9 +197,13 @@ async function profileIngest(files: string[]): Promise<Table[]> {
   fs.mkdirSync(dir, { recursive: true });
   const data = path.join(dir, 'data');
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, path.join(ROOT, 'bin/run-ts.js'), path.join(ROOT, 'bench/run.ts'), 'ingest-once', data, ...files], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--cpu-prof', `--cpu-prof-dir=${dir}`, path.join(ROOT, 'bin/run-ts.js'), path.join(ROOT, 'bench/run.ts'), 'ingest-once', data, ...files],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) return [{ title: 'Ingestion profile', header: ['error'], rows: [[`profiling run failed (exit ${r.status})`]] }];
   const tables = summariseProfiles(dir, wall);

@@ -37,7 +37,10 @@ function area(url: string, fn: string): string {
 }
 
 export function summariseProfiles(dir: string, wallSeconds: number): Table[] {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort();
   const tables: Table[] = [];
   const byArea = new Map<string, number[]>();
   const threads: string[] = [];
@@ -74,7 +77,10 @@ export function summariseProfiles(dir: string, wallSeconds: number): Table[] {
   tables.push({
     title: 'Ingestion profile: top functions by self time (all threads)',
     header: ['function (file) [thread]', 'self s'],
-    rows: [...topFns.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, s]) => [k.replace(/\|/g, '\\|'), fmt(s, 2)]),
+    rows: [...topFns.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([k, s]) => [k.replace(/\|/g, '\\|'), fmt(s, 2)]),
   });
   return tables;
 }

@@ -22,18 +22,22 @@
  * and 1M when measured), BENCH_PROFILE=1 (profile ingestion even when on target).
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
-import { CACHE_DIR, ROOT, parseSize, sizeLabel } from './corpus.ts';
 import { buildIndex } from './build-index.ts';
+import { CACHE_DIR, parseSize, ROOT, sizeLabel } from './corpus.ts';
 import { fmt, loadResults, renderTable, runSection, type SectionResult } from './report.ts';
 
 const require = createRequire(import.meta.url);
 const env = process.env;
 const intEnv = (k: string, d: number) => (env[k] ? Number(env[k]) : d);
-const list = (k: string, d: string) => (env[k] || d).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (k: string, d: string) =>
+  (env[k] || d)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 const SECTIONS = ['ingest', 'scale', 'vector', 'memory', 'http', 'backends'] as const;
 const REPORT_FILE = path.join(ROOT, 'docs/benchmarks.md');
@@ -73,20 +77,36 @@ function targets(results: SectionResult[]): string[] {
   lines.push(
     `| ingestion end to end within 2× of pdf-parse alone | ${ing ? `${fmt(ing.ratioToParse as number, 2)}×` : '–'} | ${mark(ing ? (ing.ratioToParse as number) <= 2 : null)} |`,
   );
-  lines.push(`| ingestion uses both cores | ${ing ? `${fmt(ing.e2eCores as number, 2)} cores` : '–'} | ${mark(ing ? (ing.e2eCores as number) >= 1.7 : null)} |`);
+  lines.push(
+    `| ingestion uses both cores | ${ing ? `${fmt(ing.e2eCores as number, 2)} cores` : '–'} | ${mark(ing ? (ing.e2eCores as number) >= 1.7 : null)} |`,
+  );
   const s100 = get('scale', '100k');
   // The embedded store serves one district, up to ~300k chunks (bench/NOTES.md); beyond, Elasticsearch.
   const s300 = get('scale', '300k');
-  lines.push(`| hybrid p95 ≤ 30 ms at 100k | ${s100 ? `${fmt(s100.hybridP95 as number, 1)} ms` : '–'} | ${mark(s100 ? (s100.hybridP95 as number) <= 30 : null)} |`);
-  lines.push(`| hybrid p95 ≤ 50 ms at 300k | ${s300 ? `${fmt(s300.hybridP95 as number, 1)} ms` : '–'} | ${mark(s300 ? (s300.hybridP95 as number) <= 50 : null)} |`);
-  lines.push(`| results page p95 ≤ 100 ms at 300k | ${s300 ? `${fmt(s300.pageP95 as number, 1)} ms` : '–'} | ${mark(s300 ? (s300.pageP95 as number) <= 100 : null)} |`);
-  for (const [label, s] of [['100k', s100], ['300k', s300]] as const) {
+  lines.push(
+    `| hybrid p95 ≤ 30 ms at 100k | ${s100 ? `${fmt(s100.hybridP95 as number, 1)} ms` : '–'} | ${mark(s100 ? (s100.hybridP95 as number) <= 30 : null)} |`,
+  );
+  lines.push(
+    `| hybrid p95 ≤ 50 ms at 300k | ${s300 ? `${fmt(s300.hybridP95 as number, 1)} ms` : '–'} | ${mark(s300 ? (s300.hybridP95 as number) <= 50 : null)} |`,
+  );
+  lines.push(
+    `| results page p95 ≤ 100 ms at 300k | ${s300 ? `${fmt(s300.pageP95 as number, 1)} ms` : '–'} | ${mark(s300 ? (s300.pageP95 as number) <= 100 : null)} |`,
+  );
+  for (const [label, s] of [
+    ['100k', s100],
+    ['300k', s300],
+  ] as const) {
     lines.push(
       `| hybrid within 2× of the bare FTS5 floor at ${label} (p50 / p95) | ${s ? `${fmt(s.ratioP50 as number, 2)}× / ${fmt(s.ratioP95 as number, 2)}×` : '–'} | ${mark(s ? (s.ratioP95 as number) <= 2 && (s.ratioP50 as number) <= 2 : null)} |`,
     );
   }
-  for (const [label, s] of [['100k', s100], ['300k', s300]] as const) {
-    lines.push(`| vector recall@10 ≥ 0.98 against exact at ${label} | ${s ? fmt(s.recall10 as number, 4) : '–'} | ${mark(s ? (s.recall10 as number) >= 0.98 : null)} |`);
+  for (const [label, s] of [
+    ['100k', s100],
+    ['300k', s300],
+  ] as const) {
+    lines.push(
+      `| vector recall@10 ≥ 0.98 against exact at ${label} | ${s ? fmt(s.recall10 as number, 4) : '–'} | ${mark(s ? (s.recall10 as number) >= 0.98 : null)} |`,
+    );
   }
   const h = get('http', '100k');
   for (const k of ['api', 'page'] as const) {
@@ -106,7 +126,9 @@ function targets(results: SectionResult[]): string[] {
   }
   const m100 = get('memory', '100k');
   lines.push(`| server RSS ≤ 400 MB at 100k | ${m100 ? `${fmt(m100.rssMB as number, 0)} MB` : '–'} | ${mark(m100 ? (m100.rssMB as number) <= 400 : null)} |`);
-  lines.push(`| first answered search ≤ 2 s at 100k | ${m100 ? `${fmt((m100.firstSearchMs as number) / 1000, 2)} s` : '–'} | ${mark(m100 ? (m100.firstSearchMs as number) <= 2000 : null)} |`);
+  lines.push(
+    `| first answered search ≤ 2 s at 100k | ${m100 ? `${fmt((m100.firstSearchMs as number) / 1000, 2)} s` : '–'} | ${mark(m100 ? (m100.firstSearchMs as number) <= 2000 : null)} |`,
+  );
   return ['| target | measured | |', '|---|---|---|', ...lines];
 }
 
@@ -177,15 +199,18 @@ export function writeReport(): void {
   L.push('# Benchmarks', '');
   L.push(`Rendered ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench\` (bench/run.ts) on ${machine()}.`, '');
   L.push(
-    'Every section below names the date it ran and the machine\'s load average (1/5/15 min) when it started: other engineers share this 2-core ' +
+    "Every section below names the date it ran and the machine's load average (1/5/15 min) when it started: other engineers share this 2-core " +
       'machine, so figures measured under load are pessimistic. Indexes at 10k, 100k and 300k chunks are synthetic but built from real text: ' +
       'real chunks of the shared corpus and the demo, paragraphs shuffled across chunks, numbers and names varied (bench/corpus.ts), embedded with ' +
-      'the local embedder (2048 dimensions) and written through the store. 15% of documents are internal or protected, as in a bydel\'s archive.',
+      "the local embedder (2048 dimensions) and written through the store. 15% of documents are internal or protected, as in a bydel's archive.",
     '',
   );
-  L.push('To re-measure: `npm run bench` (10k and 100k; about 20 minutes; with ELASTICSEARCH_URL set also both backends side by side), ' +
-    '`BENCH_SIZES=10k,100k,300k npm run bench` for the 300k figures, the most the embedded store is for (building that index takes about ' +
-    '8 minutes once; it is cached in /tmp/innsikt-bench).', '');
+  L.push(
+    'To re-measure: `npm run bench` (10k and 100k; about 20 minutes; with ELASTICSEARCH_URL set also both backends side by side), ' +
+      '`BENCH_SIZES=10k,100k,300k npm run bench` for the 300k figures, the most the embedded store is for (building that index takes about ' +
+      '8 minutes once; it is cached in /tmp/innsikt-bench).',
+    '',
+  );
   if (results.length) {
     L.push('## Targets', '', ...targets(results), '');
     const g = growth(results);
@@ -207,7 +232,10 @@ export function writeReport(): void {
       L.push(`## ${titles[r.section] ?? r.section}`, '');
       last = r.section;
     }
-    L.push(`*${r.size ? `${r.size} chunks, ` : ''}measured ${r.at.slice(0, 16).replace('T', ' ')} UTC, load ${r.load.join(' / ')}, ${fmt(r.seconds / 60, 1)} min.*`, '');
+    L.push(
+      `*${r.size ? `${r.size} chunks, ` : ''}measured ${r.at.slice(0, 16).replace('T', ' ')} UTC, load ${r.load.join(' / ')}, ${fmt(r.seconds / 60, 1)} min.*`,
+      '',
+    );
     for (const t of r.tables) {
       L.push(`### ${t.title}`, '', renderTable(t), '');
       for (const n of t.notes ?? []) L.push(n, '');
@@ -241,7 +269,9 @@ async function main() {
   }
   if (cmd) throw new Error(`unknown command "${cmd}": use build, report or ingest-once (or no argument to run the benchmarks)`);
 
-  const sizes = list('BENCH_SIZES', '10k,100k').map(parseSize).sort((a, b) => a - b);
+  const sizes = list('BENCH_SIZES', '10k,100k')
+    .map(parseSize)
+    .sort((a, b) => a - b);
   // The backends section needs an Elasticsearch node: it runs by default when one is configured.
   const sections = list('BENCH_SECTIONS', SECTIONS.filter((s) => s !== 'backends' || env.ELASTICSEARCH_URL).join(','));
   const repeat = intEnv('BENCH_REPEAT', 3);
@@ -273,7 +303,13 @@ async function main() {
   // Last: it compares options with each other, and its graph builds take long.
   if (sections.includes('vector')) {
     const { vectorSection } = await import('./vector.ts');
-    const vs = list('BENCH_VECTOR_SIZES', sizes.filter((s) => s >= 1e5).map(sizeLabel).join(',')).map(parseSize);
+    const vs = list(
+      'BENCH_VECTOR_SIZES',
+      sizes
+        .filter((s) => s >= 1e5)
+        .map(sizeLabel)
+        .join(','),
+    ).map(parseSize);
     // float32/float16 graphs need 4-8 GB at 1M: only the int8 options run there.
     for (const s of vs) await runSection('vector', sizeLabel(s), () => vectorSection(s, { heavy: s <= 1e5, repeat: 3 }));
   }

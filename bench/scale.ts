@@ -10,14 +10,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SqliteStore, ftsMatchExpression, BM25_WEIGHTS, VECTOR_INDEX_MIN_VECTORS } from '../indexes/embedded/sqlite-store.ts';
+import { accessClause } from '../indexes/embedded/access.ts';
+import { BM25_WEIGHTS, ftsMatchExpression, SqliteStore, VECTOR_INDEX_MIN_VECTORS } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { search, searchDocuments } from '../indexes/search.ts';
+import { type Principal, PUBLIC_PRINCIPAL, type SearchMode } from '../indexes/types.ts';
 import { loadConfig, searchOptions } from '../server/config.ts';
-import { PUBLIC_PRINCIPAL, type Principal, type SearchMode } from '../indexes/types.ts';
-import { accessClause } from '../indexes/embedded/access.ts';
+import { type BuiltIndex, buildIndex } from './build-index.ts';
 import { benchQueries, sizeLabel } from './corpus.ts';
-import { buildIndex, type BuiltIndex } from './build-index.ts';
 import { dirBytes, fmt, mb, median, quantile, recallAt, type SectionResult, type Table } from './report.ts';
 
 const INTERNAL: Principal = { id: 'bench-staff', internal: true, groups: [] };
@@ -63,8 +63,7 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
     const m = ftsMatchExpression(q);
     if (m) floorStmt.all(m);
   };
-  const run = (q: string, mode: SearchMode, principal: Principal = PUBLIC_PRINCIPAL) =>
-    search(store, embedder, { query: q, mode, limit: 10, principal }, opts);
+  const run = (q: string, mode: SearchMode, principal: Principal = PUBLIC_PRINCIPAL) => search(store, embedder, { query: q, mode, limit: 10, principal }, opts);
   const page = (q: string) => searchDocuments(store, embedder, { query: q, mode: 'hybrid', limit: 10, principal: PUBLIC_PRINCIPAL }, opts);
   const legs: [string, (q: string) => unknown][] = [
     ['bare FTS5 MATCH (the floor)', floor],
@@ -74,8 +73,20 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
     ['hybrid, results page (searchDocuments)', page],
     ['hybrid as internal staff', (q) => run(q, 'hybrid', INTERNAL)],
     // What a click on a facet runs: a narrow filter (one year: ~3% of the chunks) and a wide one.
-    ['hybrid, filtered to one year (2023)', (q) => search(store, embedder, { query: q, mode: 'hybrid', limit: 10, principal: PUBLIC_PRINCIPAL, filters: { dateFrom: '2023-01-01', dateTo: '2023-12-31' } }, opts)],
-    ['hybrid, filtered to one kind (møteprotokoll)', (q) => search(store, embedder, { query: q, mode: 'hybrid', limit: 10, principal: PUBLIC_PRINCIPAL, filters: { kind: ['møteprotokoll'] } }, opts)],
+    [
+      'hybrid, filtered to one year (2023)',
+      (q) =>
+        search(
+          store,
+          embedder,
+          { query: q, mode: 'hybrid', limit: 10, principal: PUBLIC_PRINCIPAL, filters: { dateFrom: '2023-01-01', dateTo: '2023-12-31' } },
+          opts,
+        ),
+    ],
+    [
+      'hybrid, filtered to one kind (møteprotokoll)',
+      (q) => search(store, embedder, { query: q, mode: 'hybrid', limit: 10, principal: PUBLIC_PRINCIPAL, filters: { kind: ['møteprotokoll'] } }, opts),
+    ],
   ];
   // Warm-up: load the int8 vector copy, fill SQLite's and the OS's caches.
   const tw = performance.now();
@@ -97,12 +108,15 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
   const steps: [string, (q: string) => unknown][] = [
     ['parse the query (analysis, vocabulary look-ups)', (q) => store.parse(q)],
     ['plan: document frequencies and average length (cached)', (q) => store.bm25Leg.plan(store.parse(q))],
-    ['BM25 leg (limit 100): FTS5 or the common-word lists rank, access check on candidates, capped count', (q) => store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 100 })],
+    [
+      'BM25 leg (limit 100): FTS5 or the common-word lists rank, access check on candidates, capped count',
+      (q) => store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 100 }),
+    ],
     ['embed the query (local embedder)', (q) => embedder.embedOne(q)],
     ['vector leg (store.vector, limit 100)', (q) => store.vectorRows(embedder.embedOne(q), { principal: PUBLIC_PRINCIPAL, limit: 100, minSimilarity: 0.1 })],
     ['hydrate 10 results (chunksByRowid)', (q) => store.chunksByRowid(top10.get(q) ?? [], PUBLIC_PRINCIPAL)],
   ];
-  const top10 = new Map(queries.map((q) => [q, (store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 10 }).ranked.map((r) => r.rowid))]));
+  const top10 = new Map(queries.map((q) => [q, store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 10 }).ranked.map((r) => r.rowid)]));
   const stepTimes = new Map<string, number[]>(steps.map(([n]) => [n, []]));
   for (let r = 0; r < Math.min(repeat, 3); r++) {
     for (const q of queries) {
@@ -134,7 +148,14 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
   const shortcuts: Table = {
     title: `What the search's shortcut changes at ${idx.label} chunks (public principal)`,
     header: ['shortcut', 'measure', 'value', 'queries'],
-    rows: [['tie-breaking vector leg skipped when BM25 fills its list', 'results page: same 10 documents in the same order as with it', `${pageSame} of ${queries.length}`, String(queries.length)]],
+    rows: [
+      [
+        'tie-breaking vector leg skipped when BM25 fills its list',
+        'results page: same 10 documents in the same order as with it',
+        `${pageSame} of ${queries.length}`,
+        String(queries.length),
+      ],
+    ],
   };
   const latency: Table = {
     title: `Search latency at ${idx.label} chunks (${queries.length} queries × ${repeat} repetitions, in-process, public principal unless noted)`,
@@ -143,7 +164,9 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
       const s = stats(times.get(name)!);
       return [name, fmt(s.p50, 2), fmt(s.p95, 2), fmt(s.p99, 2), fmt(s.p50 / floorStats.p50, 2), fmt(s.p95 / floorStats.p95, 2)];
     }),
-    notes: [`Percentiles over all ${queries.length * repeat} timed searches per row (every query ${repeat} times, rows interleaved per query); warm-up pass ${fmt(warmSeconds)} s.`],
+    notes: [
+      `Percentiles over all ${queries.length * repeat} timed searches per row (every query ${repeat} times, rows interleaved per query); warm-up pass ${fmt(warmSeconds)} s.`,
+    ],
   };
 
   // --- The vector leg against the exact scan --------------------------------------------------
@@ -192,7 +215,9 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
     rows: [
       ['exact scan in SQL (sqlite-vec, float32)', fmt(median(exactTimes), 1), fmt(quantile(exactTimes, 0.95), 1), '1', '1', `${exactTimes.length} timed`],
       [
-        ann ? `int8 scan + exact rescoring in SQL (${ann.partitionCount} partitions, ${ann.size} vectors, ${fmt(mb(ann.memoryBytes), 0)} MB)` : `exact scan (below VECTOR_INDEX_MIN_VECTORS = ${VECTOR_INDEX_MIN_VECTORS})`,
+        ann
+          ? `int8 scan + exact rescoring in SQL (${ann.partitionCount} partitions, ${ann.size} vectors, ${fmt(mb(ann.memoryBytes), 0)} MB)`
+          : `exact scan (below VECTOR_INDEX_MIN_VECTORS = ${VECTOR_INDEX_MIN_VECTORS})`,
         fmt(median(annTimes), 2),
         fmt(quantile(annTimes, 0.95), 2),
         fmt(recall10, 4),
@@ -202,7 +227,9 @@ export async function scaleSection(size: number, repeat: number): Promise<Omit<S
     ],
     notes: [
       `recall@k: share of the exact top k (ties included) among the first k results, over the ${n} queries with at least one chunk above the similarity threshold. ` +
-        (ann ? `Rounds per search ${fmt(rounds / queries.length, 2)} (more than 1: the candidates were widened), fallbacks to the exact scan ${fallbacks}.` : ''),
+        (ann
+          ? `Rounds per search ${fmt(rounds / queries.length, 2)} (more than 1: the candidates were widened), fallbacks to the exact scan ${fallbacks}.`
+          : ''),
     ],
   };
   const hybrid = stats(times.get('hybrid')!);

@@ -11,19 +11,20 @@
  *   election protocols into the same data directory (round after round, under new paths so
  *   every round is new documents). The load generator runs on the same 2 cores.
  */
+
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
-import { expandPaths } from '../ingest/pipeline.ts';
 import { documentIdFor } from '../ingest/data-dir.ts';
-import { BULK_DIR, CACHE_DIR, ROOT, benchQueries, sizeLabel } from './corpus.ts';
+import { expandPaths } from '../ingest/pipeline.ts';
 import { buildIndex } from './build-index.ts';
-import { openBenchStore } from './scale.ts';
+import { BULK_DIR, benchQueries, CACHE_DIR, ROOT, sizeLabel } from './corpus.ts';
 import { finite, fmt, mb, median, quantile, rssOf, type SectionResult, type Table } from './report.ts';
+import { openBenchStore } from './scale.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -139,13 +140,18 @@ export async function memorySection(size: number, repeat: number): Promise<Omit<
           row(`RSS after ${p.api.length + p.page.length} more searches (API + results page), MB`, rssSteady, mb),
           row('peak RSS (VmHWM), MB', peak, mb),
         ],
-        notes: [
-          'The first search includes starting Node and tsx, opening SQLite, loading the saved int8 vector copy and the search itself.',
-        ],
+        notes: ['The first search includes starting Node and tsx, opening SQLite, loading the saved int8 vector copy and the search itself.'],
       },
     ],
     notes: [],
-    data: { firstSearchMs: median(first), firstSearchP95Ms: quantile(first, 0.95), rssMB: mb(median(rssSteady)), rssFirstMB: mb(median(rssFirst)), peakMB: mb(median(peak)), label: sizeLabel(size) },
+    data: {
+      firstSearchMs: median(first),
+      firstSearchP95Ms: quantile(first, 0.95),
+      rssMB: mb(median(rssSteady)),
+      rssFirstMB: mb(median(rssFirst)),
+      peakMB: mb(median(peak)),
+      label: sizeLabel(size),
+    },
   };
 }
 
@@ -194,7 +200,11 @@ function ingestLoop(dataDir: string): { stop: () => Promise<number> } {
 function indexCounts(file: string): { documents: number; pages: number; chunks: number } {
   const db = new Database(file, { readonly: true });
   try {
-    return db.prepare(`SELECT (SELECT count(*) FROM documents) AS documents, (SELECT coalesce(sum(page_count), 0) FROM documents) AS pages, (SELECT count(*) FROM chunks) AS chunks`).get() as {
+    return db
+      .prepare(
+        `SELECT (SELECT count(*) FROM documents) AS documents, (SELECT coalesce(sum(page_count), 0) FROM documents) AS pages, (SELECT count(*) FROM chunks) AS chunks`,
+      )
+      .get() as {
       documents: number;
       pages: number;
       chunks: number;
@@ -222,7 +232,8 @@ export async function httpSection(
   // The product as configured (result cache on), then every request computed.
   for (const cache of [true, false]) {
     const server = await startServer(dataDir, queries[0], cache ? {} : { INNSIKT_CACHE_ENTRIES: '0' });
-    for (const req of [...p.api, ...p.page]) await (await fetch(server.base + req.path, { headers: (req as { headers?: Record<string, string> }).headers })).arrayBuffer();
+    for (const req of [...p.api, ...p.page])
+      await (await fetch(server.base + req.path, { headers: (req as { headers?: Record<string, string> }).headers })).arrayBuffer();
     try {
       for (const ingesting of [false, true]) {
         for (const [endpoint, requests] of [
@@ -268,12 +279,23 @@ export async function httpSection(
             ingesting ? 'yes' : 'no',
             fmt(median(rps), 0),
             fmt(quantile(rps, 0.05), 0),
-            fmt(m((x) => x.r.latency.p50), 0),
-            fmt(m((x) => x.r.latency.p97_5), 0),
+            fmt(
+              m((x) => x.r.latency.p50),
+              0,
+            ),
+            fmt(
+              m((x) => x.r.latency.p97_5),
+              0,
+            ),
             fmt(median(p99), 0),
             fmt(quantile(p99, 0.95), 0),
             String(errors),
-            ingesting ? fmt(m((x) => x.pagesPerSec), 1) : '–',
+            ingesting
+              ? fmt(
+                  m((x) => x.pagesPerSec),
+                  1,
+                )
+              : '–',
             fmt(mb(m((x) => x.rss)), 0),
           ]);
           const key = `${endpoint.startsWith('GET /api') ? 'api' : 'page'}${ingesting ? 'Ingesting' : 'Idle'}${cache ? '' : 'NoCache'}`;
@@ -288,16 +310,29 @@ export async function httpSection(
   }
   const table: Table = {
     title: `HTTP under load at ${idx.label} chunks: autocannon, ${opts.connections} connections × ${opts.duration} s, ${queries.length} queries in turn (median of ${opts.repeat} runs)`,
-    header: ['endpoint', 'result cache', 'ingesting', 'req/s', 'req/s worst run', 'p50 ms', 'p97.5 ms', 'p99 ms', 'p99 worst run', 'errors', 'ingested pages/s', 'server peak RSS MB'],
+    header: [
+      'endpoint',
+      'result cache',
+      'ingesting',
+      'req/s',
+      'req/s worst run',
+      'p50 ms',
+      'p97.5 ms',
+      'p99 ms',
+      'p99 worst run',
+      'errors',
+      'ingested pages/s',
+      'server peak RSS MB',
+    ],
     rows,
     notes: [
       'Server: `innsikt serve` on 127.0.0.1 (one Node process), public principal. "ingesting": `innsikt ingest` of the 147 bulk protocols into the same data directory ' +
-        'in a second process, round after round for the whole run (each round first deletes the previous one\'s documents, since the pipeline skips bytes it already holds); ' +
+        "in a second process, round after round for the whole run (each round first deletes the previous one's documents, since the pipeline skips bytes it already holds); " +
         'its pages/s is what it achieved beside the load. autocannon runs in the benchmark process, a third process on the same 2 cores. Timeouts (10 s) count as errors. ' +
         'errors = connection errors + timeouts + non-2xx answers, summed over the runs; latencies are of the answered requests (– when none was answered). ' +
         'Result cache "on" is the product as configured (server/result-cache.ts: repeated queries are answered from memory; new documents become visible within ' +
         'INNSIKT_REFRESH_MS = 1 s on an idle server, after that the old answer is served while it is recomputed in the background on at most half of the ' +
-        'server\'s time, for up to INNSIKT_MAX_STALE_MS = 10 s; deletions and access changes clear it at once, e.g. after every round\'s deletions); ' +
+        "server's time, for up to INNSIKT_MAX_STALE_MS = 10 s; deletions and access changes clear it at once, e.g. after every round's deletions); " +
         '"off" (INNSIKT_CACHE_ENTRIES=0) computes every request.',
     ],
   };

@@ -19,18 +19,18 @@
  * Memory is the bytes the candidate structure holds (the saved file size for the graphs).
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import usearch from 'usearch';
-import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { accessClause } from '../indexes/embedded/access.ts';
+import { ColumnStore, capFor, type Segment, topK } from '../indexes/embedded/int8-columns.ts';
+import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { quantizeI8 } from '../indexes/embedded/vector-index.ts';
-import { ColumnStore, capFor, topK, type Segment } from '../indexes/embedded/int8-columns.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { PUBLIC_PRINCIPAL } from '../indexes/types.ts';
-import { benchQueries, sizeLabel } from './corpus.ts';
 import { buildIndex } from './build-index.ts';
+import { benchQueries, sizeLabel } from './corpus.ts';
 import { fmt, mb, median, quantile, recallAt, type SectionResult, type Table } from './report.ts';
 
 interface NativeIndex {
@@ -41,8 +41,9 @@ interface NativeIndex {
 function nativeCtor(): new (...a: unknown[]) => NativeIndex {
   const require = createRequire(import.meta.url);
   const entry = require.resolve('usearch');
-  return (createRequire(entry)('node-gyp-build') as (d: string) => { CompiledIndex: new (...a: unknown[]) => NativeIndex })(path.resolve(path.dirname(entry), '../../..'))
-    .CompiledIndex;
+  return (createRequire(entry)('node-gyp-build') as (d: string) => { CompiledIndex: new (...a: unknown[]) => NativeIndex })(
+    path.resolve(path.dirname(entry), '../../..'),
+  ).CompiledIndex;
 }
 
 interface Variant {
@@ -58,10 +59,13 @@ const THREADS = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 function popcount32(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
-export async function vectorSection(size: number, opts: { heavy: boolean; repeat: number }): Promise<Omit<SectionResult, 'section' | 'size' | 'at' | 'load' | 'seconds'>> {
+export async function vectorSection(
+  size: number,
+  opts: { heavy: boolean; repeat: number },
+): Promise<Omit<SectionResult, 'section' | 'size' | 'at' | 'load' | 'seconds'>> {
   const idx = await buildIndex(size);
   const store = new SqliteStore(idx.indexFile, { vectorIndex: false });
   const embedder = new LocalHashEmbedder();
@@ -90,7 +94,9 @@ export async function vectorSection(size: number, opts: { heavy: boolean; repeat
   const tl = performance.now();
   let n = 0;
   for (const r of store.db
-    .prepare(`SELECT v.rowid AS rowid, v.embedding AS e FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id WHERE ${acl.sql}`)
+    .prepare(
+      `SELECT v.rowid AS rowid, v.embedding AS e FROM chunk_vectors v JOIN chunks c ON c.rowid = v.rowid JOIN documents d ON d.id = c.document_id WHERE ${acl.sql}`,
+    )
     .iterate(acl.params) as Iterable<{ rowid: number; e: Buffer }>) {
     const v = new Float32Array(D);
     new Uint8Array(v.buffer).set(r.e);
@@ -231,7 +237,15 @@ export async function vectorSection(size: number, opts: { heavy: boolean; repeat
   fs.writeFileSync(exactFile, JSON.stringify(exactCache));
   const exactMs = queries.map((q) => exactCache[q].ms).filter((ms) => ms > 0);
   const rows: (string | number)[][] = [
-    ['exact scan in SQL (sqlite-vec, float32): the reference', fmt(mb(count * D * 4), 0), '–', fmt(median(exactMs), 1), fmt(quantile(exactMs, 0.95), 1), '1', '1'],
+    [
+      'exact scan in SQL (sqlite-vec, float32): the reference',
+      fmt(mb(count * D * 4), 0),
+      '–',
+      fmt(median(exactMs), 1),
+      fmt(quantile(exactMs, 0.95), 1),
+      '1',
+      '1',
+    ],
   ];
   const data: SectionResult['data'] = { chunks: idx.info.chunks, publicVectors: n };
   for (const v of variants) {

@@ -3,18 +3,19 @@
  * The local operator owns the data directory, so the CLI reads as admin unless `--as` says
  * otherwise (e.g. `--as public` to see what the public search page would show).
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 import path from 'node:path';
-import { loadConfig, searchOptions, type Config } from '../server/config.ts';
-import { openIndex, openStore, openEmbedder, type OpenIndex } from '../indexes/open.ts';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { INDEX_BACKENDS, type IndexBackend } from '../indexes/config.ts';
+import { type OpenIndex, openEmbedder, openIndex, openStore } from '../indexes/open.ts';
+import { parseFilters, parseMode, search, searchJson } from '../indexes/search.ts';
+import { ACCESS_LEVELS, type AccessLevel, ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL, type SearchFilters, type SearchMode } from '../indexes/types.ts';
 import { DataDir } from '../ingest/data-dir.ts';
-import { ingestPaths, deleteDocument, type IngestResult } from '../ingest/pipeline.ts';
-import { reindex } from '../ingest/reindex.ts';
-import { lowerPriority } from '../ingest/priority.ts';
-import { search, searchJson, parseMode, parseFilters } from '../indexes/search.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
-import { ACCESS_LEVELS, ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type AccessLevel, type Principal } from '../indexes/types.ts';
+import { deleteDocument, type IngestResult, ingestPaths } from '../ingest/pipeline.ts';
+import { lowerPriority } from '../ingest/priority.ts';
+import { type ReindexResult, reindex } from '../ingest/reindex.ts';
+import { type Config, loadConfig, searchOptions } from '../server/config.ts';
 
 class UsageError extends Error {}
 
@@ -116,7 +117,10 @@ Options:
 
 const COMMON = { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } } as const;
 
-function parse(args: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+function parse(
+  args: string[],
+  options: ParseArgsConfig['options'],
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
     return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
@@ -168,19 +172,28 @@ async function cmdIngest(args: string[], config: Config): Promise<number> {
   if (positionals.length === 0) throw new UsageError('ingest needs at least one file or folder');
   const access = values.access as AccessLevel | undefined;
   if (access !== undefined && !ACCESS_LEVELS.includes(access)) throw new UsageError(`--access must be one of ${ACCESS_LEVELS.join(', ')}`);
-  const groups = values.groups ? String(values.groups).split(',').map((g) => g.trim()).filter(Boolean) : undefined;
+  const groups = values.groups
+    ? String(values.groups)
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean)
+    : undefined;
   if (access === 'protected' && !groups?.length) throw new UsageError('--access protected needs --groups <name,...>');
   lowerPriority(config.ingestNice);
   const idx = await open(config);
   const t0 = performance.now();
   let results: IngestResult[];
   try {
-    results = await ingestPaths(positionals, { ...idx, defaultAccess: config.defaultAccess }, {
-      access,
-      groups,
-      onStart: (total) => progressBar(0, total, ''),
-      onFile: (r, done, total) => progressBar(done, total, path.basename(r.file)),
-    });
+    results = await ingestPaths(
+      positionals,
+      { ...idx, defaultAccess: config.defaultAccess },
+      {
+        access,
+        groups,
+        onStart: (total) => progressBar(0, total, ''),
+        onFile: (r, done, total) => progressBar(done, total, path.basename(r.file)),
+      },
+    );
     // New documents leave FTS5 segments behind; every query reads each of them.
     if (config.mergeBudgetMs > 0 && results.some((r) => r.status === 'ok')) {
       const notes = await idx.store.optimize(config.mergeBudgetMs);
@@ -223,7 +236,7 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
     decisions: { type: 'boolean' },
   });
   if (values.help) return help('search');
-  let filters;
+  let filters: SearchFilters;
   try {
     filters = parseFilters((k) => {
       const v = (values as Record<string, unknown>)[k];
@@ -234,7 +247,7 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
   }
   const query = positionals.join(' ').trim();
   if (!query) throw new UsageError('search needs a query, e.g. innsikt search "budsjett 2025"');
-  let mode;
+  let mode: SearchMode;
   try {
     mode = parseMode(values.mode);
   } catch (err) {
@@ -267,7 +280,7 @@ async function cmdAnswer(args: string[], config: Config): Promise<number> {
   if (values.help) return help('answer');
   const question = positionals.join(' ').trim();
   if (!question) throw new UsageError('answer needs a question, e.g. innsikt answer "Hva ble vedtatt om budsjett 2025?"');
-  let mode;
+  let mode: SearchMode;
   try {
     mode = parseMode(values.mode);
   } catch (err) {
@@ -307,8 +320,7 @@ async function cmdStatus(args: string[], config: Config): Promise<number> {
   try {
     const s = await idx.store.stats();
     const backend = await idx.store.status();
-    const mismatch =
-      s.embedder && s.chunks > 0 && (s.embedder.id !== idx.embedder.id || s.embedder.dimensions !== idx.embedder.dimensions);
+    const mismatch = s.embedder && s.chunks > 0 && (s.embedder.id !== idx.embedder.id || s.embedder.dimensions !== idx.embedder.dimensions);
     const out = {
       backend: idx.store.backend,
       documents: s.documents,
@@ -333,7 +345,13 @@ async function cmdStatus(args: string[], config: Config): Promise<number> {
         for (const [alias, index] of Object.entries(es.aliases ?? {})) console.log(`                 ${alias} -> ${index}`);
       }
       console.log(`Data directory:  ${out.dataDir}`);
-      console.log(`Documents:       ${out.documents}  (${Object.entries(s.byAccess).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'})`);
+      console.log(
+        `Documents:       ${out.documents}  (${
+          Object.entries(s.byAccess)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ') || 'none'
+        })`,
+      );
       console.log(`Pages:           ${out.pages}`);
       console.log(`Chunks:          ${out.chunks}`);
       console.log(`Index size:      ${formatBytes(out.indexBytes)}`);
@@ -405,7 +423,7 @@ async function cmdReindex(args: string[], config: Config): Promise<number> {
   const dataDir = new DataDir(config.dataDir);
   const embedder = await openEmbedder(config.index);
   const store = await openStore(config.index, to);
-  let res;
+  let res: ReindexResult;
   try {
     res = await reindex(store, dataDir, embedder, (done, total) => progressBar(done, total, 'reindex'));
   } finally {
@@ -413,7 +431,9 @@ async function cmdReindex(args: string[], config: Config): Promise<number> {
   }
   if (values.json) process.stdout.write(JSON.stringify({ ...res, backend: to, embedder: { id: embedder.id, dimensions: embedder.dimensions } }) + '\n');
   else {
-    console.log(`Reindexed ${res.documents} documents (${res.chunks} chunks) with ${embedder.id} into ${to} (${res.target}) in ${(res.tookMs / 1000).toFixed(1)} s.`);
+    console.log(
+      `Reindexed ${res.documents} documents (${res.chunks} chunks) with ${embedder.id} into ${to} (${res.target}) in ${(res.tookMs / 1000).toFixed(1)} s.`,
+    );
     if (to !== config.index.backend) console.log(`Set INNSIKT_INDEX=${to} to search it.`);
     for (const f of res.failed) console.log(`failed ${f.documentId}: ${f.reason}`);
   }

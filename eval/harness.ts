@@ -28,22 +28,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
-import type { Store } from '../indexes/store.ts';
-import { indexConfig } from '../indexes/config.ts';
-import { LocalHashEmbedder, type LocalHashOptions } from '../indexes/embeddings/local.ts';
-import type { Embedder } from '../indexes/embeddings/types.ts';
 import { analyze } from '../indexes/analysis/index.ts';
 import { parseQuery } from '../indexes/analysis/query.ts';
-import { searchDocuments, type SearchOptions } from '../indexes/search.ts';
-import { PUBLIC_PRINCIPAL, type Principal, type SearchMode, type SilverDocument } from '../indexes/types.ts';
+import { indexConfig } from '../indexes/config.ts';
+import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import { LocalHashEmbedder, type LocalHashOptions } from '../indexes/embeddings/local.ts';
+import type { Embedder } from '../indexes/embeddings/types.ts';
+import { type SearchOptions, searchDocuments } from '../indexes/search.ts';
+import type { Store } from '../indexes/store.ts';
+import { type Principal, PUBLIC_PRINCIPAL, type SearchMode, type SilverDocument } from '../indexes/types.ts';
 import { DataDir, sha256 } from '../ingest/data-dir.ts';
-import { expandPaths, indexSilver, ingestPaths } from '../ingest/pipeline.ts';
-import { ingestDemo, DEMO_DIR } from '../ingest/demo.ts';
+import { DEMO_DIR, ingestDemo } from '../ingest/demo.ts';
 import { extractBuffer, shutdownExtractors } from '../ingest/extract/index.ts';
+import { expandPaths, indexSilver, ingestPaths } from '../ingest/pipeline.ts';
 import { understand } from '../ingest/understand.ts';
 import { loadConfig, searchOptions } from '../server/config.ts';
-import { scoreQuery, type JudgedQuery, type QueryScores, type RankedHit } from './metrics.ts';
+import { type JudgedQuery, type QueryScores, type RankedHit, scoreQuery } from './metrics.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CORPUS = path.resolve(ROOT, '../shared/corpus');
@@ -138,17 +138,20 @@ export const FIXTURE_QUERY_FILES = [
 
 /** The demo corpus (real PDFs) with every judged fixture query; searched as the public. */
 export async function loadFixtures(log: (s: string) => void = () => {}): Promise<EvalSet> {
-  const docs = await cachedSilver('fixtures', [DEMO_DIR], async (ctx) => {
-    await ingestDemo(ctx);
-  }, log);
+  const docs = await cachedSilver(
+    'fixtures',
+    [DEMO_DIR],
+    async (ctx) => {
+      await ingestDemo(ctx);
+    },
+    log,
+  );
   const queries = FIXTURE_QUERY_FILES.flatMap((f) => readQueries(f.file, f.subset));
   return { id: 'fixtures', title: 'Demo fixtures (judged queries)', docs, queries, principal: PUBLIC_PRINCIPAL };
 }
 
 export function realCorpusFiles(): string[] {
-  return expandPaths([path.join(CORPUS, 'pdfs'), path.join(CORPUS, 'bulk-election-protocols')]).files.filter(
-    (f) => !f.split(path.sep).includes('nasty'),
-  );
+  return expandPaths([path.join(CORPUS, 'pdfs'), path.join(CORPUS, 'bulk-election-protocols')]).files.filter((f) => !f.split(path.sep).includes('nasty'));
 }
 
 /**
@@ -157,9 +160,14 @@ export function realCorpusFiles(): string[] {
  */
 export async function loadReal(log: (s: string) => void = () => {}): Promise<EvalSet> {
   const files = realCorpusFiles();
-  const docs = await cachedSilver('real', files, async (ctx) => {
-    await ingestPaths(files, ctx, { access: 'public' });
-  }, log);
+  const docs = await cachedSilver(
+    'real',
+    files,
+    async (ctx) => {
+      await ingestPaths(files, ctx, { access: 'public' });
+    },
+    log,
+  );
   const bySha = new Map<string, string[]>();
   for (const d of docs) bySha.set(d.sha256, [...(bySha.get(d.sha256) ?? []), d.source]);
   const shaOf = new Map(docs.map((d) => [d.source, d.sha256]));
@@ -350,7 +358,10 @@ export async function runQueries(
     } else {
       const a = parseQuery(q.query);
       const terms = [...a.words.map((w) => w.stem), ...a.caseNumbers];
-      const texts = await store.chunks(res.groups.map((g) => g.best.chunkId), set.principal);
+      const texts = await store.chunks(
+        res.groups.map((g) => g.best.chunkId),
+        set.principal,
+      );
       const fullMatch = res.groups.some((g) => {
         const stems = new Set(analyze(`${g.best.title}\n${texts.get(g.best.chunkId)?.text ?? ''}`).stems);
         return terms.every((t) => stems.has(t));

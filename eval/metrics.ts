@@ -61,8 +61,7 @@ export function pageMatches(hit: RankedHit, j: Judgment): boolean {
 export function scoreQuery(q: JudgedQuery, hits: RankedHit[], opts: { pageHits?: RankedHit[] } = {}): QueryScores {
   const docs = documentsInOrder(hits, 10);
   const relevant = new Set(q.expect.filter((j) => j.grade > 0).map((j) => j.file));
-  const recallAt = (k: number) =>
-    relevant.size === 0 ? 1 : docs.slice(0, k).filter((d) => relevant.has(d)).length / relevant.size;
+  const recallAt = (k: number) => (relevant.size === 0 ? 1 : docs.slice(0, k).filter((d) => relevant.has(d)).length / relevant.size);
   const firstRel = docs.findIndex((d) => relevant.has(d));
   const dcg = docs.reduce((s, d, i) => s + (2 ** gradeOf(d, q.expect) - 1) / Math.log2(i + 2), 0);
   const ideal = [...new Set(q.expect.map((j) => j.file))]
@@ -104,7 +103,9 @@ export function formatTable(rows: { name: string; s: Summary }[]): string {
   const f = (x: number) => x.toFixed(3);
   return [
     head,
-    ...rows.map(({ name, s }) => `| ${name} | ${s.n} | ${f(s.recall1)} | ${f(s.recall5)} | ${f(s.recall10)} | ${f(s.mrr10)} | ${f(s.ndcg10)} | ${f(s.pageHit10)} |`),
+    ...rows.map(
+      ({ name, s }) => `| ${name} | ${s.n} | ${f(s.recall1)} | ${f(s.recall5)} | ${f(s.recall10)} | ${f(s.mrr10)} | ${f(s.ndcg10)} | ${f(s.pageHit10)} |`,
+    ),
   ].join('\n');
 }
 
@@ -140,11 +141,7 @@ export const BOOTSTRAP_SEED = 20261126;
  * the queries (with replacement) `resamples` times and take the 2.5th and 97.5th percentiles of
  * the resampled means. An interval that contains 0 means the difference is within noise.
  */
-export function pairedBootstrap(
-  a: number[],
-  b: number[],
-  opts: { resamples?: number; seed?: number; confidence?: number } = {},
-): PairedDifference {
+export function pairedBootstrap(a: number[], b: number[], opts: { resamples?: number; seed?: number; confidence?: number } = {}): PairedDifference {
   if (a.length !== b.length) throw new Error(`pairedBootstrap: ${a.length} vs ${b.length} scores; pair the same queries`);
   const n = a.length;
   const d = a.map((x, i) => b[i] - x);

@@ -35,8 +35,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extractFile, shutdownExtractors } from '../ingest/extract/index.ts';
+import { type AgendaItem, isProtocolCandidate, type Meeting, type ProtocolStructure, parseProtocol } from '../ingest/protocol/index.ts';
 import { understand } from '../ingest/understand.ts';
-import { isProtocolCandidate, parseProtocol, type AgendaItem, type Meeting, type ProtocolStructure } from '../ingest/protocol/index.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const GOLD_DIR = path.join(ROOT, 'fixtures', 'gold');
@@ -109,11 +109,9 @@ export const normalizeText = (s: string | null | undefined): string | null => (s
  * Decision texts are equal when their non-whitespace characters are: a PDF line may wrap after a
  * dash ("kl. 10–" / "21"), which collapsing alone would turn into "10– 21".
  */
-export const sameDecisionText = (a: string | null, b: string | null): boolean =>
-  a !== null && b !== null && a.replace(/\s+/g, '') === b.replace(/\s+/g, '');
+export const sameDecisionText = (a: string | null, b: string | null): boolean => a !== null && b !== null && a.replace(/\s+/g, '') === b.replace(/\s+/g, '');
 
-const itemKey = (i: { caseIdNormalized: string | null; title: string | null }) =>
-  i.caseIdNormalized ?? `title:${(normalizeText(i.title) ?? '').toLowerCase()}`;
+const itemKey = (i: { caseIdNormalized: string | null; title: string | null }) => i.caseIdNormalized ?? `title:${(normalizeText(i.title) ?? '').toLowerCase()}`;
 
 export const METRICS = ['meetings', 'agendaItems', 'titles', 'votes', 'decisions', 'outcome', 'conflictsOfInterest', 'attendees'] as const;
 export type Metric = (typeof METRICS)[number];
@@ -197,15 +195,22 @@ export function compare(gold: Gold, got: ProtocolStructure): DocResult {
 
     if (g.votes && p.votes) {
       if (g.votes.for === p.votes.for && g.votes.against === p.votes.against && g.votes.unanimous === p.votes.unanimous) c.votes.correct++;
-      else misses.push(`${label}: votes ${p.votes.for}-${p.votes.against} unanimous=${p.votes.unanimous}, expected ${g.votes.for}-${g.votes.against} unanimous=${g.votes.unanimous}`);
+      else
+        misses.push(
+          `${label}: votes ${p.votes.for}-${p.votes.against} unanimous=${p.votes.unanimous}, expected ${g.votes.for}-${g.votes.against} unanimous=${g.votes.unanimous}`,
+        );
     } else if (g.votes || p.votes) misses.push(`${label}: votes ${p.votes ? 'found' : 'missing'}, gold has ${g.votes ? 'votes' : 'none'}`);
 
     if (g.decision && p.decision) {
       const sameText = sameDecisionText(g.decision, p.decision);
       const samePage = (g.decisionSpan?.pageStart ?? null) === (p.spans.decision?.pageStart ?? null);
       if (sameText && samePage) c.decisions.correct++;
-      else misses.push(`${label}: decision ${sameText ? `on page ${p.spans.decision?.pageStart}, expected ${g.decisionSpan?.pageStart}` : `text differs: got «${clip(p.decision)}», expected «${clip(g.decision)}»`}`);
-    } else if (g.decision || p.decision) misses.push(`${label}: decision ${p.decision ? `found («${clip(p.decision)}»)` : 'missing'}, gold has ${g.decision ? 'one' : 'none'}`);
+      else
+        misses.push(
+          `${label}: decision ${sameText ? `on page ${p.spans.decision?.pageStart}, expected ${g.decisionSpan?.pageStart}` : `text differs: got «${clip(p.decision)}», expected «${clip(g.decision)}»`}`,
+        );
+    } else if (g.decision || p.decision)
+      misses.push(`${label}: decision ${p.decision ? `found («${clip(p.decision)}»)` : 'missing'}, gold has ${g.decision ? 'one' : 'none'}`);
 
     if (g.outcome && p.outcome && g.outcome === p.outcome) c.outcome.correct++;
     else if (g.outcome || p.outcome) misses.push(`${label}: outcome ${p.outcome}, expected ${g.outcome}`);
@@ -261,7 +266,10 @@ export function formatTable(results: DocResult[]): string {
     '',
     '| What | Gold | Found | Correct | Precision | Recall |',
     '|---|---:|---:|---:|---:|---:|',
-    ...METRICS.map((m) => `| ${LABELS[m]} | ${total[m].gold} | ${total[m].found} | ${total[m].correct} | ${pct(total[m].correct, total[m].found)} | ${pct(total[m].correct, total[m].gold)} |`),
+    ...METRICS.map(
+      (m) =>
+        `| ${LABELS[m]} | ${total[m].gold} | ${total[m].found} | ${total[m].correct} | ${pct(total[m].correct, total[m].found)} | ${pct(total[m].correct, total[m].gold)} |`,
+    ),
   ];
   const misses = results.flatMap((r) => r.misses);
   const skipped = results.filter((r) => r.skipped).map((r) => r.skipped!);

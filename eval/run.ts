@@ -15,45 +15,46 @@
  *
  * What is measured and how: see eval/harness.ts and the method section of docs/eval.md.
  */
-import { parserEval } from './parser.ts';
+
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NORWEGIAN_STOPWORDS } from '../indexes/analysis/index.ts';
-import { DEFAULT_ANALYSIS, type AnalysisOptions } from '../indexes/analysis/query.ts';
-import type { SearchOptions } from '../indexes/search.ts';
-import type { SearchMode } from '../indexes/types.ts';
-import type { Store } from '../indexes/store.ts';
+import { type AnalysisOptions, DEFAULT_ANALYSIS } from '../indexes/analysis/query.ts';
 import type { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import type { SearchOptions } from '../indexes/search.ts';
+import type { Store } from '../indexes/store.ts';
+import type { SearchMode } from '../indexes/types.ts';
 import {
-  BOOTSTRAP_RESAMPLES,
-  BOOTSTRAP_SEED,
-  formatComparisonTable,
-  formatTable,
-  pairedBootstrap,
-  summarize,
-  type PairedDifference,
-  type Summary,
-} from './metrics.ts';
-import {
-  EMBEDDERS,
-  HAS_NORQUAD,
-  HAS_REAL,
-  ROOT,
   buildIndex,
   defaultSearchOptions,
-  elasticsearchBackend,
+  EMBEDDERS,
   type EvalBackend,
+  type EvalSet,
+  elasticsearchBackend,
+  HAS_NORQUAD,
+  HAS_REAL,
   loadFixtures,
   loadNorquad,
   loadReal,
   makeEmbedder,
   plainRrf,
-  runQueries,
-  type EvalSet,
+  ROOT,
   type RunResult,
+  runQueries,
   type SetId,
 } from './harness.ts';
+import {
+  BOOTSTRAP_RESAMPLES,
+  BOOTSTRAP_SEED,
+  formatComparisonTable,
+  formatTable,
+  type PairedDifference,
+  pairedBootstrap,
+  type Summary,
+  summarize,
+} from './metrics.ts';
+import { parserEval } from './parser.ts';
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -166,8 +167,7 @@ const SET_NOTES: Record<SetId, string> = {
     'Each of the 199 passages is one unpaged text document (through the text extractor, understand(), the chunker and the index, as if a .txt file were ingested); each question has its gold passage as the one relevant document, so R@1 is "the right passage first" and page hit@10 equals R@10.',
   fixtures:
     'The demo corpus (25 real PDFs) searched as the public. Queries: fixtures/expected-queries.json (team, 36 incl. 3 no-answer), fixtures/expected-queries-compounds.json (compounds, 5) and eval/judged-extra.json (extra, 22 incl. 2 no-answer); graded 2/1 with pages.',
-  real:
-    'The 22 PDFs of ../shared/corpus/pdfs (not nasty/) plus the 147 election protocols of bulk-election-protocols as distractors (24 of them are scans without text and fail, as they should); queries in eval/real-corpus.json (33 incl. 2 no-answer). Ten real PDFs also sit in the bulk folder under another name; either copy counts.',
+  real: 'The 22 PDFs of ../shared/corpus/pdfs (not nasty/) plus the 147 election protocols of bulk-election-protocols as distractors (24 of them are scans without text and fail, as they should); queries in eval/real-corpus.json (33 incl. 2 no-answer). Ten real PDFs also sit in the bulk folder under another name; either copy counts.',
 };
 
 interface SetReport {
@@ -233,7 +233,11 @@ async function evaluateSet(set: EvalSet): Promise<SetReport> {
   const hybridDefault = main[1 + EMBEDDERS.length];
   const fusion: NamedRun[] = [hybridDefault];
   for (const w of PLAIN_WEIGHTS) fusion.push(await runner.run(`hybrid plain RRF vector ${w}`, 'hybrid', 0, plainRrf(w)));
-  out(formatTable(fusion.map((r) => ({ name: r.name === hybridDefault.name ? 'hybrid default (0.15 if a word is unmatched, else 0.01)' : r.name, s: r.summary }))));
+  out(
+    formatTable(
+      fusion.map((r) => ({ name: r.name === hybridDefault.name ? 'hybrid default (0.15 if a word is unmatched, else 0.01)' : r.name, s: r.summary })),
+    ),
+  );
   out();
   out(formatComparisonTable(fusion.slice(1).map((r) => ({ name: `${r.name} − default`, d: compare(hybridDefault, r) }))));
   out();
@@ -245,7 +249,10 @@ async function evaluateSet(set: EvalSet): Promise<SetReport> {
   const ablRows: { name: string; s: Summary }[] = [];
   for (const sw of ANALYSIS_SWITCHES) {
     const analysis = { ...DEFAULT_ANALYSIS, [sw]: false };
-    for (const [mode, base] of [['bm25', bm25], ['hybrid', hybridDefault]] as const) {
+    for (const [mode, base] of [
+      ['bm25', bm25],
+      ['hybrid', hybridDefault],
+    ] as const) {
       const r = await runner.run(`${mode} without ${sw}`, mode, 0, { ...defaultSearchOptions(), analysis });
       ablRows.push({ name: r.name, s: r.summary });
       abl.push({ name: `${r.name} − ${mode}`, d: compare(base, r) });
@@ -255,7 +262,9 @@ async function evaluateSet(set: EvalSet): Promise<SetReport> {
   out();
   out(formatComparisonTable(abl));
   out();
-  out(`(${((performance.now() - t0) / 1000).toFixed(1)} s; index build ${[...runner.buildMs.entries()].map(([e, ms]) => `${EMBEDDERS[e].name} ${(ms / 1000).toFixed(1)} s`).join(', ')})`);
+  out(
+    `(${((performance.now() - t0) / 1000).toFixed(1)} s; index build ${[...runner.buildMs.entries()].map(([e, ms]) => `${EMBEDDERS[e].name} ${(ms / 1000).toFixed(1)} s`).join(', ')})`,
+  );
   out();
   return { id: set.id, runner };
 }
@@ -268,7 +277,9 @@ const BACKEND_TOLERANCE = 0.01;
 async function backendsSection(reports: SetReport[]): Promise<void> {
   out('## Backends: the embedded store and Elasticsearch');
   out();
-  out(`The same sets, queries, embedder (${EMBEDDERS[0].name}) and search options, indexed into Elasticsearch at ELASTICSEARCH_URL (indexes/elasticsearch/; Lucene's BM25 over the pre-analysed fields, kNN with float rescoring). Target: every metric within ${BACKEND_TOLERANCE} of the embedded store's.`);
+  out(
+    `The same sets, queries, embedder (${EMBEDDERS[0].name}) and search options, indexed into Elasticsearch at ELASTICSEARCH_URL (indexes/elasticsearch/; Lucene's BM25 over the pre-analysed fields, kNN with float rescoring). Target: every metric within ${BACKEND_TOLERANCE} of the embedded store's.`,
+  );
   out();
   const rows: { name: string; s: Summary }[] = [];
   const cmp: { name: string; d: PairedDifference }[] = [];
@@ -277,7 +288,11 @@ async function backendsSection(reports: SetReport[]): Promise<void> {
   for (const rep of reports) {
     const es = new SetRunner(rep.runner.set, { backend: elasticsearchBackend() });
     try {
-      for (const [mode, name] of [['bm25', 'bm25'], ['vector', `vector · ${EMBEDDERS[0].name}`], ['hybrid', `hybrid · ${EMBEDDERS[0].name}`]] as const) {
+      for (const [mode, name] of [
+        ['bm25', 'bm25'],
+        ['vector', `vector · ${EMBEDDERS[0].name}`],
+        ['hybrid', `hybrid · ${EMBEDDERS[0].name}`],
+      ] as const) {
         const a = rep.runner.runs.get(name)!;
         const b = await es.run(name, mode);
         rows.push({ name: `${rep.id} · ${mode} · embedded`, s: a.summary }, { name: `${rep.id} · ${mode} · elasticsearch`, s: b.summary });
@@ -327,9 +342,15 @@ function missesSection(r: NamedRun, set: EvalSet): void {
 async function experiments(sets: EvalSet[]): Promise<void> {
   out('## Experiments (not defaults)');
   out();
-  out(`1. **Question stopwords**: also drop ${QUESTION_STOPWORDS.map((w) => `"${w}"`).join(', ')} (index and query), question boilerplate of "hva heter", "hvor ligger", "hva menes med", "hvordan forkortes", "når fikk".`);
-  out('2. **Quotes as plain text** (NorQuAD): the questions quote names (`Hva menes med "sockenmål"?`); the query syntax reads a quote as a required phrase, and `"Special Edition"-utgaven` as that phrase plus the excluded word "utgaven". Here quotes are removed before searching.');
-  out('3. **Plain chunks**: protocols cut by the ordinary chunker instead of by agenda item (ingest/protocol/chunks.ts), to measure the protocol-aware chunker.');
+  out(
+    `1. **Question stopwords**: also drop ${QUESTION_STOPWORDS.map((w) => `"${w}"`).join(', ')} (index and query), question boilerplate of "hva heter", "hvor ligger", "hva menes med", "hvordan forkortes", "når fikk".`,
+  );
+  out(
+    '2. **Quotes as plain text** (NorQuAD): the questions quote names (`Hva menes med "sockenmål"?`); the query syntax reads a quote as a required phrase, and `"Special Edition"-utgaven` as that phrase plus the excluded word "utgaven". Here quotes are removed before searching.',
+  );
+  out(
+    '3. **Plain chunks**: protocols cut by the ordinary chunker instead of by agenda item (ingest/protocol/chunks.ts), to measure the protocol-aware chunker.',
+  );
   out();
   const rows: { name: string; s: Summary }[] = [];
   const cmps: { name: string; d: PairedDifference }[] = [];
@@ -378,7 +399,9 @@ function verdicts(reports: SetReport[]): void {
       const keys = ['recall1', 'recall5', 'recall10', 'mrr10', 'ndcg10', 'pageHit10'] as const;
       const worse = keys.filter((k) => h.summary[k] < bm25.summary[k] - 1e-9);
       const d = compare(bm25, h);
-      rows.push(`| ${rep.id} | ${EMBEDDERS[e].name} | ${worse.length ? `worse on ${worse.join(', ')}` : 'never worse'} | ${signed(d.mean)} [${signed(d.lo)}, ${signed(d.hi)}] | ${worse.length ? (noise(d) ? 'not met (within noise)' : 'not met') : 'met'} |`);
+      rows.push(
+        `| ${rep.id} | ${EMBEDDERS[e].name} | ${worse.length ? `worse on ${worse.join(', ')}` : 'never worse'} | ${signed(d.mean)} [${signed(d.lo)}, ${signed(d.hi)}] | ${worse.length ? (noise(d) ? 'not met (within noise)' : 'not met') : 'met'} |`,
+      );
     }
   }
   out('**Hybrid never worse than BM25** (every metric, mean over the set; nDCG@10 difference with its CI):');
@@ -389,12 +412,16 @@ function verdicts(reports: SetReport[]): void {
   const nq = get('norquad', `hybrid · ${EMBEDDERS[0].name}`);
   if (nq) {
     const ok = nq.summary.recall1 >= 0.95 && nq.summary.ndcg10 >= 0.97;
-    out(`**NorQuAD with the offline defaults (hybrid)**: R@1 ${f3(nq.summary.recall1)} (target ≥ 0.95), nDCG@10 ${f3(nq.summary.ndcg10)} (target ≥ 0.97): ${ok ? 'met' : 'not met'}.`);
+    out(
+      `**NorQuAD with the offline defaults (hybrid)**: R@1 ${f3(nq.summary.recall1)} (target ≥ 0.95), nDCG@10 ${f3(nq.summary.ndcg10)} (target ≥ 0.97): ${ok ? 'met' : 'not met'}.`,
+    );
     out();
   }
   const real = get('real', `hybrid · ${EMBEDDERS[0].name}`);
   if (real) {
-    out(`**Real corpus page hit@10 (hybrid, defaults)**: ${f3(real.summary.pageHit10)} (target ≥ 0.95): ${real.summary.pageHit10 >= 0.95 ? 'met' : 'not met'}.`);
+    out(
+      `**Real corpus page hit@10 (hybrid, defaults)**: ${f3(real.summary.pageHit10)} (target ≥ 0.95): ${real.summary.pageHit10 >= 0.95 ? 'met' : 'not met'}.`,
+    );
     out();
   }
   out('**Fusion** (nDCG@10; best of the default and plain weighted RRF at vector weight 0.1 / 0.15 / 0.2, and 1.0 for reference):');
@@ -407,7 +434,9 @@ function verdicts(reports: SetReport[]): void {
     const best = all.reduce((a, b) => (b.summary.ndcg10 > a.summary.ndcg10 + 1e-9 ? b : a));
     const d = compare(def, best);
     const bestName = best === def ? 'default' : best.name.replace('hybrid plain RRF vector ', 'plain ');
-    out(`| ${rep.id} | ${all.map((r) => f3(r.summary.ndcg10)).join(' | ')} | ${bestName} | ${best === def ? '–' : `${signed(d.mean)} [${signed(d.lo)}, ${signed(d.hi)}]${noise(d) ? ' within noise' : ''}`} |`);
+    out(
+      `| ${rep.id} | ${all.map((r) => f3(r.summary.ndcg10)).join(' | ')} | ${bestName} | ${best === def ? '–' : `${signed(d.mean)} [${signed(d.lo)}, ${signed(d.hi)}]${noise(d) ? ' within noise' : ''}`} |`,
+    );
   }
   out();
 }
@@ -449,7 +478,13 @@ function compareWithSaved(reports: SetReport[], file: string): void {
       if (!before || !now) continue;
       const old = new Map(before.ids.map((id, i) => [id, before.ndcg10[i]]));
       const pairs = now.result.scores.filter((x) => old.has(x.id));
-      rows.push({ name: `${rep.id} · ${name}: now − saved`, d: pairedBootstrap(pairs.map((x) => old.get(x.id)!), pairs.map((x) => x.ndcg10)) });
+      rows.push({
+        name: `${rep.id} · ${name}: now − saved`,
+        d: pairedBootstrap(
+          pairs.map((x) => old.get(x.id)!),
+          pairs.map((x) => x.ndcg10),
+        ),
+      });
       tables.push({ name: `${rep.id} · ${name} (saved)`, s: before.summary }, { name: `${rep.id} · ${name} (now)`, s: now.summary });
     }
   }
@@ -469,7 +504,11 @@ function writeFloors(reports: SetReport[]): void {
   const sets: Record<string, Record<string, Record<string, number>>> = {};
   for (const rep of reports) {
     sets[rep.id] = {};
-    for (const [mode, name] of [['bm25', 'bm25'], ['vector', `vector · ${EMBEDDERS[0].name}`], ['hybrid', `hybrid · ${EMBEDDERS[0].name}`]]) {
+    for (const [mode, name] of [
+      ['bm25', 'bm25'],
+      ['vector', `vector · ${EMBEDDERS[0].name}`],
+      ['hybrid', `hybrid · ${EMBEDDERS[0].name}`],
+    ]) {
       const s = rep.runner.runs.get(name)!.summary;
       sets[rep.id][mode] = { n: s.n, ndcg10: floor(s.ndcg10), recall1: floor(s.recall1), recall10: floor(s.recall10), pageHit10: floor(s.pageHit10) };
     }
@@ -483,7 +522,12 @@ function writeFloors(reports: SetReport[]): void {
   };
   // One line per set and mode, so a diff shows which floor moved.
   const body = Object.entries(doc.sets)
-    .map(([id, modes]) => `    "${id}": {\n${Object.entries(modes as Record<string, unknown>).map(([m, f]) => `      "${m}": ${JSON.stringify(f)}`).join(',\n')}\n    }`)
+    .map(
+      ([id, modes]) =>
+        `    "${id}": {\n${Object.entries(modes as Record<string, unknown>)
+          .map(([m, f]) => `      "${m}": ${JSON.stringify(f)}`)
+          .join(',\n')}\n    }`,
+    )
     .join(',\n');
   fs.writeFileSync(file, `{\n  "note": ${JSON.stringify(doc.note)},\n  "margin": ${doc.margin},\n  "sets": {\n${body}\n  }\n}\n`);
   console.log(`[eval] wrote ${path.relative(ROOT, file)}`);
@@ -496,13 +540,21 @@ async function main() {
   out();
   out(`Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run eval\` on ${machine()}.`);
   out();
-  out('Re-run: `npm run eval` (with ELASTICSEARCH_URL set it compares the backends too; add `-- --no-real` to skip the 147 distractor PDFs, `-- --write-floors` to reset eval/floors.json, `-- --save=a.json` / `-- --compare=a.json` to measure a code change with paired confidence intervals). The CI guard is tests/eval.test.ts.');
+  out(
+    'Re-run: `npm run eval` (with ELASTICSEARCH_URL set it compares the backends too; add `-- --no-real` to skip the 147 distractor PDFs, `-- --write-floors` to reset eval/floors.json, `-- --save=a.json` / `-- --compare=a.json` to measure a code change with paired confidence intervals). The CI guard is tests/eval.test.ts.',
+  );
   out();
   out('## Method');
   out();
-  out('- Every query goes through `searchDocuments` (the results page: 10 documents, each with its best hit and up to 2 "more from this document" hits) with the default search options of a fresh installation, as the public (the judgments name public documents only).');
-  out('- Document metrics over the 10 documents in order: Recall@1/5/10 (share of the relevant documents found; with several relevant documents R@1 is at most 1/their number, so on the fixture and real sets read MRR@10 for "is the first result relevant"), MRR@10, nDCG@10 with gain 2^grade − 1. Page hit@10: a page of the highest grade is inside a hit shown on the page (best or "more"). `n` counts the queries with an answer; no-answer queries are reported apart (did the search return nothing; does any result match every query word).');
-  out(`- Paired comparisons: per-query differences in nDCG@10, mean and percentile bootstrap 95% CI (${BOOTSTRAP_RESAMPLES} resamples of the queries, fixed seed ${BOOTSTRAP_SEED}). An interval containing 0 is "within noise". Wins / losses count the queries that got better / worse.`);
+  out(
+    '- Every query goes through `searchDocuments` (the results page: 10 documents, each with its best hit and up to 2 "more from this document" hits) with the default search options of a fresh installation, as the public (the judgments name public documents only).',
+  );
+  out(
+    '- Document metrics over the 10 documents in order: Recall@1/5/10 (share of the relevant documents found; with several relevant documents R@1 is at most 1/their number, so on the fixture and real sets read MRR@10 for "is the first result relevant"), MRR@10, nDCG@10 with gain 2^grade − 1. Page hit@10: a page of the highest grade is inside a hit shown on the page (best or "more"). `n` counts the queries with an answer; no-answer queries are reported apart (did the search return nothing; does any result match every query word).',
+  );
+  out(
+    `- Paired comparisons: per-query differences in nDCG@10, mean and percentile bootstrap 95% CI (${BOOTSTRAP_RESAMPLES} resamples of the queries, fixed seed ${BOOTSTRAP_SEED}). An interval containing 0 is "within noise". Wins / losses count the queries that got better / worse.`,
+  );
   out(`- Embedders: ${EMBEDDERS.map((e) => `${e.name} (\`${makeEmbedder(e.options).id}\`)`).join(', ')}. BM25 does not depend on the embedder.`);
   out('- Indexes are built in memory from silver with the current code; extracted silver is cached (eval/harness.ts).');
   out();

@@ -57,8 +57,12 @@ export function indexConfig(env: Record<string, string | undefined>, dataDir: st
   if (!INDEX_BACKENDS.includes(backend)) throw new Error(`INNSIKT_INDEX must be embedded or elasticsearch, got "${env.INNSIKT_INDEX}"`);
   const prefix = get(env, 'INNSIKT_ES_PREFIX') ?? 'innsikt';
   // Elasticsearch index names: lowercase, no leading - _ +, none of \ / * ? " < > | , # : or space.
-  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(prefix)) throw new Error(`INNSIKT_ES_PREFIX must be lowercase letters, digits, - _ or ., starting with a letter or digit, got "${prefix}"`);
-  const nodes = (get(env, 'ELASTICSEARCH_URL') ?? 'http://127.0.0.1:9200').split(',').map((s) => s.trim()).filter(Boolean);
+  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(prefix))
+    throw new Error(`INNSIKT_ES_PREFIX must be lowercase letters, digits, - _ or ., starting with a letter or digit, got "${prefix}"`);
+  const nodes = (get(env, 'ELASTICSEARCH_URL') ?? 'http://127.0.0.1:9200')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of nodes) {
     if (!/^https?:\/\//.test(n)) throw new Error(`ELASTICSEARCH_URL must be http(s)://host:port, got "${n}"`);
   }

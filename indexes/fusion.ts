@@ -50,8 +50,10 @@ export function reciprocalRankFusion<K>(legs: RankedLeg<K>[], k = RRF_K): Fused<
       if (!firstSeen.has(key)) firstSeen.set(key, order++);
     });
   }
-  return [...scores.entries()]
-    .map(([key, score]) => ({ key, score }))
-    // Ties keep the order in which the legs (BM25 first) produced them.
-    .sort((a, b) => b.score - a.score || firstSeen.get(a.key)! - firstSeen.get(b.key)!);
+  return (
+    [...scores.entries()]
+      .map(([key, score]) => ({ key, score }))
+      // Ties keep the order in which the legs (BM25 first) produced them.
+      .sort((a, b) => b.score - a.score || firstSeen.get(a.key)! - firstSeen.get(b.key)!)
+  );
 }

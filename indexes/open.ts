@@ -5,10 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { IndexBackend, IndexConfig } from './config.ts';
 import { SqliteStore } from './embedded/sqlite-store.ts';
 import { openEmbedder as openConfiguredEmbedder } from './embeddings/index.ts';
 import { assertSameEmbedder, type Embedder } from './embeddings/types.ts';
-import type { IndexBackend, IndexConfig } from './config.ts';
 import type { Store } from './store.ts';
 
 export interface OpenIndex {

@@ -42,5 +42,5 @@ export const SHORT_CHUNK_TOKENS = Number(process.env.INNSIKT_SHORT_CHUNK_TOKENS 
  */
 export function shortChunkPrior(bodyTokens: number): number {
   if (!(SHORT_CHUNK.chars > 0) || !(SHORT_CHUNK_TOKENS > 0)) return 1;
-  return bodyTokens < SHORT_CHUNK_TOKENS ? Math.pow(bodyTokens / SHORT_CHUNK_TOKENS, SHORT_CHUNK.power) : 1;
+  return bodyTokens < SHORT_CHUNK_TOKENS ? (bodyTokens / SHORT_CHUNK_TOKENS) ** SHORT_CHUNK.power : 1;
 }

@@ -2,10 +2,10 @@
  * Hybrid search over any Store: analysis -> BM25 leg and vector leg (same principal, same
  * filters, each applied inside its own query) -> weighted reciprocal rank fusion -> snippets.
  */
-import { DEFAULT_ANALYSIS, highlightStemsOf, parseQuery, relaxPhrases, type AnalysisOptions, type ParsedQuery } from './analysis/query.ts';
+import { type AnalysisOptions, DEFAULT_ANALYSIS, highlightStemsOf, type ParsedQuery, parseQuery, relaxPhrases } from './analysis/query.ts';
+import type { Embedder } from './embeddings/types.ts';
 import { DEFAULT_LEG_WEIGHTS, reciprocalRankFusion } from './fusion.ts';
 import { makeSnippet, pageAt } from './snippet.ts';
-import type { Embedder } from './embeddings/types.ts';
 import type { LegResult, ScoredChunk, Store } from './store.ts';
 import type { SearchFilters, SearchHit, SearchMode, SearchRequest, SearchResponse } from './types.ts';
 
@@ -136,7 +136,10 @@ async function rank(
 }
 
 async function hydrate(store: Store, req: SearchRequest, parsed: ParsedQuery, ranked: ScoredChunk[]): Promise<SearchHit[]> {
-  const records = await store.chunks(ranked.map((r) => r.chunkId), req.principal);
+  const records = await store.chunks(
+    ranked.map((r) => r.chunkId),
+    req.principal,
+  );
   const stems = highlightStemsOf(parsed);
   const hits: SearchHit[] = [];
   for (const r of ranked) {

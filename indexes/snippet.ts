@@ -3,7 +3,7 @@
  * the page the window lies on. Matching uses the shared analysis (stems), so "lekeplassen"
  * in the text lights up for the query "lekeplass".
  */
-import { stem, tokenizeWithOffsets, isStopword } from './analysis/index.ts';
+import { isStopword, stem, tokenizeWithOffsets } from './analysis/index.ts';
 import type { SnippetPart } from './types.ts';
 
 export const SNIPPET_WORDS = 36;
@@ -71,11 +71,7 @@ export function makeSnippet(text: string, stems: Set<string>, windowWords = SNIP
 }
 
 /** The page on which `offset` of a chunk lies. */
-export function pageAt(
-  offset: number,
-  pageStart: number | null,
-  pageBreaks: { offset: number; page: number }[],
-): number | null {
+export function pageAt(offset: number, pageStart: number | null, pageBreaks: { offset: number; page: number }[]): number | null {
   let page = pageStart;
   for (const b of pageBreaks) {
     if (b.offset <= offset) page = b.page;

@@ -7,8 +7,9 @@
  * - vedtak: a decision. saksnummer: a case number such as "Sak 45/24".
  * - innsiktsrapport / utredning: an insight report / a study.
  */
-import type { AgendaItem, Meeting, UnparsedSpan } from './protocol-types.ts';
+
 import type { ParsedQuery } from './analysis/query.ts';
+import type { AgendaItem, Meeting, UnparsedSpan } from './protocol-types.ts';
 
 /** The protocol structure in SILVER (meetings, agenda items, votes, decisions): see protocol-types.ts. */
 export type { Meeting, UnparsedSpan };

@@ -32,9 +32,7 @@ export function stripRunningLines(pages: PageText[]): PageText[] {
   return pages.map((p, pi) => {
     if (p.num === null) return p;
     const lines = split[pi];
-    const drop = new Set(
-      edgeIndexes(lines).filter((i) => PAGE_NUMBER_LINE.test(lines[i]) || (counts.get(mask(lines[i])) ?? 0) >= threshold),
-    );
+    const drop = new Set(edgeIndexes(lines).filter((i) => PAGE_NUMBER_LINE.test(lines[i]) || (counts.get(mask(lines[i])) ?? 0) >= threshold));
     if (drop.size === 0) return p;
     return { num: p.num, text: lines.filter((_, i) => !drop.has(i)).join('\n') };
   });

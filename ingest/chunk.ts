@@ -71,7 +71,16 @@ export function countWords(text: string): number {
   let inWord = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    const ws = c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x3000 || (c >= 0x2000 && c <= 0x200a) || c === 0xfeff;
+    const ws =
+      c === 32 ||
+      (c >= 9 && c <= 13) ||
+      c === 160 ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      c === 0x202f ||
+      c === 0x3000 ||
+      (c >= 0x2000 && c <= 0x200a) ||
+      c === 0xfeff;
     if (ws) inWord = false;
     else if (!inWord) {
       inWord = true;
@@ -87,29 +96,70 @@ export function countWords(text: string): number {
 type HeadingLevel = 'major' | 'minor';
 
 // "Sak 45/24", "Sak nr. 45/2024", "Saksnr. 139/12", "PS 6/26", "RS 4/26", "FO 2/26".
-const AGENDA =
-  /^(?:Sak(?:snr\.?|snummer|\s+nr\.?)?|SAK(?:SNR\.?)?|Saksnr\.?|PS|RS|DS|FO|OS|MS|US|KS)\s*\d{1,5}\s*\/\s*(?:\d{4}|\d{2})(?![\d/])/u;
+const AGENDA = /^(?:Sak(?:snr\.?|snummer|\s+nr\.?)?|SAK(?:SNR\.?)?|Saksnr\.?|PS|RS|DS|FO|OS|MS|US|KS)\s*\d{1,5}\s*\/\s*(?:\d{4}|\d{2})(?![\d/])/u;
 const CHAPTER = /^(?:Kapittel|KAPITTEL|Kap\.|Del|DEL)\s+(?:\d{1,2}|[IVX]{1,5})(?:[\s.:]|$)/u;
 // "1 Innledning", "2. Metode", "1.2 Metode", "3.4.1 Funn": number, then a capitalised title.
 const NUMBERED = /^(\d{1,2})((?:\.\d{1,2})*)\.?\s+["«(]?\p{Lu}/u;
 const MARKDOWN = /^(#{1,6})\s+\S/;
 const MINOR_KEYWORDS = new Set(
   [
-    'vedtak', 'innstilling', 'behandling', 'votering', 'avstemning', 'avstemming', 'sammendrag',
-    'oppsummering', 'konklusjon', 'konklusjoner', 'innledning', 'bakgrunn', 'saksopplysninger',
-    'sakens bakgrunn', 'vurdering', 'vurderinger', 'kommunedirektørens vurdering',
-    'rådmannens vurdering', 'bydelsdirektørens vurdering', 'metode', 'funn', 'hovedfunn',
-    'anbefaling', 'anbefalinger', 'tilråding', 'tilrådning', 'merknader', 'vedlegg',
-    'saksliste', 'orienteringer', 'referatsaker', 'protokoll', 'møteprotokoll',
-    'saksprotokoll', 'møtebok', 'til stede', 'forfall', 'protokolltilførsel', 'protokollmerknad',
-    'endelig vedtak', 'utvalgets vedtak', 'økonomiske konsekvenser', 'saksframstilling',
-    'saksutredning', 'dokumenter i saken', 'forslag i møtet', 'forslag fremmet i møtet',
-    'kilder', 'litteratur', 'referanser', 'forord', 'innhold', 'innholdsfortegnelse',
+    'vedtak',
+    'innstilling',
+    'behandling',
+    'votering',
+    'avstemning',
+    'avstemming',
+    'sammendrag',
+    'oppsummering',
+    'konklusjon',
+    'konklusjoner',
+    'innledning',
+    'bakgrunn',
+    'saksopplysninger',
+    'sakens bakgrunn',
+    'vurdering',
+    'vurderinger',
+    'kommunedirektørens vurdering',
+    'rådmannens vurdering',
+    'bydelsdirektørens vurdering',
+    'metode',
+    'funn',
+    'hovedfunn',
+    'anbefaling',
+    'anbefalinger',
+    'tilråding',
+    'tilrådning',
+    'merknader',
+    'vedlegg',
+    'saksliste',
+    'orienteringer',
+    'referatsaker',
+    'protokoll',
+    'møteprotokoll',
+    'saksprotokoll',
+    'møtebok',
+    'til stede',
+    'forfall',
+    'protokolltilførsel',
+    'protokollmerknad',
+    'endelig vedtak',
+    'utvalgets vedtak',
+    'økonomiske konsekvenser',
+    'saksframstilling',
+    'saksutredning',
+    'dokumenter i saken',
+    'forslag i møtet',
+    'forslag fremmet i møtet',
+    'kilder',
+    'litteratur',
+    'referanser',
+    'forord',
+    'innhold',
+    'innholdsfortegnelse',
   ].map((s) => s.normalize('NFC')),
 );
 // "Forslag til vedtak", "Kommunedirektørens innstilling", "Rådmannens forslag til vedtak".
-const PROPOSAL =
-  /^(?:\p{L}+(?:s|ets|ens)\s+)?(?:(?:forslag|framlegg)\s+til\s+(?:vedtak|innstilling)|innstilling)$/iu;
+const PROPOSAL = /^(?:\p{L}+(?:s|ets|ens)\s+)?(?:(?:forslag|framlegg)\s+til\s+(?:vedtak|innstilling)|innstilling)$/iu;
 
 function collapse(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
@@ -364,7 +414,7 @@ function splitLong(text: string, start: number, end: number, target: number, max
   const body = text.slice(start, end);
   // A sentence ends at . ! ? … (plus closing quotes) followed by space and a capital or digit,
   // unless the word is a known abbreviation or an initial ("Janne K. J. Larsen").
-  const END = /[.!?…]["»”')\]]*(\s+)(?=["«“(\[]?[\p{Lu}\d])/gu;
+  const END = /[.!?…]["»”')\]]*(\s+)(?=["«“([]?[\p{Lu}\d])/gu;
   let from = 0;
   for (const m of body.matchAll(END)) {
     const punct = m.index!;

@@ -6,9 +6,10 @@
  *   silver/<documentId>.json      the structured document (SilverDocument)
  *   index.sqlite                  GOLD: chunks, FTS5 and vectors (re-derivable from silver)
  */
+
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import type { SilverDocument } from '../indexes/types.ts';
 
 export class DataDir {

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ingestPaths, type IngestContext, type IngestResult } from './pipeline.ts';
 import type { AccessLevel } from '../indexes/types.ts';
+import { type IngestContext, type IngestResult, ingestPaths } from './pipeline.ts';
 
 export const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/demo');
 

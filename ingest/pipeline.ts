@@ -10,16 +10,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { extractBuffer, mediaTypeFor, ExtractionError } from './extract/index.ts';
-import { chunkPages, embeddingText } from './chunk.ts';
-import { understand } from './understand.ts';
-import { stripRunningLines } from './boilerplate.ts';
-import { isProtocolCandidate, parseProtocol, type ParsedProtocol } from './protocol/index.ts';
-import { protocolChunks } from './protocol/chunks.ts';
-import { DataDir, documentIdFor, sha256 } from './data-dir.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import type { Store } from '../indexes/store.ts';
 import type { AccessLevel, Chunk, SilverDocument } from '../indexes/types.ts';
+import { stripRunningLines } from './boilerplate.ts';
+import { chunkPages, embeddingText } from './chunk.ts';
+import { type DataDir, documentIdFor, sha256 } from './data-dir.ts';
+import { ExtractionError, extractBuffer, mediaTypeFor } from './extract/index.ts';
+import { protocolChunks } from './protocol/chunks.ts';
+import { isProtocolCandidate, type ParsedProtocol, parseProtocol } from './protocol/index.ts';
+import { understand } from './understand.ts';
 
 export interface IngestResult {
   file: string;
@@ -88,9 +88,7 @@ export function parseSilverProtocol(doc: Pick<SilverDocument, 'kind' | 'pages'>)
  */
 export function toChunks(documentId: string, pages: SilverDocument['pages'], protocol: ParsedProtocol | null = null): Chunk[] {
   const drafts =
-    protocol && protocol.structure.meetings.some((m) => m.agendaItems.length > 0)
-      ? protocolChunks(protocol)
-      : chunkPages(stripRunningLines(pages));
+    protocol && protocol.structure.meetings.some((m) => m.agendaItems.length > 0) ? protocolChunks(protocol) : chunkPages(stripRunningLines(pages));
   return drafts.map((c) => {
     const { context, ...draft } = c as typeof c & { context?: object };
     return { ...draft, ...context, id: `${documentId}:${c.ord}`, documentId };

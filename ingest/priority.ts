@@ -22,4 +22,3 @@ export function lowerPriority(nice: number, warn: (msg: string) => void = (m) =>
     warn(`note: could not lower the priority to nice ${nice}: ${(err as Error).message}`);
   }
 }
-

@@ -5,10 +5,11 @@
  * renamed into place, or new Elasticsearch indices behind the aliases) and readers switch to
  * it only when it is complete; a failure leaves the live index as it was.
  */
-import { indexSilver } from './pipeline.ts';
-import type { DataDir } from './data-dir.ts';
+
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import type { Store } from '../indexes/store.ts';
+import type { DataDir } from './data-dir.ts';
+import { indexSilver } from './pipeline.ts';
 
 export interface ReindexResult {
   documents: number;
@@ -19,12 +20,7 @@ export interface ReindexResult {
   target: string;
 }
 
-export async function reindex(
-  store: Store,
-  dataDir: DataDir,
-  embedder: Embedder,
-  onProgress?: (done: number, total: number) => void,
-): Promise<ReindexResult> {
+export async function reindex(store: Store, dataDir: DataDir, embedder: Embedder, onProgress?: (done: number, total: number) => void): Promise<ReindexResult> {
   const t0 = performance.now();
   const rebuild = await store.rebuild();
   const ids = dataDir.listSilverIds();

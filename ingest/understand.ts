@@ -8,8 +8,18 @@
 import type { DocumentKind, PageText } from '../indexes/types.ts';
 
 const MONTHS: Record<string, number> = {
-  januar: 1, februar: 2, mars: 3, april: 4, mai: 5, juni: 6, juli: 7, august: 8,
-  september: 9, oktober: 10, november: 11, desember: 12,
+  januar: 1,
+  februar: 2,
+  mars: 3,
+  april: 4,
+  mai: 5,
+  juni: 6,
+  juli: 7,
+  august: 8,
+  september: 9,
+  oktober: 10,
+  november: 11,
+  desember: 12,
 };
 
 /** Kind keywords, most specific first. Matched against the title, then page 1, then the file name. */
@@ -27,11 +37,11 @@ const KIND_RULES: [RegExp, DocumentKind][] = [
 ];
 
 /** A labelled body ("Utvalg: Bydelsutvalget") wins over any body merely named near the top. */
-const LABELLED_BODY = /^\s*(?:utvalg|utval|organ|styre\/råd\/utval|møte i)\s*[:\-]\s*(.{3,80})$/im;
+const LABELLED_BODY = /^\s*(?:utvalg|utval|organ|styre\/råd\/utval|møte i)\s*[:-]\s*(.{3,80})$/im;
 /** Otherwise the body named EARLIEST on the first pages. */
 const BODY_PATTERNS: RegExp[] = [
   /\b(bydelsutvalget(?: i bydel [\p{L} ]+)?)\b/iu,
-  /\b([\p{L}\-]+(?:-,? [\p{L}\-]+)*(?: og [\p{L}\-]+)?komiteen)\b/iu,
+  /\b([\p{L}-]+(?:-,? [\p{L}-]+)*(?: og [\p{L}-]+)?komiteen)\b/iu,
   /\b((?:eldre|ungdoms|fylkesvals|fylkesvalg|valg|val|stemme)(?:rådet|styret|styre))\b/iu,
   /\b(rådet for personer med funksjonsnedsettelse)\b/iu,
   /\b(kommunestyret|formannskapet|bystyret|byrådet|fylkestinget|bydelsadministrasjonen)\b/iu,
@@ -41,7 +51,10 @@ const BODY_PATTERNS: RegExp[] = [
 const GENERIC_LINES = /^(oslo kommune|bydel gamle oslo|side \d+( av \d+)?|\d+|møteprotokoll|protokoll)$/i;
 
 function firstLines(pages: PageText[], max = 40): string[] {
-  const text = pages.slice(0, 2).map((p) => p.text).join('\n');
+  const text = pages
+    .slice(0, 2)
+    .map((p) => p.text)
+    .join('\n');
   return text
     .split('\n')
     .map((l) => l.replace(/\s+/g, ' ').trim())
@@ -69,7 +82,11 @@ export function findDate(text: string): string | null {
 export function findBody(text: string): string | null {
   const tidy = (name: string) => {
     // "Miljø-, samferdsels- og byutviklingskomiteen (MSB)": the abbreviation is not part of the name.
-    const n = name.replace(/\s+/g, ' ').trim().replace(/[.,;:]$/, '').replace(/\s*\([\p{Lu}]{2,8}\)$/u, '');
+    const n = name
+      .replace(/\s+/g, ' ')
+      .trim()
+      .replace(/[.,;:]$/, '')
+      .replace(/\s*\([\p{Lu}]{2,8}\)$/u, '');
     return n.length >= 3 ? n.charAt(0).toUpperCase() + n.slice(1) : null;
   };
   const labelled = text.match(LABELLED_BODY);
@@ -85,7 +102,10 @@ export function findBody(text: string): string | null {
 export function findKind(title: string, firstPage: string, fileName: string): DocumentKind {
   // A line of page 1 that starts with a kind word ("Møteprotokoll", "Innsiktsrapport 2024:1")
   // says what the document is more surely than words in its title or body.
-  const lines = firstPage.slice(0, 3000).split('\n').map((l) => l.trim());
+  const lines = firstPage
+    .slice(0, 3000)
+    .split('\n')
+    .map((l) => l.trim());
   for (const line of lines) {
     if (line.split(/\s+/).length > 4) continue;
     for (const [re, kind] of KIND_RULES) {
@@ -111,7 +131,10 @@ export function findCaseNumbers(text: string, max = 100): string[] {
 }
 
 export function titleFromFileName(fileName: string): string {
-  const base = fileName.replace(/\.[^.]+$/, '').replace(/[_-]+/g, ' ').trim();
+  const base = fileName
+    .replace(/\.[^.]+$/, '')
+    .replace(/[_-]+/g, ' ')
+    .trim();
   return base.charAt(0).toUpperCase() + base.slice(1);
 }
 
@@ -136,7 +159,11 @@ export interface Understood {
 
 export function understand(pages: PageText[], fileName: string, extractedTitle?: string): Understood {
   const title = findTitle(pages, fileName, extractedTitle);
-  const head = pages.slice(0, 2).map((p) => p.text).join('\n').slice(0, 6000);
+  const head = pages
+    .slice(0, 2)
+    .map((p) => p.text)
+    .join('\n')
+    .slice(0, 6000);
   const all = pages.map((p) => p.text).join('\n');
   // No date found stays null: a guessed 1 January would look like a fact.
   const date = findDate(head);

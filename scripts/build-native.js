@@ -5,8 +5,8 @@
 // then ranks with FTS5's built-in bm25() (same ranking, slower at scale) and says so.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -17,7 +17,7 @@ const strict = process.argv.includes('--strict');
 
 function fail(msg) {
   console.error(`[build-native] ${msg}`);
-  console.error('[build-native] the store will rank with FTS5\'s bm25() instead (slower on large indexes)');
+  console.error("[build-native] the store will rank with FTS5's bm25() instead (slower on large indexes)");
   process.exit(strict ? 1 : 0);
 }
 

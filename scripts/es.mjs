@@ -205,16 +205,25 @@ async function describePort() {
 function tail(file, lines = 30) {
   try {
     // Cut long lines: the node logs its JVM arguments as one line of ~5000 characters.
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines)
-      .map((l) => (l.length > 400 ? `${l.slice(0, 400)} …` : l)).join('\n');
+    return fs
+      .readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .map((l) => (l.length > 400 ? `${l.slice(0, 400)} …` : l))
+      .join('\n');
   } catch {
     return `(no ${file})`;
   }
 }
 
 function logTails() {
-  return [`--- ${path.join(dirs.logs, 'start.log')}`, tail(path.join(dirs.logs, 'start.log'), 20),
-    `--- ${path.join(dirs.logs, `${CLUSTER}.log`)}`, tail(path.join(dirs.logs, `${CLUSTER}.log`), 40)].join('\n');
+  return [
+    `--- ${path.join(dirs.logs, 'start.log')}`,
+    tail(path.join(dirs.logs, 'start.log'), 20),
+    `--- ${path.join(dirs.logs, `${CLUSTER}.log`)}`,
+    tail(path.join(dirs.logs, `${CLUSTER}.log`), 40),
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,7 +253,8 @@ function chooseJava() {
   const jvmDir = '/usr/lib/jvm';
   let found = [];
   try {
-    found = fs.readdirSync(jvmDir)
+    found = fs
+      .readdirSync(jvmDir)
       .map((name) => path.join(jvmDir, name))
       .filter((dir) => fs.existsSync(path.join(dir, 'bin', 'java')))
       .map((dir) => ({ javaHome: fs.realpathSync(dir), major: javaMajor(dir) }))
@@ -253,9 +263,11 @@ function chooseJava() {
   const usable = found.filter((jdk) => jdk.major >= MIN_JAVA).sort((a, b) => b.major - a.major);
   if (usable.length) return usable[0];
   const seen = [...new Set(found.map((jdk) => `Java ${jdk.major}`))].join(', ') || 'none';
-  fail(`Elasticsearch ${version} needs Java ${MIN_JAVA} or newer (it bundles none here); ` +
-    `found under ${jvmDir}: ${seen}. Install one (e.g. \`apt-get install openjdk-21-jdk-headless\`, ` +
-    `or Temurin 21/25 from https://adoptium.net) or set ES_JAVA_HOME to its folder.`);
+  fail(
+    `Elasticsearch ${version} needs Java ${MIN_JAVA} or newer (it bundles none here); ` +
+      `found under ${jvmDir}: ${seen}. Install one (e.g. \`apt-get install openjdk-21-jdk-headless\`, ` +
+      `or Temurin 21/25 from https://adoptium.net) or set ES_JAVA_HOME to its folder.`,
+  );
 }
 
 /** Fetches the zip with Maven (cached in ~/.m2) and unpacks it to dist/<version>/. */
@@ -270,7 +282,8 @@ function ensureDistribution(javaHome) {
   run(mvn, ['-q', '-B', 'dependency:copy', `-Dartifact=${ARTIFACT}:${version}:zip`, `-DoutputDirectory=${dirs.download}`], {
     cwd: cache,
     // Maven remembers a failed lookup in ~/.m2 (*.lastUpdated) and does not ask again for a day.
-    hint: `Is ${version} published (https://repo.maven.apache.org/maven2/${ARTIFACT.replace(/[.:]/g, '/')}/)? ` +
+    hint:
+      `Is ${version} published (https://repo.maven.apache.org/maven2/${ARTIFACT.replace(/[.:]/g, '/')}/)? ` +
       'After a network failure, add -U to the command above to make Maven ask again at once.',
   });
   if (!fs.existsSync(zip)) fail(`Maven reported success but ${zip} is missing`);
@@ -318,9 +331,10 @@ function writeConfig() {
     // turns every index read-only at 95 % and writes start failing for no visible reason.
     'cluster.routing.allocation.disk.threshold_enabled': false,
   };
-  const yml = Object.entries(settings).map(([k, v]) => `${k}: ${typeof v === 'string' ? JSON.stringify(v) : v}`).join('\n');
-  fs.writeFileSync(path.join(home, 'config', 'elasticsearch.yml'),
-    `# Written by scripts/es.mjs on every start; edit the script, not this file.\n${yml}\n`);
+  const yml = Object.entries(settings)
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? JSON.stringify(v) : v}`)
+    .join('\n');
+  fs.writeFileSync(path.join(home, 'config', 'elasticsearch.yml'), `# Written by scripts/es.mjs on every start; edit the script, not this file.\n${yml}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,8 +360,10 @@ function prepareForRoot() {
   // The user must be able to walk down to the cache: a repo under /root (mode 700) is not.
   for (let dir = path.dirname(cache); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     if ((fs.statSync(dir).mode & 0o001) === 0) {
-      fail(`the ${ES_USER} user can not enter ${dir} (no x permission for others), so it can not reach ` +
-        `${cache}: \`chmod o+x ${dir}\`, or keep the repository somewhere others may enter`);
+      fail(
+        `the ${ES_USER} user can not enter ${dir} (no x permission for others), so it can not reach ` +
+          `${cache}: \`chmod o+x ${dir}\`, or keep the repository somewhere others may enter`,
+      );
     }
   }
   // The node writes its keystore into config/, its data, logs, temp files and pid file.
@@ -391,7 +407,7 @@ async function start() {
       fail(`our node (pid ${runningPid}) runs on port ${configured}, not ${port}: \`npm run es:stop\` first, or use ES_PORT=${configured}`);
     }
     log(`our node (pid ${runningPid}) is running but not answering yet; waiting`);
-    if (await waitUntilHealthy(runningPid, Date.now() + START_TIMEOUT_MS) && await answersAs(runningPid)) {
+    if ((await waitUntilHealthy(runningPid, Date.now() + START_TIMEOUT_MS)) && (await answersAs(runningPid))) {
       console.log(url);
       return;
     }
@@ -399,8 +415,9 @@ async function start() {
   }
   if (runningPid) fs.rmSync(pidFile, { force: true }); // stale: that node is gone
   if (await portTaken()) {
-    fail(`port ${port} is already in use by ${await describePort()}, not by the node of this repository; ` +
-      `stop that one or choose another port with ES_PORT`);
+    fail(
+      `port ${port} is already in use by ${await describePort()}, not by the node of this repository; ` + `stop that one or choose another port with ES_PORT`,
+    );
   }
 
   const clientMajor = (() => {

@@ -2,28 +2,29 @@
  * The Hono app: HTML pages (htmx partials when HX-Request is set), the JSON API and the files.
  * Handlers are plain functions over Web Request/Response, testable with `app.request()`.
  */
-import { Hono, type Context } from 'hono';
-import { secureHeaders } from 'hono/secure-headers';
-import { deleteCookie, setCookie } from 'hono/cookie';
+
 import fs from 'node:fs';
-import path from 'node:path';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { search, searchDocuments, searchJson, parseMode, parseFilters, MAX_LIMIT, type GroupedResponse } from '../indexes/search.ts';
-import { PUBLIC_PRINCIPAL, type Facets, type Principal, type SearchFilters, type SearchMode } from '../indexes/types.ts';
-import type { Store } from '../indexes/store.ts';
+import { type Context, Hono } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { secureHeaders } from 'hono/secure-headers';
 import type { Embedder } from '../indexes/embeddings/types.ts';
+import { type GroupedResponse, MAX_LIMIT, parseFilters, parseMode, search, searchDocuments, searchJson } from '../indexes/search.ts';
+import type { Store } from '../indexes/store.ts';
+import { type Facets, type Principal, PUBLIC_PRINCIPAL, type SearchFilters, type SearchMode } from '../indexes/types.ts';
 import type { DataDir } from '../ingest/data-dir.ts';
-import { searchOptions, type Config } from './config.ts';
-import { principalFrom, lookupToken, TOKEN_COOKIE, UnknownTokenError } from './principal.ts';
-import { SearchPage, SearchResults, type SearchPageProps } from '../views/search.tsx';
 import { DocumentPage } from '../views/document.tsx';
 import { ErrorPage } from '../views/errors.tsx';
-import { MeetingPage, CasePage, BodyPage } from '../views/protocol.tsx';
 import { LoginPage } from '../views/login.tsx';
+import { BodyPage, CasePage, MeetingPage } from '../views/protocol.tsx';
+import { SearchPage, type SearchPageProps, SearchResults } from '../views/search.tsx';
 import { Answerer } from './answer/answerer.ts';
 import { registerAnswerRoutes } from './answer/routes.ts';
-import { resultCacheFor, resultKey, type ResultCache } from './result-cache.ts';
+import { type Config, searchOptions } from './config.ts';
+import { lookupToken, principalFrom, TOKEN_COOKIE, UnknownTokenError } from './principal.ts';
+import { type ResultCache, resultCacheFor, resultKey } from './result-cache.ts';
 
 export interface AppContext {
   store: Store;
@@ -76,19 +77,19 @@ export function createApp(ctx: AppContext): Hono<Env> {
   const results = ctx.resultCache ?? resultCacheFor(store, config);
 
   const pageHeaders = secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        // htmx adds a small inline style for its request indicators.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        objectSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-      },
-      referrerPolicy: 'same-origin',
-    });
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      // htmx adds a small inline style for its request indicators.
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      objectSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+    },
+    referrerPolicy: 'same-origin',
+  });
   // Original files get their own headers (a page CSP would stop the browser's PDF viewer).
   app.use('*', (c, next) => (/^\/documents\/[^/]+\/file$/.test(c.req.path) ? next() : pageHeaders(c, next)));
 
@@ -260,7 +261,12 @@ export function createApp(ctx: AppContext): Hono<Env> {
     const principal = c.get('principal');
     const doc = await store.getDocument(c.req.param('id'), principal);
     // The same 404 for "missing" and "not yours": existence of a document is itself information.
-    if (!doc) return html(c, ErrorPage({ status: 404, title: 'Fant ikke dokumentet', message: 'Dokumentet finnes ikke, eller du har ikke tilgang til det.', principal }), 404);
+    if (!doc)
+      return html(
+        c,
+        ErrorPage({ status: 404, title: 'Fant ikke dokumentet', message: 'Dokumentet finnes ikke, eller du har ikke tilgang til det.', principal }),
+        404,
+      );
     let page: number | null = null;
     try {
       page = c.req.query('side') ? positiveInt(c.req.query('side'), 1) : null;
@@ -294,7 +300,16 @@ export function createApp(ctx: AppContext): Hono<Env> {
 
   // --- Browsing protocols: meetings, cases, bodies -----------------------------------------
   const notFound = (c: Context, what: string) =>
-    html(c, ErrorPage({ status: 404, title: `Fant ikke ${what}`, message: `${what.charAt(0).toUpperCase() + what.slice(1)} finnes ikke, eller du har ikke tilgang.`, principal: c.get('principal') }), 404);
+    html(
+      c,
+      ErrorPage({
+        status: 404,
+        title: `Fant ikke ${what}`,
+        message: `${what.charAt(0).toUpperCase() + what.slice(1)} finnes ikke, eller du har ikke tilgang.`,
+        principal: c.get('principal'),
+      }),
+      404,
+    );
 
   app.get('/moter/:id/:idx', async (c) => {
     const idx = Number(c.req.param('idx'));
@@ -338,14 +353,31 @@ export function createApp(ctx: AppContext): Hono<Env> {
   app.notFound((c) =>
     c.req.path.startsWith('/api/')
       ? c.json({ error: 'Not found' }, 404)
-      : html(c, ErrorPage({ status: 404, title: 'Siden finnes ikke', message: 'Sjekk adressen, eller gå til forsiden og søk.', principal: c.get('principal') ?? PUBLIC_PRINCIPAL }), 404),
+      : html(
+          c,
+          ErrorPage({
+            status: 404,
+            title: 'Siden finnes ikke',
+            message: 'Sjekk adressen, eller gå til forsiden og søk.',
+            principal: c.get('principal') ?? PUBLIC_PRINCIPAL,
+          }),
+          404,
+        ),
   );
   app.onError((err, c) => {
     console.error(`[innsikt] ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
     if (c.req.path.startsWith('/api/')) return c.json({ error: 'Internal error: see the server log' }, 500);
-    return html(c, ErrorPage({ status: 500, title: 'Noe gikk galt', message: 'En feil oppstod. Prøv igjen, eller kontakt bydelen hvis feilen vedvarer.', principal: c.get('principal') ?? PUBLIC_PRINCIPAL }), 500);
+    return html(
+      c,
+      ErrorPage({
+        status: 500,
+        title: 'Noe gikk galt',
+        message: 'En feil oppstod. Prøv igjen, eller kontakt bydelen hvis feilen vedvarer.',
+        principal: c.get('principal') ?? PUBLIC_PRINCIPAL,
+      }),
+      500,
+    );
   });
 
   return app;
 }
-

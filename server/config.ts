@@ -2,12 +2,13 @@
  * Configuration: environment variables with defaults (a `.env` file in the working directory
  * is read first). The README's configuration table lists the same variables; keep them in step.
  */
-import path from 'node:path';
+
 import fs from 'node:fs';
-import { ACCESS_LEVELS, type AccessLevel, type Principal } from '../indexes/types.ts';
+import path from 'node:path';
+import { type IndexConfig, indexConfig } from '../indexes/config.ts';
 import { DEFAULT_LEG_WEIGHTS } from '../indexes/fusion.ts';
 import { DEFAULT_MIN_SIMILARITY } from '../indexes/search.ts';
-import { indexConfig, type IndexConfig } from '../indexes/config.ts';
+import { ACCESS_LEVELS, type AccessLevel, type Principal } from '../indexes/types.ts';
 
 let dotenvLoaded = false;
 export function loadDotenv(): void {
@@ -92,12 +93,19 @@ function wholeNumber(env: Record<string, string | undefined>, key: string, dflt:
 export function parseTokens(spec: string | undefined): Map<string, Principal> {
   const map = new Map<string, Principal>();
   if (!spec) return map;
-  for (const entry of spec.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = entry.indexOf('=');
     if (eq < 1) throw new Error(`INNSIKT_TOKENS: entry "${entry}" must look like token=internal or token=group:name`);
     const token = entry.slice(0, eq).trim();
     if (token.length < 12) throw new Error(`INNSIKT_TOKENS: token "${token.slice(0, 4)}…" is shorter than 12 characters`);
-    const rights = entry.slice(eq + 1).split(',').map((s) => s.trim()).filter(Boolean);
+    const rights = entry
+      .slice(eq + 1)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const p: Principal = { id: `token:${token.slice(0, 4)}`, internal: false, groups: [] };
     for (const r of rights) {
       if (r === 'internal') p.internal = true;

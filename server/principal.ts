@@ -4,10 +4,11 @@
  * Unknown tokens are rejected rather than treated as anonymous, so a typo never looks like
  * "no internal documents exist".
  */
-import { getCookie } from 'hono/cookie';
-import type { Context } from 'hono';
+
 import crypto from 'node:crypto';
-import { PUBLIC_PRINCIPAL, type Principal } from '../indexes/types.ts';
+import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { type Principal, PUBLIC_PRINCIPAL } from '../indexes/types.ts';
 
 export const TOKEN_COOKIE = 'innsikt_token';
 

@@ -38,8 +38,8 @@
 import { accessScope } from '../indexes/access.ts';
 import type { ChangeStamp, Revocations, Store } from '../indexes/store.ts';
 import type { Principal, SearchFilters } from '../indexes/types.ts';
+import { filtersKey, LruCache } from './answer/cache.ts';
 import type { Config } from './config.ts';
-import { LruCache, filtersKey } from './answer/cache.ts';
 
 export interface ResultCacheOptions {
   /** Entries kept at most; 0 turns the cache off. */
@@ -174,14 +174,7 @@ export class ResultCache {
     this.revokeSeen = revoke;
   }
 
-  private async computeNow<T>(
-    key: string,
-    stamp: ChangeStamp,
-    at: number,
-    compute: () => Promise<T>,
-    policy: CachePolicy<T>,
-    background = false,
-  ): Promise<T> {
+  private async computeNow<T>(key: string, stamp: ChangeStamp, at: number, compute: () => Promise<T>, policy: CachePolicy<T>, background = false): Promise<T> {
     const same = this.running.get(key);
     if (same && same.stamp.revoke === stamp.revoke && same.stamp.add === stamp.add) {
       if (!background) this.stats.hits++;
@@ -267,6 +260,10 @@ export function resultCacheFor(store: Store, config: Pick<Config, 'cacheEntries'
  */
 export function resultKey(route: string, principal: Principal, params: { filters: SearchFilters } & Record<string, unknown>): string {
   const { filters, ...rest } = params;
-  const sorted = Object.fromEntries(Object.keys(rest).sort().map((k) => [k, rest[k]]));
+  const sorted = Object.fromEntries(
+    Object.keys(rest)
+      .sort()
+      .map((k) => [k, rest[k]]),
+  );
   return JSON.stringify([route, accessScope(principal), sorted, filtersKey(filters)]);
 }

@@ -11,11 +11,11 @@
  * (Elasticsearch switches its aliases itself: its store is never replaced.)
  */
 import { serve } from '@hono/node-server';
-import { createApp } from './app.ts';
-import { openIndex, type OpenIndex } from '../indexes/open.ts';
+import { type OpenIndex, openIndex } from '../indexes/open.ts';
 import { DataDir } from '../ingest/data-dir.ts';
 import { ingestDemo } from '../ingest/demo.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
+import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 
 /** How often (at most) a request checks whether the index file was replaced. */
@@ -68,7 +68,9 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
     } catch (err) {
       // Not openable (another embedder, damage): keep serving the old one, and say so once.
       gen.stuck = true;
-      console.error(`[innsikt] the index file was replaced, but the new one cannot be opened: ${(err as Error).message}. Still serving the old index; restart the server.`);
+      console.error(
+        `[innsikt] the index file was replaced, but the new one cannot be opened: ${(err as Error).message}. Still serving the old index; restart the server.`,
+      );
     }
   };
 

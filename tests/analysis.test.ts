@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { analyze, caseNumberTokens, isStopword, stem, tokenize, tokenizeWithOffsets } from '../indexes/analysis/index.ts';
 import { parseQuery } from '../indexes/analysis/query.ts';
-import { analyze, caseNumberTokens, stem, tokenize, tokenizeWithOffsets, isStopword } from '../indexes/analysis/index.ts';
 
 describe('Norwegian analysis', () => {
   it('lowercases and keeps æ, ø, å as distinct letters', () => {

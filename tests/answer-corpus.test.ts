@@ -6,18 +6,19 @@
  *
  *   npx vitest run tests/answer-corpus.test.ts
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
-import { DataDir } from '../ingest/data-dir.ts';
-import { ingestPaths } from '../ingest/pipeline.ts';
-import { shutdownExtractors } from '../ingest/extract/index.ts';
 import { PUBLIC_PRINCIPAL } from '../indexes/types.ts';
-import { loadConfig } from '../server/config.ts';
+import { DataDir } from '../ingest/data-dir.ts';
+import { shutdownExtractors } from '../ingest/extract/index.ts';
+import { ingestPaths } from '../ingest/pipeline.ts';
 import { Answerer, answerJson } from '../server/answer/answerer.ts';
+import { loadConfig } from '../server/config.ts';
 import { CORPUS, HAS_CORPUS, NO_CORPUS_REASON, tempDir } from './helpers.ts';
 
 interface KnownAnswer {
@@ -155,8 +156,12 @@ describe.skipIf(!HAS_CORPUS)(`extractive summaries on the real corpus (${HAS_COR
       if (quotes) quoted++;
       citations += json.citations.length;
       onFile += json.citations.filter((c) => c.source === k.file).length;
-      const cited = json.citations.map((c) => `[${c.n}] ${c.source.slice(0, 28)} p.${c.pageStart}${c.pageEnd !== c.pageStart ? `-${c.pageEnd}` : ''}`).join('; ');
-      rows.push(`${hit ? 'HIT ' : 'MISS'} ${quotes ? 'quoted' : '      '} ${k.question}\n       expected ${k.file} p.${k.page}; cited ${json.noAnswer ? '(no answer)' : cited}`);
+      const cited = json.citations
+        .map((c) => `[${c.n}] ${c.source.slice(0, 28)} p.${c.pageStart}${c.pageEnd !== c.pageStart ? `-${c.pageEnd}` : ''}`)
+        .join('; ');
+      rows.push(
+        `${hit ? 'HIT ' : 'MISS'} ${quotes ? 'quoted' : '      '} ${k.question}\n       expected ${k.file} p.${k.page}; cited ${json.noAnswer ? '(no answer)' : cited}`,
+      );
     }
     const accuracy = hits / KNOWN_ANSWERS.length;
     console.log(

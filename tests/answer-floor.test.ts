@@ -6,24 +6,25 @@
  *
  *   npx vitest run tests/answer-floor.test.ts
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { PUBLIC_PRINCIPAL } from '../indexes/types.ts';
 import { DataDir } from '../ingest/data-dir.ts';
 import { ingestDemo } from '../ingest/demo.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
-import { PUBLIC_PRINCIPAL } from '../indexes/types.ts';
-import { loadConfig, searchOptions } from '../server/config.ts';
 import { RELEVANCE_FLOOR, retrieveSources } from '../server/answer/sources.ts';
+import { loadConfig, searchOptions } from '../server/config.ts';
 import { tempDir } from './helpers.ts';
 
 const read = (name: string): { id: string; query: string; expect: unknown[] }[] =>
   JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures', name), 'utf8')).queries;
 
 /** Questions as people ask them, about things the demo corpus covers. */
-export const NATURAL_QUESTIONS = [
+const NATURAL_QUESTIONS = [
   'Hva ble vedtatt om sykehjemsplasser?',
   'Hvor mange badevakter skal det være på Sørenga?',
   'Når er søknadsfristen for nærmiljøtilskudd?',
@@ -37,7 +38,7 @@ export const NATURAL_QUESTIONS = [
 ];
 
 /** Questions the demo corpus has no answer to. */
-export const OFF_CORPUS_QUESTIONS = [
+const OFF_CORPUS_QUESTIONS = [
   'Hvem er ordfører i Bergen?',
   'Hva koster en bybane i Bergen?',
   'Hvordan går det med reindriften?',
@@ -72,7 +73,8 @@ describe('relevance floor of answers (demo corpus, as the public)', () => {
     const judged = read('expected-queries.json');
     const compounds = read('expected-queries-compounds.json');
     const rows: { set: string; query: string; best: number; answerable: boolean }[] = [];
-    for (const q of judged) rows.push({ set: q.expect.length ? 'judged' : 'no-answer', query: q.query, best: await best(q.query), answerable: q.expect.length > 0 });
+    for (const q of judged)
+      rows.push({ set: q.expect.length ? 'judged' : 'no-answer', query: q.query, best: await best(q.query), answerable: q.expect.length > 0 });
     for (const q of compounds) rows.push({ set: 'compound', query: q.query, best: await best(q.query), answerable: true });
     for (const q of NATURAL_QUESTIONS) rows.push({ set: 'natural', query: q, best: await best(q), answerable: true });
     for (const q of OFF_CORPUS_QUESTIONS) rows.push({ set: 'off-corpus', query: q, best: await best(q), answerable: false });
@@ -80,7 +82,11 @@ describe('relevance floor of answers (demo corpus, as the public)', () => {
     const lines = rows.map((r) => `${r.set.padEnd(10)} ${r.best.toFixed(2)} ${r.best >= RELEVANCE_FLOOR ? 'answer ' : 'none   '} ${r.query}`);
     const pos = rows.filter((r) => r.answerable).map((r) => r.best);
     const neg = rows.filter((r) => !r.answerable).map((r) => r.best);
-    const bySet = (set: string) => rows.filter((r) => r.set === set).map((r) => r.best.toFixed(2)).join(' ');
+    const bySet = (set: string) =>
+      rows
+        .filter((r) => r.set === set)
+        .map((r) => r.best.toFixed(2))
+        .join(' ');
     console.log(
       [
         `Relevance floor ${RELEVANCE_FLOOR}: answerable min ${Math.min(...pos).toFixed(2)}, not answerable max ${Math.max(...neg).toFixed(2)}`,
@@ -89,7 +95,7 @@ describe('relevance floor of answers (demo corpus, as the public)', () => {
         ...lines,
       ].join('\n'),
     );
-    const wrong = rows.filter((r) => (r.best >= RELEVANCE_FLOOR) !== r.answerable).map((r) => `${r.set} "${r.query}" ${r.best.toFixed(2)}`);
+    const wrong = rows.filter((r) => r.best >= RELEVANCE_FLOOR !== r.answerable).map((r) => `${r.set} "${r.query}" ${r.best.toFixed(2)}`);
     expect(wrong).toEqual([]);
   });
 });

@@ -13,20 +13,21 @@
  *
  *   npx vitest run tests/answer-support.test.ts
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { PUBLIC_PRINCIPAL } from '../indexes/types.ts';
 import { DataDir } from '../ingest/data-dir.ts';
 import { ingestDemo } from '../ingest/demo.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
-import { PUBLIC_PRINCIPAL } from '../indexes/types.ts';
-import { loadConfig, searchOptions } from '../server/config.ts';
-import { retrieveSources } from '../server/answer/sources.ts';
 import { splitSentences } from '../server/answer/sentences.ts';
-import { contentStems, share, sourceStems, SUPPORT_THRESHOLD } from '../server/answer/support.ts';
+import { retrieveSources } from '../server/answer/sources.ts';
+import { contentStems, SUPPORT_THRESHOLD, share, sourceStems } from '../server/answer/support.ts';
 import type { Source } from '../server/answer/types.ts';
+import { loadConfig, searchOptions } from '../server/config.ts';
 import { CORPUS, tempDir } from './helpers.ts';
 
 const NORQUAD = path.join(CORPUS, 'eval/norquad');
@@ -68,7 +69,10 @@ describe('support threshold of the citation check', () => {
     console.log(
       [
         `NorQuAD claims (${gold.length}): gold passage ${describeShares(gold)}; nearest wrong passage ${describeShares(wrong)}`,
-        ...THRESHOLDS.map((t) => `  threshold ${t.toFixed(2)}: supported by gold ${pct(gold, t)}, by a wrong passage ${pct(wrong, t)}${t === SUPPORT_THRESHOLD ? '   <- SUPPORT_THRESHOLD' : ''}`),
+        ...THRESHOLDS.map(
+          (t) =>
+            `  threshold ${t.toFixed(2)}: supported by gold ${pct(gold, t)}, by a wrong passage ${pct(wrong, t)}${t === SUPPORT_THRESHOLD ? '   <- SUPPORT_THRESHOLD' : ''}`,
+        ),
       ].join('\n'),
     );
     // The threshold must accept most true citations and few wrong ones.
@@ -88,7 +92,9 @@ describe('support threshold of the citation check', () => {
     afterAll(() => store?.close());
 
     it('rarely counts an off-topic source as support, and shows how often a same-topic one passes', async () => {
-      const queries: { query: string; expect: unknown[] }[] = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/expected-queries.json'), 'utf8')).queries;
+      const queries: { query: string; expect: unknown[] }[] = JSON.parse(
+        fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/expected-queries.json'), 'utf8'),
+      ).queries;
       const search = searchOptions(loadConfig({}));
       const answers: Source[][] = [];
       for (const q of queries.filter((x) => x.expect.length)) {
@@ -117,7 +123,10 @@ describe('support threshold of the citation check', () => {
       console.log(
         [
           `Demo sentences (${own.length}): own source ${describeShares(own)}; best other source of the same answer (not holding the sentence) ${describeShares(sameTopic)}; best source of another question ${describeShares(offTopic)}`,
-          ...THRESHOLDS.map((t) => `  threshold ${t.toFixed(2)}: supported by a same-topic source ${pct(sameTopic, t)}, by an off-topic source ${pct(offTopic, t)}${t === SUPPORT_THRESHOLD ? '   <- SUPPORT_THRESHOLD' : ''}`),
+          ...THRESHOLDS.map(
+            (t) =>
+              `  threshold ${t.toFixed(2)}: supported by a same-topic source ${pct(sameTopic, t)}, by an off-topic source ${pct(offTopic, t)}${t === SUPPORT_THRESHOLD ? '   <- SUPPORT_THRESHOLD' : ''}`,
+          ),
         ].join('\n'),
       );
       expect(own.every((x) => x === 1)).toBe(true);

@@ -6,31 +6,32 @@
  * model server, an anonymous question never sends a non-public chunk to the model, answers are
  * cached, and a hostile document is cited safely.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { serve } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL } from '../indexes/types.ts';
 import { DataDir } from '../ingest/data-dir.ts';
 import { ingestDemo, readDemoManifest } from '../ingest/demo.ts';
-import { ingestPaths } from '../ingest/pipeline.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
-import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL } from '../indexes/types.ts';
+import { ingestPaths } from '../ingest/pipeline.ts';
+import { EXTRACTIVE_LABEL, NO_ANSWER_TEXT } from '../server/answer/answerer.ts';
+import { answerKey, LruCache, normaliseQuestion } from '../server/answer/cache.ts';
+import { CitationStream, type StreamPiece } from '../server/answer/citation-stream.ts';
+import { detectLanguage } from '../server/answer/language.ts';
+import { createSummarizer, systemPrompt, userPrompt } from '../server/answer/llm.ts';
+import { splitSentences } from '../server/answer/sentences.ts';
+import { checkSupport, parseAnswer, SUPPORT_THRESHOLD } from '../server/answer/support.ts';
+import type { Source } from '../server/answer/types.ts';
 import { createApp } from '../server/app.ts';
 import { loadConfig } from '../server/config.ts';
-import { splitSentences } from '../server/answer/sentences.ts';
-import { CitationStream, type StreamPiece } from '../server/answer/citation-stream.ts';
-import { checkSupport, parseAnswer, SUPPORT_THRESHOLD } from '../server/answer/support.ts';
-import { createSummarizer, userPrompt, systemPrompt } from '../server/answer/llm.ts';
-import { answerKey, LruCache, normaliseQuestion } from '../server/answer/cache.ts';
-import { detectLanguage } from '../server/answer/language.ts';
-import { NO_ANSWER_TEXT, EXTRACTIVE_LABEL } from '../server/answer/answerer.ts';
-import type { Source } from '../server/answer/types.ts';
-import { startLlmServer, type LlmServer } from './llm-server.ts';
 import { tempDir } from './helpers.ts';
+import { type LlmServer, startLlmServer } from './llm-server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +71,8 @@ describe('sentences', () => {
   });
 
   it('keeps PDF line wraps inside a sentence, breaks at headings and list items, and keeps offsets', () => {
-    const text = 'Vedtak\n1. Bydelsutvalget ber Bymiljøetaten om å etablere opphøyde gangfelt og\ninnføre fartsgrense 30 km/t.\n2. Bydelen ber om bedre belysning.\nValgresultatet skal ikke offentliggjøres før kl. 21, jf. valgloven § 9-\n9. Valgstyret må sørge for det.';
+    const text =
+      'Vedtak\n1. Bydelsutvalget ber Bymiljøetaten om å etablere opphøyde gangfelt og\ninnføre fartsgrense 30 km/t.\n2. Bydelen ber om bedre belysning.\nValgresultatet skal ikke offentliggjøres før kl. 21, jf. valgloven § 9-\n9. Valgstyret må sørge for det.';
     const spans = splitSentences(text);
     expect(spans.map((s) => s.text)).toEqual([
       'Vedtak',
@@ -80,7 +82,13 @@ describe('sentences', () => {
       'Valgstyret må sørge for det.',
     ]);
     expect(spans[0].terminal).toBe(false);
-    for (const s of spans) expect(text.slice(s.start, s.end).replace(/^\d\. /, '').replace(/\s+/g, ' ')).toBe(s.text);
+    for (const s of spans)
+      expect(
+        text
+          .slice(s.start, s.end)
+          .replace(/^\d\. /, '')
+          .replace(/\s+/g, ' '),
+      ).toBe(s.text);
   });
 });
 
@@ -96,7 +104,10 @@ describe('citation stream', () => {
     const { steps, all } = run(['Vedtatt [', '1', ']. Så [2', ', 3]', ' ferdig.']);
     expect(steps[0]).toEqual([{ type: 'text', text: 'Vedtatt ' }]);
     expect(steps[1]).toEqual([]);
-    expect(steps[2]).toEqual([{ type: 'cite', n: 1 }, { type: 'text', text: '. Så ' }]);
+    expect(steps[2]).toEqual([
+      { type: 'cite', n: 1 },
+      { type: 'text', text: '. Så ' },
+    ]);
     expect(all.filter((p) => p.type === 'cite').map((p) => (p as { n: number }).n)).toEqual([1, 2, 3]);
     for (const p of all) if (p.type === 'text') expect(p.text).not.toMatch(/[[\]]/);
   });
@@ -165,10 +176,19 @@ describe('prompt', () => {
     expect(createSummarizer(loadConfig({}).llm, {})).toBeNull();
     expect(() => loadConfig({ INNSIKT_LLM: 'gpt' })).toThrow(/INNSIKT_LLM must be one of none, openai, azure/);
     expect(() => createSummarizer(loadConfig({ INNSIKT_LLM: 'openai' }).llm, {})).toThrow(/OPENAI_API_KEY, or OPENAI_BASE_URL/);
-    expect(createSummarizer(loadConfig({ INNSIKT_LLM: 'openai', INNSIKT_LLM_MODEL: 'llama3.1' }).llm, { OPENAI_BASE_URL: 'http://localhost:11434/v1/' })!.id).toBe('openai:llama3.1@http://localhost:11434/v1');
-    const azureEnv = { INNSIKT_LLM: 'azure', AZURE_OPENAI_API_KEY: 'k', AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com', AZURE_OPENAI_API_DEPLOYMENT_NAME: 'gpt4o-prod' };
+    expect(
+      createSummarizer(loadConfig({ INNSIKT_LLM: 'openai', INNSIKT_LLM_MODEL: 'llama3.1' }).llm, { OPENAI_BASE_URL: 'http://localhost:11434/v1/' })!.id,
+    ).toBe('openai:llama3.1@http://localhost:11434/v1');
+    const azureEnv = {
+      INNSIKT_LLM: 'azure',
+      AZURE_OPENAI_API_KEY: 'k',
+      AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com',
+      AZURE_OPENAI_API_DEPLOYMENT_NAME: 'gpt4o-prod',
+    };
     expect(createSummarizer(loadConfig(azureEnv).llm, azureEnv)!.id).toBe('azure:gpt4o-prod');
-    expect(() => createSummarizer(loadConfig({ INNSIKT_LLM: 'azure' }).llm, { INNSIKT_LLM: 'azure' })).toThrow(/AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT/);
+    expect(() => createSummarizer(loadConfig({ INNSIKT_LLM: 'azure' }).llm, { INNSIKT_LLM: 'azure' })).toThrow(
+      /AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT/,
+    );
   });
 
   it('detects the question language', () => {
@@ -321,15 +341,22 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
       for (const c of json.citations) {
         const doc = (await store.getDocument(c.documentId, ADMIN_PRINCIPAL))!;
         expect(doc.source).toBe(c.source);
-        const pages = doc.pages.filter((p) => p.num != null && p.num >= c.pageStart && p.num <= c.pageEnd).map((p) => p.text).join(' ');
-        for (const quote of c.quote.split(' … ')) expect(pages.replace(/\s+/g, ' '), `${q.query}: [${c.n}] ${c.source} p.${c.pageStart}`).toContain(quote.replace(/ …$/, '').slice(0, 60));
+        const pages = doc.pages
+          .filter((p) => p.num != null && p.num >= c.pageStart && p.num <= c.pageEnd)
+          .map((p) => p.text)
+          .join(' ');
+        for (const quote of c.quote.split(' … '))
+          expect(pages.replace(/\s+/g, ' '), `${q.query}: [${c.n}] ${c.source} p.${c.pageStart}`).toContain(quote.replace(/ …$/, '').slice(0, 60));
         expect(c.supported).toBe(true);
       }
-      const cites = (grade: number) => json.citations.some((c: any) => q.expect.some((e) => e.grade >= grade && e.file === c.source && e.page >= c.pageStart && e.page <= c.pageEnd));
+      const cites = (grade: number) =>
+        json.citations.some((c: any) => q.expect.some((e) => e.grade >= grade && e.file === c.source && e.page >= c.pageStart && e.page <= c.pageEnd));
       if (cites(1)) found++;
       if (cites(2)) answers++;
     }
-    console.log(`Extractive citations on the demo: ${found}/${judged.length} answers cite a judged page, ${answers}/${judged.length} a grade-2 page (fixtures/expected-queries.json)`);
+    console.log(
+      `Extractive citations on the demo: ${found}/${judged.length} answers cite a judged page, ${answers}/${judged.length} a grade-2 page (fixtures/expected-queries.json)`,
+    );
     expect(found / judged.length).toBeGreaterThanOrEqual(0.85);
   });
 
@@ -394,7 +421,13 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
       store,
       embedder,
       dataDir,
-      config: config({ INNSIKT_LLM: 'azure', AZURE_OPENAI_API_KEY: 'azure-key', AZURE_OPENAI_ENDPOINT: origin, AZURE_OPENAI_API_DEPLOYMENT_NAME: 'gpt-4o-prod', AZURE_OPENAI_API_VERSION: '2024-10-21' }),
+      config: config({
+        INNSIKT_LLM: 'azure',
+        AZURE_OPENAI_API_KEY: 'azure-key',
+        AZURE_OPENAI_ENDPOINT: origin,
+        AZURE_OPENAI_API_DEPLOYMENT_NAME: 'gpt-4o-prod',
+        AZURE_OPENAI_API_VERSION: '2024-10-21',
+      }),
       isReady: () => true,
     });
     const { json } = await ask(app, 'sprøyterom for røyking');
@@ -501,7 +534,12 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
       llm.reset();
       llm.script({ text: 'Trangboddhet er utbredt. '.repeat(40), pieceSize: 8, chunkDelayMs: 100 });
       const ac2 = new AbortController();
-      const pending = fetch(`http://127.0.0.1:${port}/api/v1/answer`, { method: 'POST', body: JSON.stringify({ question: 'trangboddhet' }), headers: { 'content-type': 'application/json' }, signal: ac2.signal }).catch((e) => e);
+      const pending = fetch(`http://127.0.0.1:${port}/api/v1/answer`, {
+        method: 'POST',
+        body: JSON.stringify({ question: 'trangboddhet' }),
+        headers: { 'content-type': 'application/json' },
+        signal: ac2.signal,
+      }).catch((e) => e);
       const req2 = await llm.waitFor((r) => r.path.endsWith('/chat/completions'));
       await sleep(300);
       ac2.abort();
@@ -518,7 +556,9 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
       for (const [, tag, attrs] of tags) {
         expect(['hx-partial', 'div', 'p', 'span', 'a', 'h3', 'ol', 'li', 'q']).toContain(tag);
         for (const [, name] of attrs.matchAll(/\s([\w:-]+)=/g)) {
-          expect(['hx-target', 'hx-swap', 'hx-ignore', 'id', 'class', 'href', 'title', 'aria-label', 'aria-busy', 'aria-live', 'role', 'value']).toContain(name);
+          expect(['hx-target', 'hx-swap', 'hx-ignore', 'id', 'class', 'href', 'title', 'aria-label', 'aria-busy', 'aria-live', 'role', 'value']).toContain(
+            name,
+          );
         }
         const href = /href="([^"]*)"/.exec(attrs)?.[1];
         if (href) expect(href).toMatch(/^\/documents\//);
@@ -604,7 +644,8 @@ describe('innsikt answer', () => {
   it('prints the answer JSON, and says when nothing answers', () => {
     const data = tempDir('innsikt-answer-cli-');
     const env = { ...process.env, INNSIKT_DATA_DIR: data, INNSIKT_LLM: 'none' };
-    const run = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/innsikt.js'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [path.join(ROOT, 'bin/innsikt.js'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
     expect(run('ingest', path.join(ROOT, 'fixtures/demo/2024-03-14-bydelsutvalget.pdf')).status).toBe(0);
     const r = run('answer', 'Hva ble vedtatt om lekeplassen i Tøyenparken?', '--json');
     expect(r.status, r.stderr).toBe(0);
@@ -620,4 +661,3 @@ describe('innsikt answer', () => {
     expect(run('answer').status).toBe(2);
   });
 });
-

@@ -3,14 +3,15 @@
  * every match a candidate (rank-first against the joined path), the access check on candidates
  * (canaries), capped totals, the vocabulary table, and the skipped tie-breaking vector leg.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+
 import path from 'node:path';
-import { SqliteStore, BM25_WEIGHTS } from '../indexes/embedded/sqlite-store.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import { TOTAL_CAP } from '../indexes/embedded/bm25-leg.ts';
-import { search } from '../indexes/search.ts';
+import { BM25_WEIGHTS, SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { search } from '../indexes/search.ts';
+import { ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL } from '../indexes/types.ts';
 import { embeddingText } from '../ingest/chunk.ts';
-import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal } from '../indexes/types.ts';
 import { pageChunks, silverDoc, tempDir } from './helpers.ts';
 
 const INTERNAL: Principal = { id: 'staff', internal: true, groups: [] };
@@ -30,7 +31,12 @@ function open(opts: ConstructorParameters<typeof SqliteStore>[1] = {}, file = pa
 function put(store: SqliteStore, id: string, pages: string[], over = {}) {
   const doc = silverDoc(id, pages, over);
   const chunks = pageChunks(doc);
-  store.upsertSync(doc, chunks, chunks.map((c) => embedder.embedOne(embeddingText(doc.title, c))), EMB);
+  store.upsertSync(
+    doc,
+    chunks,
+    chunks.map((c) => embedder.embedOne(embeddingText(doc.title, c))),
+    EMB,
+  );
 }
 
 /** A small deterministic word salad: every page has filler words, some pages the test words. */
@@ -42,7 +48,10 @@ function page(i: number, extra: string): string {
 }
 
 function rowsToDocs(store: SqliteStore, ranked: { rowid: number }[]): string[] {
-  const recs = store.chunksByRowid(ranked.map((r) => r.rowid), ADMIN_PRINCIPAL);
+  const recs = store.chunksByRowid(
+    ranked.map((r) => r.rowid),
+    ADMIN_PRINCIPAL,
+  );
   return ranked.map((r) => recs.get(r.rowid)!.documentId);
 }
 
@@ -72,10 +81,14 @@ describe('innsikt_bm25 (native/innsikt_fts.c)', () => {
       const args = idf.map((_, i) => `, @m${i}`).join('');
       const params = Object.fromEntries(idf.map((v, i) => [`m${i}`, v]));
       const builtin = store.db
-        .prepare(`SELECT rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
+        .prepare(
+          `SELECT rowid, bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`,
+        )
         .all({ match: match.expr }) as { rowid: number; s: number }[];
       const ours = store.db
-        .prepare(`SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 0, 0.5, 0${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`)
+        .prepare(
+          `SELECT rowid, innsikt_bm25(chunks_fts, ${w.title}, ${w.heading}, ${w.body}, ${w.exact}, 2, 0, 0.5, 0${args}) AS s FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rowid`,
+        )
         .all({ match: match.expr, ...params }) as { rowid: number; s: number }[];
       expect(builtin.length).toBeGreaterThan(0);
       expect(ours.map((r) => r.rowid)).toEqual(builtin.map((r) => r.rowid));
@@ -169,7 +182,16 @@ describe.runIf(native)('every match is a candidate', () => {
     const staff = store.bm25Rows('lekeplass', { principal: INTERNAL, limit: 5 });
     expect(rowsToDocs(store, staff.ranked).every((d) => d.startsWith('i'))).toBe(true);
     expect(staff.total).toBe(156);
-    const texts = [...store.chunksByRowid(pub.ranked.map((r) => r.rowid), PUBLIC_PRINCIPAL).values()].map((c) => c.text).join(' ');
+    const texts = [
+      ...store
+        .chunksByRowid(
+          pub.ranked.map((r) => r.rowid),
+          PUBLIC_PRINCIPAL,
+        )
+        .values(),
+    ]
+      .map((c) => c.text)
+      .join(' ');
     expect(texts).not.toContain('KANARIGATE');
   });
 

@@ -3,11 +3,11 @@
  * temporary data directory, on a free loopback port) and headless Debian Chromium through
  * playwright-core. Never downloads a browser: without /usr/bin/chromium the suites skip.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { tempDir } from './helpers.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';

@@ -9,11 +9,12 @@
  *
  * Skipped when /usr/bin/chromium is missing (never downloads a browser).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, RESULT_ITEMS, ROOT, launchChromium, startDemoServer, type DemoServer } from './browser-harness.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, CHROMIUM, type DemoServer, HAS_CHROMIUM, launchChromium, RESULT_ITEMS, ROOT, startDemoServer } from './browser-harness.ts';
 
 if (!HAS_CHROMIUM) console.warn(`[skip] ${CHROMIUM} not found: browser tests skipped (install chromium; never "npx playwright install")`);
 
@@ -22,7 +23,6 @@ const EXPECTED: { query: string; expect: { file: string; page: number }[] }[] = 
   fs.readFileSync(path.join(ROOT, 'fixtures/expected-queries.json'), 'utf8'),
 ).queries;
 const EXPECTED_PAGES = EXPECTED.find((q) => q.query === QUERY)!.expect;
-
 
 let demo: DemoServer | null = null;
 let base: string;
@@ -91,7 +91,10 @@ describe.skipIf(!HAS_CHROMIUM)('web UI in a browser', () => {
           marks: await items.nth(i).locator('.treff-utdrag mark').count(),
         })),
       );
-      expect(firstThree.some((r) => /Tøyenparken/i.test(r.title) || r.marks > 0), JSON.stringify(firstThree)).toBe(true);
+      expect(
+        firstThree.some((r) => /Tøyenparken/i.test(r.title) || r.marks > 0),
+        JSON.stringify(firstThree),
+      ).toBe(true);
       expect(await page.locator(`${RESULT_ITEMS} mark`).count()).toBeGreaterThan(0);
       const markText = (await page.locator(`${RESULT_ITEMS} mark`).allTextContents()).join(' ').toLowerCase();
       expect(markText).toMatch(/lekeplass|tøyenpark/);
@@ -143,10 +146,13 @@ describe.skipIf(!HAS_CHROMIUM)('web UI in a browser', () => {
       expect(await section.locator('.side-merke').textContent()).toContain('Fra søketreffet');
       const viewport = page.viewportSize()!;
       await expect
-        .poll(async () => {
-          const box = await section.boundingBox();
-          return box != null && box.y >= -5 && box.y < viewport.height * 0.5;
-        }, { timeout: 5_000 })
+        .poll(
+          async () => {
+            const box = await section.boundingBox();
+            return box != null && box.y >= -5 && box.y < viewport.height * 0.5;
+          },
+          { timeout: 5_000 },
+        )
         .toBe(true);
       expect(await section.locator('mark').count()).toBeGreaterThan(0);
 
@@ -182,10 +188,7 @@ describe.skipIf(!HAS_CHROMIUM)('web UI in a browser', () => {
       expect(await page.locator('input#q').inputValue()).toBe('budsjett');
 
       await page.locator('input#q').fill('sykehjem');
-      await Promise.all([
-        page.waitForURL((url) => url.searchParams.get('q') === 'sykehjem'),
-        page.locator('form.sokeskjema button[type="submit"]').click(),
-      ]);
+      await Promise.all([page.waitForURL((url) => url.searchParams.get('q') === 'sykehjem'), page.locator('form.sokeskjema button[type="submit"]').click()]);
       expect(page.url()).toContain('q=sykehjem');
       expect(await page.locator(RESULT_ITEMS).count()).toBeGreaterThan(0);
       expect(await page.locator('#sokestatus').textContent()).toContain('«sykehjem»');

@@ -6,8 +6,8 @@
  */
 import { expect, it } from 'vitest';
 import { readDemoManifest } from '../ingest/demo.ts';
-import type { createApp } from '../server/app.ts';
 import type { IngestResult } from '../ingest/pipeline.ts';
+import type { createApp } from '../server/app.ts';
 
 const manifest = readDemoManifest();
 
@@ -68,7 +68,10 @@ export function canaryTests(ctx: () => { app: ReturnType<typeof createApp>; resu
   it('facet counts, meetings, cases and bodies count and show readable documents only', async () => {
     /** The documents counted by the results page's "Dokumenttype" facet. */
     const kindTotal = (html: string) =>
-      [...(/<legend>Dokumenttype<\/legend>([\s\S]*?)<\/fieldset>/.exec(html)?.[1] ?? '').matchAll(/<span class="antall">(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+      [...(/<legend>Dokumenttype<\/legend>([\s\S]*?)<\/fieldset>/.exec(html)?.[1] ?? '').matchAll(/<span class="antall">(\d+)/g)].reduce(
+        (a, m) => a + Number(m[1]),
+        0,
+      );
     for (const c of manifest.canaries) {
       const q = encodeURIComponent(c.word.split('-').slice(0, 2).join(' '));
       const anon = await (await get(`/?q=${q}`)).text();

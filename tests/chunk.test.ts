@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chunkPages, countWords, detectHeading, embeddingText, HEADING_SEPARATOR, type DraftChunk } from '../ingest/chunk.ts';
+import { describe, expect, it } from 'vitest';
 import type { PageText } from '../indexes/types.ts';
+import { chunkPages, countWords, type DraftChunk, detectHeading, embeddingText, HEADING_SEPARATOR } from '../ingest/chunk.ts';
 
 const CORPUS = path.resolve(process.cwd(), '../shared/corpus');
 const LEVANGER = path.join(CORPUS, 'text/no_levanger_kommunestyret_moteprotokoll_2026-03-25_EXCERPT_PS6-PS13.txt');
@@ -35,7 +35,10 @@ function rng(seed: number) {
     return s / 2 ** 32;
   };
 }
-const VOCAB = 'bydelen barnehage skole levekår budsjett tiltak innbyggere ungdom eldre helse bolig park drift vedlikehold kostnader tilskudd plan område trafikk sikkerhet frivillighet kultur idrett'.split(' ');
+const VOCAB =
+  'bydelen barnehage skole levekår budsjett tiltak innbyggere ungdom eldre helse bolig park drift vedlikehold kostnader tilskudd plan område trafikk sikkerhet frivillighet kultur idrett'.split(
+    ' ',
+  );
 function sentence(r: () => number, tag: string, n = 8 + Math.floor(r() * 10)): string {
   const w = Array.from({ length: n }, (_, i) => (i === 2 ? tag : VOCAB[Math.floor(r() * VOCAB.length)]));
   return w[0][0].toUpperCase() + w.join(' ').slice(1) + '.';
@@ -64,7 +67,10 @@ function paragraph(r: () => number, tag: string, targetWords: number): string {
 /** A protocol with a saksliste and `items` agenda items; item i's body words carry the tag `s{i}x`. */
 function syntheticProtocol(items: number, seed = 1): { text: string; headings: string[] } {
   const r = rng(seed);
-  const headings = Array.from({ length: items }, (_, i) => `Sak ${i + 1}/24 ${['Budsjett 2025', 'Levekår i bydelen', 'Parkdrift og vedlikehold', 'Frivillighetsmidler'][i % 4]}`);
+  const headings = Array.from(
+    { length: items },
+    (_, i) => `Sak ${i + 1}/24 ${['Budsjett 2025', 'Levekår i bydelen', 'Parkdrift og vedlikehold', 'Frivillighetsmidler'][i % 4]}`,
+  );
   const parts: string[] = ['MØTEPROTOKOLL', 'Bydelsutvalget\nMøtedato: 12.03.2024', 'Saksliste', headings.join('\n')];
   for (let i = 0; i < items; i++) {
     const tag = `s${i + 1}x`;
@@ -170,7 +176,11 @@ describe('chunkPages: protocols', () => {
     }
     expect(sawItems).toBeGreaterThanOrEqual(8);
     // Every item heading opens a chunk.
-    for (const h of headings) expect(chunks.some((c) => c.text.startsWith(h)), h).toBe(true);
+    for (const h of headings)
+      expect(
+        chunks.some((c) => c.text.startsWith(h)),
+        h,
+      ).toBe(true);
   });
 
   it('keeps the saksliste together instead of cutting it at every listed item', () => {
@@ -225,7 +235,10 @@ describe('chunkPages: long reports', () => {
 
   it('opens a new chunk at every top-level section and names sub-sections in the heading', () => {
     for (const h of ['1 Innledning', '2 Metode', '3 Funn', '4 Anbefalinger', '5 Vedlegg']) {
-      expect(chunks.some((c) => c.text.startsWith(h) && c.heading === h), h).toBe(true);
+      expect(
+        chunks.some((c) => c.text.startsWith(h) && c.heading === h),
+        h,
+      ).toBe(true);
     }
     expect(chunks.some((c) => c.heading?.startsWith('3 Funn' + HEADING_SEPARATOR + '3.'))).toBe(true);
   });
@@ -272,7 +285,12 @@ describe('chunkPages: pages', () => {
     expect(c.pageStart).toBe(1);
     expect(c.pageEnd).toBe(3);
     expect(c.pageBreaks).toEqual([{ offset: c.text.indexOf('Budsjettet ble'), page: 3 }]);
-    expect(chunkPages([{ num: 1, text: '' }, { num: 2, text: ' \n\n ' }])).toEqual([]);
+    expect(
+      chunkPages([
+        { num: 1, text: '' },
+        { num: 2, text: ' \n\n ' },
+      ]),
+    ).toEqual([]);
     expect(chunkPages([])).toEqual([]);
   });
 
@@ -337,7 +355,10 @@ describe.skipIf(!hasCorpus)('chunkPages on real protocols (../shared/corpus)', (
     }
     const passages = path.join(CORPUS, 'eval/norquad/norquad_test_passages.jsonl');
     if (!existsSync(passages)) return;
-    const texts = readFileSync(passages, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
+    const texts = readFileSync(passages, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { text: string }).text);
     for (const t of texts) {
       const pages: PageText[] = [{ num: null, text: t }];
       const chunks = chunkPages(pages, { targetWords: 60, maxWords: 90, minWords: 30 });

@@ -1,8 +1,9 @@
 /** The `innsikt` command as a user runs it: real processes, real files, JSON on stdout. */
-import { describe, expect, it, beforeAll } from 'vitest';
+
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -39,7 +40,14 @@ describe('innsikt command line', () => {
   });
 
   it('ingests files, reports each one, and one bad file stops nothing', () => {
-    const r = run('ingest', path.join(DEMO, '2024-03-14-bydelsutvalget.pdf'), path.join(work, 'broken.pdf'), path.join(work, 'missing.pdf'), changing, '--json');
+    const r = run(
+      'ingest',
+      path.join(DEMO, '2024-03-14-bydelsutvalget.pdf'),
+      path.join(work, 'broken.pdf'),
+      path.join(work, 'missing.pdf'),
+      changing,
+      '--json',
+    );
     expect(r.code).toBe(0);
     const { files } = JSON.parse(r.stdout);
     const status = Object.fromEntries(files.map((f: { file: string; status: string }) => [path.basename(f.file), f]));

@@ -4,13 +4,14 @@
  * scores and totals as FTS5 gives, before and after rows are added and deleted, in every
  * access scope (canaries), and they are built in steps a time budget can stop.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+
 import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
-import { embeddingText } from '../ingest/chunk.ts';
-import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal, type SearchFilters } from '../indexes/types.ts';
 import type { StoredDocument } from '../indexes/store.ts';
+import { ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL, type SearchFilters } from '../indexes/types.ts';
+import { embeddingText } from '../ingest/chunk.ts';
 import { pageChunks, silverDoc, tempDir } from './helpers.ts';
 
 const native = process.env.INNSIKT_NATIVE !== '0';
@@ -32,7 +33,12 @@ function open(file: string, opts: ConstructorParameters<typeof SqliteStore>[1] =
 function put(store: SqliteStore, id: string, text: string, over = {}) {
   const doc = silverDoc(id, [text], over);
   const chunks = pageChunks(doc);
-  store.upsertSync(doc, chunks, chunks.map((c) => embedder.embedOne(embeddingText(doc.title, c))), EMB);
+  store.upsertSync(
+    doc,
+    chunks,
+    chunks.map((c) => embedder.embedOne(embeddingText(doc.title, c))),
+    EMB,
+  );
 }
 
 /** Deterministic pages: common words everywhere, in varying numbers, order and company. */
@@ -75,7 +81,10 @@ function expectSame(store: SqliteStore, plain: SqliteStore, query: string, princ
 }
 
 function docs(store: SqliteStore, ranked: { rowid: number }[]): string[] {
-  const recs = store.chunksByRowid(ranked.map((r) => r.rowid), ADMIN_PRINCIPAL);
+  const recs = store.chunksByRowid(
+    ranked.map((r) => r.rowid),
+    ADMIN_PRINCIPAL,
+  );
   return ranked.map((r) => recs.get(r.rowid)!.documentId);
 }
 
@@ -220,7 +229,16 @@ describe.runIf(native)('common-word lists', () => {
       }
     }
     const pub = store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 60 });
-    const texts = [...store.chunksByRowid(pub.ranked.map((r) => r.rowid), PUBLIC_PRINCIPAL).values()].map((c) => c.text).join(' ');
+    const texts = [
+      ...store
+        .chunksByRowid(
+          pub.ranked.map((r) => r.rowid),
+          PUBLIC_PRINCIPAL,
+        )
+        .values(),
+    ]
+      .map((c) => c.text)
+      .join(' ');
     expect(texts).not.toContain('KANARILISTE');
   });
 

@@ -5,9 +5,10 @@
  * the client's, the node the tests run against is the same version, and every setting the
  * compose file gives the app is one the app reads and the README documents.
  */
-import { describe, expect, it } from 'vitest';
+
 import fs from 'node:fs';
 import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { indexConfig } from '../indexes/config.ts';
 import { loadConfig } from '../server/config.ts';
 
@@ -41,12 +42,16 @@ describe('docker-compose.yml', () => {
 
   it('gives the app only settings it reads and the README documents, and they parse', () => {
     const env: Record<string, string> = {};
-    for (const m of compose.matchAll(/^\s{4}((?:INNSIKT|ELASTICSEARCH)_[A-Z_]+):\s*(.*)$/gm)) env[m[1]] = m[2].replace(/^\$\{[A-Z_]+:-?\??([^}]*)\}$/, '$1').replace(/^"|"$/g, '');
+    for (const m of compose.matchAll(/^\s{4}((?:INNSIKT|ELASTICSEARCH)_[A-Z_]+):\s*(.*)$/gm))
+      env[m[1]] = m[2].replace(/^\$\{[A-Z_]+:-?\??([^}]*)\}$/, '$1').replace(/^"|"$/g, '');
     expect(Object.keys(env).length).toBeGreaterThan(5);
     for (const name of Object.keys(env)) expect(readme, `${name} in the README's configuration`).toContain(`\`${name}\``);
     const values = { ...env, ELASTICSEARCH_PASSWORD: 'secret', INNSIKT_TOKENS: '' };
     const config = loadConfig(values);
-    expect(config.index).toMatchObject({ backend: 'elasticsearch', elasticsearch: { nodes: ['http://elasticsearch:9200'], username: 'elastic', prefix: 'innsikt' } });
+    expect(config.index).toMatchObject({
+      backend: 'elasticsearch',
+      elasticsearch: { nodes: ['http://elasticsearch:9200'], username: 'elastic', prefix: 'innsikt' },
+    });
     expect(indexConfig(values, '/data').backend).toBe('elasticsearch');
   });
 });

@@ -2,17 +2,18 @@
  * Real public documents from ../shared/corpus: nasty PDFs fail one by one with clear reasons,
  * the rest are searchable, and known queries find the right file and page.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import path from 'node:path';
-import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
-import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
-import { DataDir } from '../ingest/data-dir.ts';
-import { ingestPaths, type IngestResult } from '../ingest/pipeline.ts';
-import { shutdownExtractors } from '../ingest/extract/index.ts';
-import { search } from '../indexes/search.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../indexes/analysis/index.ts';
 import { parseQuery } from '../indexes/analysis/query.ts';
+import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { search } from '../indexes/search.ts';
 import { ADMIN_PRINCIPAL } from '../indexes/types.ts';
+import { DataDir } from '../ingest/data-dir.ts';
+import { shutdownExtractors } from '../ingest/extract/index.ts';
+import { type IngestResult, ingestPaths } from '../ingest/pipeline.ts';
 import { CORPUS, HAS_CORPUS, NO_CORPUS_REASON, tempDir } from './helpers.ts';
 
 describe.skipIf(!HAS_CORPUS)(`real corpus (${HAS_CORPUS ? CORPUS : NO_CORPUS_REASON})`, () => {

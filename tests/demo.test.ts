@@ -3,24 +3,25 @@
  * chunking, the local embedder and the embedded store, then the judged queries of
  * fixtures/expected-queries.json, and access control over HTTP with planted canaries.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import fs from 'node:fs';
 import path from 'node:path';
-import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
-import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
-import { DataDir } from '../ingest/data-dir.ts';
-import { ingestDemo, readDemoManifest, DEMO_DIR } from '../ingest/demo.ts';
-import { search, searchDocuments } from '../indexes/search.ts';
-import { createApp } from '../server/app.ts';
-import { loadConfig, searchOptions } from '../server/config.ts';
-import { shutdownExtractors } from '../ingest/extract/index.ts';
-import { scoreQuery, summarize, formatTable, type JudgedQuery } from '../eval/metrics.ts';
-import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal, type SearchFilters, type SearchMode } from '../indexes/types.ts';
-import type { IngestResult } from '../ingest/pipeline.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatTable, type JudgedQuery, scoreQuery, summarize } from '../eval/metrics.ts';
 import { analyze } from '../indexes/analysis/index.ts';
 import { DEFAULT_ANALYSIS, parseQuery } from '../indexes/analysis/query.ts';
-import { tempDir } from './helpers.ts';
+import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { search, searchDocuments } from '../indexes/search.ts';
+import { ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL, type SearchFilters, type SearchMode } from '../indexes/types.ts';
+import { DataDir } from '../ingest/data-dir.ts';
+import { DEMO_DIR, ingestDemo, readDemoManifest } from '../ingest/demo.ts';
+import { shutdownExtractors } from '../ingest/extract/index.ts';
+import type { IngestResult } from '../ingest/pipeline.ts';
+import { createApp } from '../server/app.ts';
+import { loadConfig, searchOptions } from '../server/config.ts';
 import { canaryTests } from './canaries.ts';
+import { tempDir } from './helpers.ts';
 
 const readQueries = (name: string): JudgedQuery[] => JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures', name), 'utf8')).queries;
 const QUERIES = readQueries('expected-queries.json');
@@ -93,7 +94,10 @@ describe('judged queries over the demo corpus', () => {
 
   it('hybrid is never worse than BM25 alone, and finds compounds BM25 cannot', async () => {
     const table = [];
-    for (const [name, set] of [['judged', QUERIES.filter((q) => q.expect.length)], ['compounds', COMPOUNDS]] as const) {
+    for (const [name, set] of [
+      ['judged', QUERIES.filter((q) => q.expect.length)],
+      ['compounds', COMPOUNDS],
+    ] as const) {
       const per: Record<string, ReturnType<typeof summarize>> = {};
       for (const mode of ['bm25', 'vector', 'hybrid'] as const) {
         const scores = [];
@@ -119,7 +123,10 @@ describe('judged queries over the demo corpus', () => {
       if (bm25.results.length === 0) continue;
       const hybrid = await search(store, embedder, { ...req, mode: 'hybrid' }, defaults);
       const n = Math.min(bm25.results.length, 10);
-      expect(hybrid.results.slice(0, n).map((r) => r.chunkId), query).toEqual(bm25.results.slice(0, n).map((r) => r.chunkId));
+      expect(
+        hybrid.results.slice(0, n).map((r) => r.chunkId),
+        query,
+      ).toEqual(bm25.results.slice(0, n).map((r) => r.chunkId));
       compared++;
     }
     expect(compared).toBeGreaterThanOrEqual(20);
@@ -136,7 +143,12 @@ describe('judged queries over the demo corpus', () => {
     };
     const off = await scores(false);
     const on = await scores(true);
-    console.log(formatTable([{ name: 'compounds bm25, no decompounding', s: off }, { name: 'compounds bm25, decompounding', s: on }]));
+    console.log(
+      formatTable([
+        { name: 'compounds bm25, no decompounding', s: off },
+        { name: 'compounds bm25, decompounding', s: on },
+      ]),
+    );
     expect(off.recall10).toBe(0);
     expect(on.recall10).toBeGreaterThanOrEqual(0.6);
   });
@@ -147,7 +159,10 @@ describe('judged queries over the demo corpus', () => {
       const terms = parseQuery(q.query).words.map((t) => t.stem);
       for (const r of res.results) {
         const stems = new Set(analyze(r.snippet + ' ' + r.title).stems);
-        expect(terms.every((t) => stems.has(t)), `${q.query} fully matched ${r.source}`).toBe(false);
+        expect(
+          terms.every((t) => stems.has(t)),
+          `${q.query} fully matched ${r.source}`,
+        ).toBe(false);
       }
     }
     expect((await search(store, embedder, { query: 'xqzvlk', limit: 10, principal: ADMIN_PRINCIPAL }, defaults)).results).toEqual([]);
@@ -170,7 +185,9 @@ describe('results page search', () => {
     const req = { limit: 10, principal: ADMIN_PRINCIPAL, mode: 'bm25' as const };
     const typing = await search(store, embedder, { ...req, query: 'Tøyenparken lekepl' }, { ...defaults, prefixLast: true });
     expect(typing.results.length).toBeGreaterThan(0);
-    expect((await search(store, embedder, { ...req, query: 'Tøyenparken lekepl' }, defaults)).results.map((r) => r.chunkId)).not.toEqual(typing.results.map((r) => r.chunkId));
+    expect((await search(store, embedder, { ...req, query: 'Tøyenparken lekepl' }, defaults)).results.map((r) => r.chunkId)).not.toEqual(
+      typing.results.map((r) => r.chunkId),
+    );
     const full = (prefix: boolean) => search(store, embedder, { ...req, mode: 'hybrid', query: 'lekeplass Tøyenparken' }, { ...defaults, prefixLast: prefix });
     expect((await full(true)).results.map((r) => r.chunkId)).toEqual((await full(false)).results.map((r) => r.chunkId));
   });
@@ -228,7 +245,21 @@ describe('the web app on the demo corpus', () => {
     const ok = await (await app.request('/api/v1/search?q=budsjett&limit=3&mode=bm25')).json();
     expect(Object.keys(ok).sort()).toEqual(['mode', 'query', 'results', 'tookMs', 'total', 'totalRelation']);
     // The API and the CLI share one JSON shape (indexes/search.ts searchJson).
-    expect(Object.keys(ok.results[0]).sort()).toEqual(['body', 'chunkId', 'date', 'documentId', 'item', 'kind', 'page', 'pageEnd', 'pageStart', 'score', 'snippet', 'source', 'title']);
+    expect(Object.keys(ok.results[0]).sort()).toEqual([
+      'body',
+      'chunkId',
+      'date',
+      'documentId',
+      'item',
+      'kind',
+      'page',
+      'pageEnd',
+      'pageStart',
+      'score',
+      'snippet',
+      'source',
+      'title',
+    ]);
     expect(ok.results.length).toBeLessThanOrEqual(3);
     expect(new Set(ok.results.map((r: { chunkId: string }) => r.chunkId)).size).toBe(ok.results.length);
   });
@@ -407,16 +438,22 @@ describe('browsing and filtering the results page over HTTP', () => {
     return { status: res.status, html: await res.text() };
   };
   const asInternal = { Authorization: `Bearer ${INTERNAL_TOKEN}` };
-  const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  const unescapeHtml = (s: string) =>
+    s
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&');
   /** One chunk of HTML per result (the text from its <li class="treff"> to the next). */
   const hits = (html: string) => html.split('<li class="treff">').slice(1);
-  const hitBody = (h: string) => unescape(/<p class="treff-meta"><span>(?:<a [^>]*>)?([^<]*)/.exec(h)![1]);
+  const hitBody = (h: string) => unescapeHtml(/<p class="treff-meta"><span>(?:<a [^>]*>)?([^<]*)/.exec(h)![1]);
   const hitDocId = (h: string) => decodeURIComponent(/<a href="\/documents\/([^"?#]+)/.exec(h)![1]);
   /** A facet group's values and counts, in page order. */
   const facet = (html: string, legend: string) => {
     const group = new RegExp(`<legend>${legend}</legend>([\\s\\S]*?)</fieldset>`).exec(html)?.[1] ?? '';
     return [...group.matchAll(/<a ([^>]*)><span class="fasett-navn" hx-ignore="">([^<]*)<\/span><span class="antall">(\d+)/g)].map((m) => ({
-      value: unescape(m[2]),
+      value: unescapeHtml(m[2]),
       count: Number(m[3]),
       current: m[1].includes('aria-current="true"'),
     }));
@@ -436,7 +473,9 @@ describe('browsing and filtering the results page over HTTP', () => {
     // The body's own count is the count of the filtered results; the others are unchanged.
     expect(html).toContain(`${bodies.find((b) => b.value === 'Bydelsutvalget')!.count} dokumenter for «budsjett»`);
     expect(facet(all.html, 'Utvalg').map((b) => ({ ...b, current: false }))).toEqual(bodies.map((b) => ({ ...b, current: false })));
-    expect(html).toContain('<span class="skjult">Fjern filter: </span><span class="brikke-etikett">Utvalg</span> <span class="brikke-verdi" hx-ignore="">Bydelsutvalget</span>');
+    expect(html).toContain(
+      '<span class="skjult">Fjern filter: </span><span class="brikke-etikett">Utvalg</span> <span class="brikke-verdi" hx-ignore="">Bydelsutvalget</span>',
+    );
     // The same filter through htmx: the partial only, with the facets inside it.
     const partial = await get('/?q=budsjett&body=Bydelsutvalget', { 'HX-Request': 'true' });
     expect(partial.html).not.toContain('<html');
@@ -488,7 +527,10 @@ describe('browsing and filtering the results page over HTTP', () => {
     const anonBodies = facet(anon, 'Utvalg');
     expect(Object.fromEntries(anonBodies.map((b) => [b.value, b.count]))).toEqual(Object.fromEntries([...byBody].map(([b, ids]) => [b, ids.size])));
     // Staff see the internal budget memo counted (under the body and year it was read with); the public does not.
-    const memo = (await store.getDocument(results.find((r) => r.file.endsWith('2024-09-12-internt-notat-risikovurdering-budsjett-2025.pdf'))!.documentId!, ADMIN_PRINCIPAL))!;
+    const memo = (await store.getDocument(
+      results.find((r) => r.file.endsWith('2024-09-12-internt-notat-risikovurdering-budsjett-2025.pdf'))!.documentId!,
+      ADMIN_PRINCIPAL,
+    ))!;
     expect(memo.access).toBe('internal');
     const count = (html: string, legend: string, value: string) => facet(html, legend).find((x) => x.value === value)?.count ?? 0;
     const sum = (html: string, legend: string) => facet(html, legend).reduce((a, x) => a + x.count, 0);
@@ -517,7 +559,10 @@ describe('browsing and filtering the results page over HTTP', () => {
   function publicMatches(q: string): number {
     const ids = new Set<string>();
     const ranked = store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 1000 }).ranked;
-    const chunks = store.chunksByRowid(ranked.map((r) => r.rowid), PUBLIC_PRINCIPAL);
+    const chunks = store.chunksByRowid(
+      ranked.map((r) => r.rowid),
+      PUBLIC_PRINCIPAL,
+    );
     for (const c of chunks.values()) if (c.body) ids.add(c.documentId);
     return ids.size;
   }

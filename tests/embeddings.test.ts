@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertSameEmbedder,
   createEmbedder,
@@ -35,7 +35,13 @@ describe('LocalHashEmbedder', () => {
   });
 
   it('returns L2-normalised vectors of the configured size; zeros when there is nothing to embed', async () => {
-    const [a, b, empty, punct, stop] = await e.embed(['Kommunestyret', 'Et langt avsnitt om levekår, skole og barnehage i bydelen. '.repeat(40), '', ' – !! ', 'hva er det']);
+    const [a, b, empty, punct, stop] = await e.embed([
+      'Kommunestyret',
+      'Et langt avsnitt om levekår, skole og barnehage i bydelen. '.repeat(40),
+      '',
+      ' – !! ',
+      'hva er det',
+    ]);
     for (const v of [a, b, stop]) {
       expect(v).toBeInstanceOf(Float32Array);
       expect(v.length).toBe(2048);
@@ -71,13 +77,20 @@ describe('LocalHashEmbedder', () => {
   });
 
   it('reports its throughput (no timing assertion)', async () => {
-    const words = 'bydelsutvalget vedtok budsjettet for barnehager skoler levekårsutfordringer parkdrift eldreomsorg Gamle Oslo behandling kommunestyret innstilling administrasjonen'.split(' ');
-    const chunks = Array.from({ length: 300 }, (_, i) => Array.from({ length: 400 }, (_, j) => words[(i * 31 + j * 7) % words.length] + (j % 9 === 0 ? `${(i + j) % 50}` : '')).join(' '));
+    const words =
+      'bydelsutvalget vedtok budsjettet for barnehager skoler levekårsutfordringer parkdrift eldreomsorg Gamle Oslo behandling kommunestyret innstilling administrasjonen'.split(
+        ' ',
+      );
+    const chunks = Array.from({ length: 300 }, (_, i) =>
+      Array.from({ length: 400 }, (_, j) => words[(i * 31 + j * 7) % words.length] + (j % 9 === 0 ? `${(i + j) % 50}` : '')).join(' '),
+    );
     const x = new LocalHashEmbedder();
     const t = performance.now();
     await x.embed(chunks);
     const perSec = Math.round((chunks.length / (performance.now() - t)) * 1000);
-    console.log(`[embeddings.test] LocalHashEmbedder: ${perSec} chunks/s of 400 words (cold cache, test runner); node bin/run-ts.js indexes/embeddings/bench.ts for the real measurement`);
+    console.log(
+      `[embeddings.test] LocalHashEmbedder: ${perSec} chunks/s of 400 words (cold cache, test runner); node bin/run-ts.js indexes/embeddings/bench.ts for the real measurement`,
+    );
     expect(perSec).toBeGreaterThan(0);
   });
 });
@@ -211,7 +224,13 @@ describe('OpenAIEmbedder against a real local OpenAI-compatible server', () => {
 
   it('adds query and document prefixes, names them in the id, and sends no empty texts', async () => {
     reset();
-    const e = new OpenAIEmbedder({ model: 'nomic-embed-text', baseURL: `${srv.url}/v1`, queryPrefix: 'search_query: ', documentPrefix: 'search_document: ', maxRetries: 0 });
+    const e = new OpenAIEmbedder({
+      model: 'nomic-embed-text',
+      baseURL: `${srv.url}/v1`,
+      queryPrefix: 'search_query: ',
+      documentPrefix: 'search_document: ',
+      maxRetries: 0,
+    });
     const [q] = await e.embed(['levekår'], 'query');
     const [d, empty] = await e.embed(['levekår i bydelen', '   '], 'document');
     expect(srv.seen.map((s) => s.body.input)).toEqual([['search_query: levekår'], ['search_document: levekår i bydelen']]);
@@ -227,7 +246,9 @@ describe('OpenAIEmbedder against a real local OpenAI-compatible server', () => {
   it('turns 401 into a clear error that names the key, without retrying', async () => {
     reset();
     srv.behave((_s, res) => {
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'Incorrect API key provided: sk-wrong.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'Incorrect API key provided: sk-wrong.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
       return true;
     });
     const e = new OpenAIEmbedder({ model: 'test-embed', apiKey: 'sk-wrong', baseURL: `${srv.url}/v1`, maxRetries: 3 });
@@ -307,13 +328,21 @@ describe('createEmbedder', () => {
     expect(() => createEmbedder({ INNSIKT_EMBEDDER: 'azure', AZURE_OPENAI_API_KEY: 'k' })).toThrow(/AZURE_OPENAI_ENDPOINT.*DEPLOYMENT_NAME/);
     expect(() => createEmbedder({ INNSIKT_EMBEDDER: 'bert' })).toThrow(/local, openai or azure/);
     expect(() => createEmbedder({ INNSIKT_LOCAL_DIMENSIONS: 'many' })).toThrow(/INNSIKT_LOCAL_DIMENSIONS must be a positive whole number/);
-    expect(() => createEmbedder({ INNSIKT_EMBEDDER: 'openai', OPENAI_API_KEY: 'k', INNSIKT_EMBEDDING_DIMENSIONS: '0' })).toThrow(/INNSIKT_EMBEDDING_DIMENSIONS/);
+    expect(() => createEmbedder({ INNSIKT_EMBEDDER: 'openai', OPENAI_API_KEY: 'k', INNSIKT_EMBEDDING_DIMENSIONS: '0' })).toThrow(
+      /INNSIKT_EMBEDDING_DIMENSIONS/,
+    );
   });
 
   it('uses OpenAI with a key, Azure when only Azure is configured', () => {
     const o = createEmbedder({ INNSIKT_EMBEDDER: 'openai', OPENAI_API_KEY: 'sk', INNSIKT_EMBEDDING_DIMENSIONS: '256' });
     expect(o.id).toBe('openai:text-embedding-3-small:256');
-    const a = createEmbedder({ INNSIKT_EMBEDDER: 'openai', AZURE_OPENAI_API_KEY: 'k', AZURE_OPENAI_API_INSTANCE_NAME: 'res', AZURE_OPENAI_API_DEPLOYMENT_NAME: 'dep', INNSIKT_EMBEDDING_DIMENSIONS: '1536' });
+    const a = createEmbedder({
+      INNSIKT_EMBEDDER: 'openai',
+      AZURE_OPENAI_API_KEY: 'k',
+      AZURE_OPENAI_API_INSTANCE_NAME: 'res',
+      AZURE_OPENAI_API_DEPLOYMENT_NAME: 'dep',
+      INNSIKT_EMBEDDING_DIMENSIONS: '1536',
+    });
     expect(a.id).toBe('azure:dep:1536');
   });
 });

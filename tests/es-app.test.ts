@@ -5,24 +5,25 @@
  * tests/canaries.ts), the same answers as the embedded store for the judged demo queries, and
  * the command line and server with INNSIKT_INDEX=elasticsearch.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
-import { DataDir } from '../ingest/data-dir.ts';
-import { ingestDemo, DEMO_DIR } from '../ingest/demo.ts';
 import { search, searchJson } from '../indexes/search.ts';
+import type { Store } from '../indexes/store.ts';
+import { PUBLIC_PRINCIPAL } from '../indexes/types.ts';
+import { DataDir } from '../ingest/data-dir.ts';
+import { DEMO_DIR, ingestDemo } from '../ingest/demo.ts';
+import { shutdownExtractors } from '../ingest/extract/index.ts';
+import type { IngestResult } from '../ingest/pipeline.ts';
 import { createApp } from '../server/app.ts';
 import { loadConfig, searchOptions } from '../server/config.ts';
-import { shutdownExtractors } from '../ingest/extract/index.ts';
-import { PUBLIC_PRINCIPAL } from '../indexes/types.ts';
-import type { IngestResult } from '../ingest/pipeline.ts';
-import type { Store } from '../indexes/store.ts';
-import { tempDir } from './helpers.ts';
 import { canaryTests } from './canaries.ts';
-import { ES_SKIP, dropEs, esEnv, openTestEs, testPrefix } from './es-harness.ts';
+import { dropEs, ES_SKIP, esEnv, openTestEs, testPrefix } from './es-harness.ts';
+import { tempDir } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const INTERNAL_TOKEN = 'intern-nokkel-0123456789';
@@ -72,7 +73,8 @@ describe.skipIf(ES_SKIP !== null)(`Elasticsearch end to end${ES_SKIP ? ` (skippe
       if (a.results[0]?.documentId === b.results[0]?.documentId) sameTop++;
       else console.log(`[es] "${q.query}": embedded ${a.results[0]?.documentId}, elasticsearch ${b.results[0]?.documentId}`);
       // Same snippets and pages where the same chunk comes first (both cut them in TypeScript).
-      if (a.results[0] && a.results[0].chunkId === b.results[0]?.chunkId) expect(b.results[0]).toMatchObject({ snippet: a.results[0].snippet, page: a.results[0].page });
+      if (a.results[0] && a.results[0].chunkId === b.results[0]?.chunkId)
+        expect(b.results[0]).toMatchObject({ snippet: a.results[0].snippet, page: a.results[0].page });
     }
     // Lucene's IDF and norms are not FTS5's: near-ties may fall the other way (npm run eval measures it).
     expect(sameTop / QUERIES.length).toBeGreaterThanOrEqual(0.9);
@@ -143,7 +145,10 @@ describe.skipIf(ES_SKIP !== null)('the command line and the server on Elasticsea
       let health: { status: string; backend: string } | null = null;
       for (let i = 0; i < 100 && !health; i++) {
         await new Promise((r) => setTimeout(r, 200));
-        health = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => (r.ok ? r.json() : null), () => null);
+        health = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => (r.ok ? r.json() : null),
+          () => null,
+        );
       }
       expect(health).toMatchObject({ status: 'ok', backend: 'elasticsearch' });
       const api = await (await fetch(`http://127.0.0.1:${port}/api/v1/search?q=hjemmetjenesten`)).json();

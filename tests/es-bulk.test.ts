@@ -5,15 +5,16 @@
  * with backoff), report what is not with its reason, and never leave a document half written
  * or two versions of it searchable.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { indexConfig } from '../indexes/config.ts';
-import { openElasticsearchStore, type ElasticsearchStore } from '../indexes/elasticsearch/store.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseQuery } from '../indexes/analysis/query.ts';
+import { indexConfig } from '../indexes/config.ts';
+import { type ElasticsearchStore, openElasticsearchStore } from '../indexes/elasticsearch/store.ts';
 import { ADMIN_PRINCIPAL } from '../indexes/types.ts';
-import { silverDoc, pageChunks, unitVector } from './helpers.ts';
-import { ES_SKIP, ES_URL, dropEs, testPrefix } from './es-harness.ts';
+import { dropEs, ES_SKIP, ES_URL, testPrefix } from './es-harness.ts';
+import { pageChunks, silverDoc, unitVector } from './helpers.ts';
 
 const DIMS = 8;
 const EMB = { id: 'test', dimensions: DIMS };
@@ -55,17 +56,34 @@ describe.skipIf(ES_SKIP !== null)(`the bulk writer against refusals${ES_SKIP ? `
               const verb = Object.keys(o.action)[0];
               const d = decided[i];
               if (!d) return passed.items[j++];
-              return { [verb]: { _index: o.action[verb]._index, _id: o.action[verb]._id, status: d.status, error: { type: d.type, reason: `refused by the test proxy (${d.status})` } } };
+              return {
+                [verb]: {
+                  _index: o.action[verb]._index,
+                  _id: o.action[verb]._id,
+                  status: d.status,
+                  error: { type: d.type, reason: `refused by the test proxy (${d.status})` },
+                },
+              };
             });
             res.writeHead(200, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' });
             res.end(JSON.stringify({ took: 1, errors: true, items }));
           };
           if (!pass.length) return send({ items: [] });
-          const up = http.request({ agent: false, host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, 'content-length': Buffer.byteLength(forward) } }, (r) => {
-            const back: Buffer[] = [];
-            r.on('data', (c) => back.push(c));
-            r.on('end', () => send(JSON.parse(Buffer.concat(back).toString('utf8'))));
-          });
+          const up = http.request(
+            {
+              agent: false,
+              host: target.hostname,
+              port: target.port,
+              path: req.url,
+              method: req.method,
+              headers: { ...req.headers, 'content-length': Buffer.byteLength(forward) },
+            },
+            (r) => {
+              const back: Buffer[] = [];
+              r.on('data', (c) => back.push(c));
+              r.on('end', () => send(JSON.parse(Buffer.concat(back).toString('utf8'))));
+            },
+          );
           up.end(forward);
           return;
         }
@@ -79,7 +97,9 @@ describe.skipIf(ES_SKIP !== null)(`the bulk writer against refusals${ES_SKIP ? `
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     const port = (proxy.address() as AddressInfo).port;
-    store = await openElasticsearchStore(indexConfig({ ELASTICSEARCH_URL: `http://127.0.0.1:${port}`, INNSIKT_ES_PREFIX: testPrefix() }, '/nonexistent').elasticsearch);
+    store = await openElasticsearchStore(
+      indexConfig({ ELASTICSEARCH_URL: `http://127.0.0.1:${port}`, INNSIKT_ES_PREFIX: testPrefix() }, '/nonexistent').elasticsearch,
+    );
   });
   afterEach(() => {
     refusals = [];
@@ -91,7 +111,12 @@ describe.skipIf(ES_SKIP !== null)(`the bulk writer against refusals${ES_SKIP ? `
 
   const put = (id: string, pages: string[]) => {
     const doc = silverDoc(id, pages);
-    return store.upsertDocument(doc, pageChunks(doc), pageChunks(doc).map((_, i) => unitVector(DIMS, i)), EMB);
+    return store.upsertDocument(
+      doc,
+      pageChunks(doc),
+      pageChunks(doc).map((_, i) => unitVector(DIMS, i)),
+      EMB,
+    );
   };
   const ids = async (q: string) =>
     (await store.rank({ principal: ADMIN_PRINCIPAL, bm25: { query: parseQuery(q), limit: 50 } })).bm25!.ranked.map((r) => r.chunkId).sort();

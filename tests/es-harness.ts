@@ -6,13 +6,14 @@
  * its indices are deleted afterwards.
  */
 import { indexConfig } from '../indexes/config.ts';
-import { openElasticsearchStore, type ElasticsearchStore } from '../indexes/elasticsearch/store.ts';
+import { type ElasticsearchStore, openElasticsearchStore } from '../indexes/elasticsearch/store.ts';
 import type { Store } from '../indexes/store.ts';
 
 export const ES_URL = process.env.ELASTICSEARCH_URL?.trim() || null;
 export const ES_REQUIRED = process.env.INNSIKT_ES_REQUIRED === '1';
 /** Why the Elasticsearch tests skip (null: they run, or fail when required and missing). */
-export const ES_SKIP: string | null = ES_URL || ES_REQUIRED ? null : 'ELASTICSEARCH_URL is not set (npm run es:start, then ELASTICSEARCH_URL=http://127.0.0.1:9200)';
+export const ES_SKIP: string | null =
+  ES_URL || ES_REQUIRED ? null : 'ELASTICSEARCH_URL is not set (npm run es:start, then ELASTICSEARCH_URL=http://127.0.0.1:9200)';
 
 let counter = 0;
 

@@ -6,10 +6,11 @@
  * Runs when ELASTICSEARCH_URL is set. Without it the suite is skipped with the reason, unless
  * INNSIKT_ES_REQUIRED=1 (CI), where a missing node must fail instead of passing unnoticed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NODE = process.env.ELASTICSEARCH_URL;
@@ -18,9 +19,7 @@ const SKIP_REASON = 'ELASTICSEARCH_URL not set: Elasticsearch tests skipped (`np
 const MISSING = 'INNSIKT_ES_REQUIRED=1 but ELASTICSEARCH_URL is missing: run `npm run es:start` and export the URL it prints as ELASTICSEARCH_URL';
 if (!NODE && !REQUIRED) console.warn(`[skip] ${SKIP_REASON}`);
 
-const clientVersion: string = JSON.parse(
-  fs.readFileSync(path.join(ROOT, 'node_modules/@elastic/elasticsearch/package.json'), 'utf8'),
-).version;
+const clientVersion: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@elastic/elasticsearch/package.json'), 'utf8')).version;
 
 describe.skipIf(!NODE && !REQUIRED)(`Elasticsearch node (${NODE ?? (REQUIRED ? 'ELASTICSEARCH_URL missing' : SKIP_REASON)})`, () => {
   let client: Client;

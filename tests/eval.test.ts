@@ -5,14 +5,30 @@
  * ../shared/corpus and skip with a reason when it is absent; the fixture set always runs; the
  * real set runs when its extraction is cached (see realSkip). A warm run takes about 10 s.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildIndex,
+  defaultSearchOptions,
+  EMBEDDERS,
+  type EvalSet,
+  elasticsearchBackend,
+  HAS_NORQUAD,
+  HAS_REAL,
+  loadFixtures,
+  loadNorquad,
+  loadReal,
+  makeEmbedder,
+  realCorpusCached,
+  runQueries,
+  type SetId,
+} from '../eval/harness.ts';
+import { formatTable, pairedBootstrap, type Summary, summarize } from '../eval/metrics.ts';
 import type { Store } from '../indexes/store.ts';
 import type { SearchMode } from '../indexes/types.ts';
 import { ES_SKIP, ES_URL } from './es-harness.ts';
-import { EMBEDDERS, HAS_NORQUAD, HAS_REAL, buildIndex, elasticsearchBackend, realCorpusCached, defaultSearchOptions, loadFixtures, loadNorquad, loadReal, makeEmbedder, runQueries, type EvalSet, type SetId } from '../eval/harness.ts';
-import { formatTable, pairedBootstrap, summarize, type Summary } from '../eval/metrics.ts';
 import { CORPUS } from './helpers.ts';
 
 interface Floors {
@@ -107,7 +123,8 @@ for (const def of SETS) {
         it(`${mode}: nDCG@10 and page hit@10 within ${BACKEND_TOLERANCE} of the embedded store`, () => {
           const a = summaries.get(mode)!;
           const b = esSummaries.get(mode)!;
-          for (const k of ['ndcg10', 'pageHit10'] as const) expect(Math.abs(b[k] - a[k]), `${def.id} ${mode} ${k}: ${b[k].toFixed(3)} vs ${a[k].toFixed(3)}`).toBeLessThanOrEqual(BACKEND_TOLERANCE);
+          for (const k of ['ndcg10', 'pageHit10'] as const)
+            expect(Math.abs(b[k] - a[k]), `${def.id} ${mode} ${k}: ${b[k].toFixed(3)} vs ${a[k].toFixed(3)}`).toBeLessThanOrEqual(BACKEND_TOLERANCE);
         });
       }
     });

@@ -6,13 +6,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { cleanPdfPageText, fixHyphenation, joinLetterSpaced, normalizeText } from '../ingest/extract/clean.ts';
 import { decodeEntities, htmlToText } from '../ingest/extract/html.ts';
 import {
+  type Extraction,
   ExtractionError,
+  type ExtractionErrorCode,
   extractBuffer,
   extractFile,
   mediaTypeFor,
   shutdownExtractors,
-  type Extraction,
-  type ExtractionErrorCode,
 } from '../ingest/extract/index.ts';
 import { assessPage, formatPageRanges } from '../ingest/extract/quality.ts';
 import { decodeText } from '../ingest/extract/text.ts';
@@ -61,9 +61,7 @@ describe('clean.ts', () => {
 
   it('turns tabs into spaces and collapses spaces, keeping line and paragraph breaks', () => {
     expect(cleanPdfPageText('Kommunestyret \t17.12.2012\t\t112/12   KVH')).toBe('Kommunestyret 17.12.2012 112/12 KVH');
-    expect(cleanPdfPageText('  Første avsnitt.  \nlinje to\n\n\n\nAndre avsnitt.\n \t \nTredje')).toBe(
-      'Første avsnitt.\nlinje to\n\nAndre avsnitt.\n\nTredje',
-    );
+    expect(cleanPdfPageText('  Første avsnitt.  \nlinje to\n\n\n\nAndre avsnitt.\n \t \nTredje')).toBe('Første avsnitt.\nlinje to\n\nAndre avsnitt.\n\nTredje');
   });
 
   it('repairs hyphenation at line ends only when lowercase letters continue', () => {
@@ -95,8 +93,7 @@ describe('quality.ts', () => {
   it('flags a text layer of glyph codes and control characters, not normal text', () => {
     const garbage = '9DOJSURWRNROO\u0003IRU\u0003YDOJVW\\UHW\u0003L\n+DUVWDG\u0003NRPPXQH\u000f\u00037URPV\u0003RJ\u0003)LQQPDUN';
     expect(assessPage(garbage).garbled).toBe(true);
-    const normal =
-      'Utval for plan, teknikk og næring 23.11.2012 139/12 KVH\nKommunestyret 17.12.2012 112/12 KVH\nSe https://www.bo.kommune.no/ for meir.';
+    const normal = 'Utval for plan, teknikk og næring 23.11.2012 139/12 KVH\nKommunestyret 17.12.2012 112/12 KVH\nSe https://www.bo.kommune.no/ for meir.';
     expect(assessPage(normal).garbled).toBe(false);
     expect(assessPage('1. div 1.4 1 107 787,142857\n2. div 3.0 516 967,333333\n3. div 5.0 310 180,400000').garbled).toBe(false);
     expect(formatPageRanges([5, 1, 2, 3, 9])).toBe('1-3, 5, 9');
@@ -254,7 +251,7 @@ describe.skipIf(!haveCorpus)('PDF extraction on the real corpus', () => {
     expect(x.warnings).toEqual([]);
   });
 
-  it('keeps the caller\'s buffer intact (extractBuffer copies once, then transfers)', async () => {
+  it("keeps the caller's buffer intact (extractBuffer copies once, then transfers)", async () => {
     const buf = fs.readFileSync(path.join(PDFS, 'no_eigersund_stemmestyrets-motebok_egersund-krets_2019.pdf'));
     const size = buf.length;
     const x = await extractBuffer(buf, 'application/pdf');
@@ -317,7 +314,10 @@ describe.skipIf(!haveCorpus)('PDF extraction on the real corpus', () => {
   };
 
   it('knows every file in pdfs/nasty', () => {
-    const files = fs.readdirSync(NASTY).filter((f) => f.toLowerCase().endsWith('.pdf')).sort();
+    const files = fs
+      .readdirSync(NASTY)
+      .filter((f) => f.toLowerCase().endsWith('.pdf'))
+      .sort();
     expect(files).toEqual(Object.keys(NASTY_EXPECTED).sort());
   });
 
@@ -390,11 +390,8 @@ describe.skipIf(!haveCorpus)('PDF extraction on the real corpus', () => {
       console.log('pages=' + x.pages.length);`;
     const started = Date.now();
     const out = await new Promise<string>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', '--input-type=module', '-e', script],
-        { cwd: projectRoot, timeout: 20_000 },
-        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: projectRoot, timeout: 20_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
       );
     });
     expect(out.trim()).toBe('pages=2');

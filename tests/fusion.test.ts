@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reciprocalRankFusion, RRF_K } from '../indexes/fusion.ts';
+import { RRF_K, reciprocalRankFusion } from '../indexes/fusion.ts';
 
 describe('reciprocal rank fusion', () => {
   it('scores by weighted reciprocal rank with k = 60', () => {

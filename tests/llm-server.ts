@@ -92,7 +92,15 @@ export async function startLlmServer(): Promise<LlmServer> {
       } catch {
         body = raw;
       }
-      const rec: RecordedRequest = { method: req.method ?? '', path: (req.url ?? '').split('?')[0], headers: req.headers, body, closedEarly: false, finished: false, chunksSent: 0 };
+      const rec: RecordedRequest = {
+        method: req.method ?? '',
+        path: (req.url ?? '').split('?')[0],
+        headers: req.headers,
+        body,
+        closedEarly: false,
+        finished: false,
+        chunksSent: 0,
+      };
       requests.push(rec);
       res.on('close', () => {
         if (!res.writableFinished) rec.closedEarly = true;

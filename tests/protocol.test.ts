@@ -3,22 +3,23 @@
  * fixtures/gold: the demo protocols (always) and the real ones in ../shared/corpus (skipped
  * with the reason when that folder is absent).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { extractFile, shutdownExtractors } from '../ingest/extract/index.ts';
-import { understand } from '../ingest/understand.ts';
-import { chunkPages } from '../ingest/chunk.ts';
-import { stripRunningLines } from '../ingest/boilerplate.ts';
-import { isProtocolCandidate, normalizeArchiveId, normalizeCaseId, parseProtocol, type ParsedProtocol } from '../ingest/protocol/index.ts';
-import { protocolChunks } from '../ingest/protocol/chunks.ts';
-import { parseBallots, sentenceBallot, summarize } from '../ingest/protocol/votes.ts';
-import { itemOutcome, itemType } from '../ingest/protocol/classify.ts';
-import { cleanPages } from '../ingest/protocol/text.ts';
-import { parseSilverProtocol, toChunks } from '../ingest/pipeline.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compare, formatTable, type Gold, goldPath, loadGold, sameDecisionText } from '../eval/parser.ts';
 import { caseNumberTokens } from '../indexes/analysis/index.ts';
-import { compare, formatTable, goldPath, loadGold, sameDecisionText, type Gold } from '../eval/parser.ts';
 import type { PageText } from '../indexes/types.ts';
+import { stripRunningLines } from '../ingest/boilerplate.ts';
+import { chunkPages } from '../ingest/chunk.ts';
+import { extractFile, shutdownExtractors } from '../ingest/extract/index.ts';
+import { parseSilverProtocol, toChunks } from '../ingest/pipeline.ts';
+import { protocolChunks } from '../ingest/protocol/chunks.ts';
+import { itemOutcome, itemType } from '../ingest/protocol/classify.ts';
+import { isProtocolCandidate, normalizeArchiveId, normalizeCaseId, type ParsedProtocol, parseProtocol } from '../ingest/protocol/index.ts';
+import { cleanPages } from '../ingest/protocol/text.ts';
+import { parseBallots, sentenceBallot, summarize } from '../ingest/protocol/votes.ts';
+import { understand } from '../ingest/understand.ts';
 import { HAS_CORPUS, NO_CORPUS_REASON, tempDir } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -77,8 +78,19 @@ describe('case numbers', () => {
 
 describe('votes, bokmål and nynorsk', () => {
   it('reads counted, unanimous and fallen votes', () => {
-    expect(sentenceBallot('Innstillingens punkt 4 ble vedtatt med 12 mot 3 stemmer (H, FrP).')).toMatchObject({ for: 12, against: 3, adopted: true, unanimous: false, subject: 'Innstillingens punkt 4' });
-    expect(sentenceBallot('Forslaget fra H falt med 4 stemmer (H, V, FrP) mot 11.')).toMatchObject({ for: 4, against: 11, adopted: false, subject: 'Forslaget fra H' });
+    expect(sentenceBallot('Innstillingens punkt 4 ble vedtatt med 12 mot 3 stemmer (H, FrP).')).toMatchObject({
+      for: 12,
+      against: 3,
+      adopted: true,
+      unanimous: false,
+      subject: 'Innstillingens punkt 4',
+    });
+    expect(sentenceBallot('Forslaget fra H falt med 4 stemmer (H, V, FrP) mot 11.')).toMatchObject({
+      for: 4,
+      against: 11,
+      adopted: false,
+      subject: 'Forslaget fra H',
+    });
     expect(sentenceBallot('Som PTN-utvalet (plan, teknikk, næring) - vedteke med 14 mot 10 røyster.')).toMatchObject({ for: 14, against: 10, adopted: true });
     expect(sentenceBallot('Som rådmannen - samrøystes')).toMatchObject({ unanimous: true, adopted: true, for: null });
     expect(sentenceBallot('Tilrådinga vart samrøystes vedteken.')).toMatchObject({ unanimous: true, adopted: true });
@@ -99,10 +111,14 @@ describe('votes, bokmål and nynorsk', () => {
     expect(alt[0]).toMatchObject({ subject: 'forslag 1', for: 25, against: 10, adopted: true });
     expect(alt[0].rollCall).toEqual({ for: ['Anne Grete Krogstad', 'Janne K. J. Larsen'], against: ['Randi Haugskott'] });
 
-    const tie = parseBallots('For forslaget stemte 4: A B (AP), C D (H).\nImot forslaget stemte 4: E F (SP), G H (SP).\nDermed ble forslaget vedtatt, med leders dobbeltstemme.');
+    const tie = parseBallots(
+      'For forslaget stemte 4: A B (AP), C D (H).\nImot forslaget stemte 4: E F (SP), G H (SP).\nDermed ble forslaget vedtatt, med leders dobbeltstemme.',
+    );
     expect(tie[0]).toMatchObject({ for: 4, against: 4, adopted: true, unanimous: false });
 
-    const fell = parseBallots('For forslaget stemte 1: Martin Von Heimburg (SV).\nImot forslaget stemte 9: A B (AP).\nDermed ble tilleggsforslag ikke vedtatt.');
+    const fell = parseBallots(
+      'For forslaget stemte 1: Martin Von Heimburg (SV).\nImot forslaget stemte 9: A B (AP).\nDermed ble tilleggsforslag ikke vedtatt.',
+    );
     expect(fell[0]).toMatchObject({ for: 1, against: 9, adopted: false });
 
     const all = parseBallots('For forslaget (med vedtatt endring) stemte 34: A B (AP), C D (H).\nDermed ble innstillingen vedtatt.');
@@ -110,7 +126,8 @@ describe('votes, bokmål and nynorsk', () => {
   });
 
   it('summarises: the first adopted split vote carries the numbers; fallen proposals leave it unanimous', () => {
-    const text = 'Innstillingens punkt 1, 2, 3 og 5 ble enstemmig vedtatt.\nInnstillingens punkt 4 ble vedtatt med 12 mot 3 stemmer (H, FrP).\nForslaget fra H falt med 4 stemmer (H, V, FrP) mot 11.';
+    const text =
+      'Innstillingens punkt 1, 2, 3 og 5 ble enstemmig vedtatt.\nInnstillingens punkt 4 ble vedtatt med 12 mot 3 stemmer (H, FrP).\nForslaget fra H falt med 4 stemmer (H, V, FrP) mot 11.';
     expect(summarize(parseBallots(text), text)).toMatchObject({ for: 12, against: 3, unanimous: false });
     const t2 = 'Innstillingen ble enstemmig vedtatt.\nForslaget fra H falt med 4 stemmer (H, V, FrP) mot 11.';
     expect(summarize(parseBallots(t2), t2)).toMatchObject({ for: null, against: null, unanimous: true });
@@ -187,7 +204,15 @@ describe('a nynorsk møtebok (hand-made)', () => {
 
   it('reads items, votes, proposals, inhabil and decisions', () => {
     const [a, b] = m.agendaItems;
-    expect(a).toMatchObject({ caseId: 'Sak 12/25', caseIdNormalized: '2025/12', archiveCaseId: '25/0044', archiveCaseIdNormalized: '2025/44', type: 'valg', outcome: 'vedtatt', pages: [1] });
+    expect(a).toMatchObject({
+      caseId: 'Sak 12/25',
+      caseIdNormalized: '2025/12',
+      archiveCaseId: '25/0044',
+      archiveCaseIdNormalized: '2025/44',
+      type: 'valg',
+      outcome: 'vedtatt',
+      pages: [1],
+    });
     expect(a.decision).toBe('Formannskapet vel dei meddommarane som står på lista.');
     expect(a.votes).toMatchObject({ unanimous: true, for: null, against: null });
     expect(a.proposals).toEqual([{ by: 'Kari Vik', party: 'Ap', onBehalfOf: null, text: 'Lista vert supplert med to namn.', kind: 'forslag' }]);
@@ -205,7 +230,14 @@ describe('pipeline chunks of a protocol', () => {
     const item = chunks.filter((c) => c.caseId === 'Sak 12/25');
     expect(item.length).toBeGreaterThanOrEqual(2);
     for (const c of item) {
-      expect(c).toMatchObject({ meetingBody: 'Formannskapet', meetingDate: '2025-02-12', caseIdNormalized: '2025/12', itemTitle: 'Val av meddommarar 2025–2028', meetingIndex: 0, itemIndex: 0 });
+      expect(c).toMatchObject({
+        meetingBody: 'Formannskapet',
+        meetingDate: '2025-02-12',
+        caseIdNormalized: '2025/12',
+        itemTitle: 'Val av meddommarar 2025–2028',
+        meetingIndex: 0,
+        itemIndex: 0,
+      });
       expect(c.heading).toMatch(/^Sak 12\/25 Val av meddommarar 2025–2028/);
     }
     const decision = item.filter((c) => c.isDecision);
@@ -243,7 +275,8 @@ describe('layouts the parser must not misread', () => {
   });
 
   it('reads a saksliste that treats nothing as the agenda', () => {
-    const text = 'Innkalling til møte i Eldrerådet\nMøtedato: 03.03.2025\n\nSaksliste\nSak 1/25 Godkjenning av innkalling\nSak 2/25 Budsjett 2025\nSak 3/25 Orientering om dagsenteret';
+    const text =
+      'Innkalling til møte i Eldrerådet\nMøtedato: 03.03.2025\n\nSaksliste\nSak 1/25 Godkjenning av innkalling\nSak 2/25 Budsjett 2025\nSak 3/25 Orientering om dagsenteret';
     const parsed = parseProtocol([{ num: 1, text }], { kind: 'saksliste' });
     const [m] = parsed.structure.meetings;
     expect(m).toMatchObject({ date: '2025-03-03' });
@@ -281,7 +314,14 @@ describe('layouts the parser must not misread', () => {
     expect(parsed.structure.meetings).toHaveLength(1);
     const [item] = parsed.structure.meetings[0].agendaItems;
     expect(parsed.structure.meetings[0]).toMatchObject({ body: 'Formannskapet', date: '2025-02-05' });
-    expect(item).toMatchObject({ caseId: '14/25', caseIdNormalized: '2025/14', archiveCaseId: '25/0101', title: 'Kjøp av tomt til ny barnehage på Moen', decision: 'Som rådmannen - samrøystes', outcome: 'vedtatt' });
+    expect(item).toMatchObject({
+      caseId: '14/25',
+      caseIdNormalized: '2025/14',
+      archiveCaseId: '25/0101',
+      title: 'Kjøp av tomt til ny barnehage på Moen',
+      decision: 'Som rådmannen - samrøystes',
+      outcome: 'vedtatt',
+    });
     expect(item.proposals).toEqual([expect.objectContaining({ kind: 'innstilling', by: 'Rådmannen', text: 'Kommunen kjøper tomta for kr 2 000 000.' })]);
   });
 
@@ -333,7 +373,9 @@ function goldSuite(name: string, golds: Gold[]) {
       });
 
       it('counts the votes and reads the outcome', () => {
-        expect(items().map((i) => (i.votes ? { for: i.votes.for, against: i.votes.against, unanimous: i.votes.unanimous } : null))).toEqual(goldItems.map((i) => i.votes));
+        expect(items().map((i) => (i.votes ? { for: i.votes.for, against: i.votes.against, unanimous: i.votes.unanimous } : null))).toEqual(
+          goldItems.map((i) => i.votes),
+        );
         expect(items().map((i) => i.outcome)).toEqual(goldItems.map((i) => i.outcome));
         expect(items().map((i) => i.conflictsOfInterest.map((c) => c.name))).toEqual(goldItems.map((i) => i.conflictsOfInterest));
       });
@@ -365,7 +407,13 @@ function goldSuite(name: string, golds: Gold[]) {
         if (!parsed || !parsed.structure.meetings.some((m) => m.agendaItems.length)) return;
         const chunks = protocolChunks(parsed);
         // Every non-whitespace character of the pages (running lines out), in order.
-        expect(nows(chunks.map((c) => c.text).join(''))).toBe(nows(cleanPages(pages).map((p) => p.text).join('')));
+        expect(nows(chunks.map((c) => c.text).join(''))).toBe(
+          nows(
+            cleanPages(pages)
+              .map((p) => p.text)
+              .join(''),
+          ),
+        );
         const meetings = parsed.structure.meetings;
         for (const c of chunks) {
           if (c.context.itemIndex === null) continue;
@@ -373,10 +421,17 @@ function goldSuite(name: string, golds: Gold[]) {
           // No other item's heading inside the chunk.
           for (const other of meetings.flatMap((m) => m.agendaItems)) {
             if (other === item || !other.caseId || other.caseIdNormalized === item.caseIdNormalized) continue;
-            expect(c.text.startsWith(`${other.caseId} `) || c.text.includes(`\n${other.caseId} ${other.title ?? ''}`.trim()), `${c.heading} holds ${other.caseId}`).toBe(false);
+            expect(
+              c.text.startsWith(`${other.caseId} `) || c.text.includes(`\n${other.caseId} ${other.title ?? ''}`.trim()),
+              `${c.heading} holds ${other.caseId}`,
+            ).toBe(false);
           }
           expect(c.heading).toContain(item.caseId ?? item.title ?? '');
-          expect(c.context).toMatchObject({ meetingBody: meetings[c.context.meetingIndex!].body, meetingDate: meetings[c.context.meetingIndex!].date, caseId: item.caseId });
+          expect(c.context).toMatchObject({
+            meetingBody: meetings[c.context.meetingIndex!].body,
+            meetingDate: meetings[c.context.meetingIndex!].date,
+            caseId: item.caseId,
+          });
           if (c.pageStart !== null) expect(item.pages).toContain(c.pageStart);
         }
         for (const [mi, m] of meetings.entries()) {
@@ -428,7 +483,11 @@ describe.skipIf(!HAS_CORPUS)(`real protocols (../shared/corpus)`, () => {
     const [ptn, k] = parsed!.structure.meetings;
     expect(ptn.agendaItems[0]).toMatchObject({ caseId: '139/12', decision: 'Som rådmannen - samrøystes', votes: expect.objectContaining({ unanimous: true }) });
     expect(ptn.agendaItems[0].proposals[0]).toMatchObject({ kind: 'innstilling', by: 'Rådmannen' });
-    expect(k.agendaItems[0]).toMatchObject({ caseId: '112/12', outcome: 'vedtatt', votes: expect.objectContaining({ for: 14, against: 10, unanimous: false }) });
+    expect(k.agendaItems[0]).toMatchObject({
+      caseId: '112/12',
+      outcome: 'vedtatt',
+      votes: expect.objectContaining({ for: 14, against: 10, unanimous: false }),
+    });
     expect(k.agendaItems[0].decision).toMatch(/^Som PTN-utvalet .* vedteke med 14 mot 10 røyster\./s);
   });
 });

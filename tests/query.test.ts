@@ -1,13 +1,14 @@
 /** What a query means (indexes/analysis/query.ts) and what it finds in a real store. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import path from 'node:path';
-import { parseQuery, editDistance, DEFAULT_ANALYSIS, highlightStems } from '../indexes/analysis/query.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stem } from '../indexes/analysis/index.ts';
+import { DEFAULT_ANALYSIS, editDistance, highlightStems, parseQuery } from '../indexes/analysis/query.ts';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { search } from '../indexes/search.ts';
 import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL } from '../indexes/types.ts';
-import { silverDoc, pageChunks, unitVector, tempDir } from './helpers.ts';
+import { pageChunks, silverDoc, tempDir, unitVector } from './helpers.ts';
 
 describe('query syntax', () => {
   it('reads phrases, exclusions and words', () => {
@@ -16,7 +17,10 @@ describe('query syntax', () => {
     expect(q.words.map((w) => w.exact)).toEqual(['lekeplass']);
     expect(q.excluded).toHaveLength(2);
     expect(q.excluded).toContainEqual([{ kind: 'phrase', tokens: ['sak', 'park'] }]);
-    expect(q.excluded).toContainEqual([{ kind: 'exact', token: 'budsjett' }, { kind: 'stem', token: stem('budsjett') }]);
+    expect(q.excluded).toContainEqual([
+      { kind: 'exact', token: 'budsjett' },
+      { kind: 'stem', token: stem('budsjett') },
+    ]);
   });
 
   it('reads a hyphen after a quote as part of the word, and drops question phrasing', () => {
@@ -70,14 +74,26 @@ describe('query features in the embedded store', () => {
     Object.entries(docs).forEach(([id, text], i) => {
       const doc = silverDoc(id, [text], { title: `Dokument nummer ${i + 1}`, access: id === 'hemmelig' ? 'internal' : 'public' });
       const chunks = pageChunks(doc);
-      store.upsertSync(doc, chunks, chunks.map(() => unitVector(8, i)), { id: 't', dimensions: 8 });
+      store.upsertSync(
+        doc,
+        chunks,
+        chunks.map(() => unitVector(8, i)),
+        { id: 't', dimensions: 8 },
+      );
     });
   });
   afterAll(() => store.close());
 
   const find = (q: string, principal = ADMIN_PRINCIPAL, analysis = DEFAULT_ANALYSIS) => {
     const { ranked } = store.bm25Rows(q, { principal, limit: 20, analysis });
-    return [...store.chunksByRowid(ranked.map((r) => r.rowid), ADMIN_PRINCIPAL).values()].map((c) => c.documentId);
+    return [
+      ...store
+        .chunksByRowid(
+          ranked.map((r) => r.rowid),
+          ADMIN_PRINCIPAL,
+        )
+        .values(),
+    ].map((c) => c.documentId);
   };
 
   it('finds "bydelsutvalget" for "BU" only with synonyms on', () => {

@@ -5,22 +5,23 @@
  * process (the `innsikt` command), hides the document from the very next request; additions
  * appear within INNSIKT_REFRESH_MS.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve } from '@hono/node-server';
+
 import { spawnSync } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import { serve } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessClause, accessScope } from '../indexes/embedded/access.ts';
+import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL, type SilverDocument } from '../indexes/types.ts';
 import { DataDir } from '../ingest/data-dir.ts';
-import { ingestPaths } from '../ingest/pipeline.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
+import { ingestPaths } from '../ingest/pipeline.ts';
 import { createApp } from '../server/app.ts';
 import { loadConfig } from '../server/config.ts';
 import { ResultCache, resultCacheFor } from '../server/result-cache.ts';
-import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal, type SilverDocument } from '../indexes/types.ts';
 import { pageChunks, silverDoc, tempDir } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -91,9 +92,9 @@ describe('change stamp (triggers in the database)', () => {
   it('inserted chunks move `add`; deletes, access changes and re-ingests move `revoke`', async () => {
     const s = new SqliteStore(path.join(tempDir(), 'index.sqlite'));
     try {
-      expect((await s.changes())).toEqual({ add: 0, revoke: 0 });
+      expect(await s.changes()).toEqual({ add: 0, revoke: 0 });
       await put('s1', 'Første side om brøyting.', {}, s);
-      expect((await s.changes())).toEqual({ add: 1, revoke: 0 });
+      expect(await s.changes()).toEqual({ add: 1, revoke: 0 });
       await s.setAccess('s1', 'internal', []);
       const afterAccess = (await s.changes())!;
       expect(afterAccess.revoke).toBeGreaterThan(0);
@@ -106,7 +107,7 @@ describe('change stamp (triggers in the database)', () => {
       // A new document deletes nothing: only `add` moves.
       const before = (await s.changes())!;
       await put('s2', 'Annet dokument.', {}, s);
-      expect((await s.changes())).toEqual({ add: before.add + 1, revoke: before.revoke });
+      expect(await s.changes()).toEqual({ add: before.add + 1, revoke: before.revoke });
     } finally {
       s.close();
     }
@@ -116,7 +117,10 @@ describe('change stamp (triggers in the database)', () => {
     const file = path.join(tempDir(), 'index.sqlite');
     const s = new SqliteStore(file);
     await put('t1', 'Gammelt notat.', {}, s);
-    for (const [name, on] of [['change_stamp_chunk_delete', 'DELETE ON chunks'], ['change_stamp_document_delete', 'DELETE ON documents']]) {
+    for (const [name, on] of [
+      ['change_stamp_chunk_delete', 'DELETE ON chunks'],
+      ['change_stamp_document_delete', 'DELETE ON documents'],
+    ]) {
       s.db.exec(`DROP TRIGGER ${name}; CREATE TRIGGER ${name} AFTER ${on} BEGIN UPDATE change_stamp SET n = n + 1 WHERE kind = 'revoke'; END;`);
     }
     s.close();
@@ -136,12 +140,12 @@ describe('change stamp (triggers in the database)', () => {
                DROP TRIGGER change_stamp_document_delete; DROP TRIGGER change_stamp_document_update; DROP TABLE change_stamp;`);
     s.close();
     const ro = new SqliteStore(file, { readonly: true });
-    expect((await ro.changes())).toBeNull();
+    expect(await ro.changes()).toBeNull();
     expect(ro.db.prepare(`SELECT count(*) FROM sqlite_master WHERE name LIKE 'change_stamp%'`).pluck().get()).toBe(0);
     ro.close();
     const rw = new SqliteStore(file);
     expect(rw.db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'change_stamp%'`).pluck().get()).toBe(5);
-    expect((await rw.changes())).toEqual({ add: 0, revoke: 0 });
+    expect(await rw.changes()).toEqual({ add: 0, revoke: 0 });
     await rw.deleteDocument('o1');
     expect((await rw.changes())!.revoke).toBeGreaterThan(0);
     expect([...(await rw.revokedSince(0))!.documents]).toContain('o1');
@@ -207,10 +211,11 @@ describe('result cache over HTTP', () => {
     expect((await srv.get('/api/v1/search?q=Kampen&mode=nonsense')).status).toBe(400);
     expect((await srv.get('/api/v1/search?q=Kampen&mode=nonsense')).status).toBe(400);
     let computed = 0;
-    const fail = () => srv.cache.get('failing', async () => {
-      computed++;
-      throw new Error('search failed');
-    });
+    const fail = () =>
+      srv.cache.get('failing', async () => {
+        computed++;
+        throw new Error('search failed');
+      });
     await expect(fail()).rejects.toThrow('search failed');
     await expect(fail()).rejects.toThrow('search failed');
     expect(computed).toBe(2);

@@ -5,15 +5,16 @@
  * interface (indexes/store.ts): access with canaries, filters, totals, facets, replace,
  * delete, change counters, rebuild.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import path from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ParsedQuery, parseQuery } from '../indexes/analysis/query.ts';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { EmbedderMismatchError } from '../indexes/embeddings/types.ts';
-import { parseQuery, type ParsedQuery } from '../indexes/analysis/query.ts';
-import { PUBLIC_PRINCIPAL, ADMIN_PRINCIPAL, type Principal, type SearchFilters, type SilverDocument } from '../indexes/types.ts';
 import type { Store } from '../indexes/store.ts';
-import { silverDoc, pageChunks, unitVector, tempDir } from './helpers.ts';
+import { ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL, type SearchFilters, type SilverDocument } from '../indexes/types.ts';
 import { esBackend } from './es-harness.ts';
+import { pageChunks, silverDoc, tempDir, unitVector } from './helpers.ts';
 
 const DIMS = 16;
 const EMB = { id: 'test-embedder', dimensions: DIMS };
@@ -45,7 +46,12 @@ for (const backend of BACKENDS) {
     const put = async (id: string, pages: string[], over: Partial<SilverDocument> = {}, axis = 0) => {
       const doc = silverDoc(id, pages, over);
       const chunks = pageChunks(doc);
-      await store.upsertDocument(doc, chunks, chunks.map((_, i) => unitVector(DIMS, axis + i)), EMB);
+      await store.upsertDocument(
+        doc,
+        chunks,
+        chunks.map((_, i) => unitVector(DIMS, axis + i)),
+        EMB,
+      );
     };
     const q = (text: string): Promise<ParsedQuery> => store.vocabulary(text).then((v) => parseQuery(text, undefined, v));
     const bm25 = async (text: string, p: Principal, filters?: SearchFilters, limit = 50) =>
@@ -115,7 +121,12 @@ for (const backend of BACKENDS) {
         const before = (await bm25('lekeplass budsjett', PUBLIC_PRINCIPAL)).ranked.map((r) => [r.chunkId, r.score.toFixed(6)]);
         // Many non-public chunks holding the query words would change IDFs counted over all rows.
         for (let i = 0; i < 6; i++) {
-          await put(`hemmelig-${i}`, ['Lekeplass lekeplass budsjett. Internt.'], { access: i % 2 ? 'internal' : 'protected', groups: i % 2 ? [] : ['barnevern'] }, 3);
+          await put(
+            `hemmelig-${i}`,
+            ['Lekeplass lekeplass budsjett. Internt.'],
+            { access: i % 2 ? 'internal' : 'protected', groups: i % 2 ? [] : ['barnevern'] },
+            3,
+          );
         }
         const after = (await bm25('lekeplass budsjett', PUBLIC_PRINCIPAL)).ranked.map((r) => [r.chunkId, r.score.toFixed(6)]);
         expect(after).toEqual(before);
@@ -221,7 +232,9 @@ for (const backend of BACKENDS) {
 
       it('refuses vectors from another embedder and says to reindex', async () => {
         const doc = silverDoc('ny', ['tekst']);
-        await expect(store.upsertDocument(doc, pageChunks(doc), [unitVector(DIMS, 1)], { id: 'other', dimensions: DIMS })).rejects.toThrow(EmbedderMismatchError);
+        await expect(store.upsertDocument(doc, pageChunks(doc), [unitVector(DIMS, 1)], { id: 'other', dimensions: DIMS })).rejects.toThrow(
+          EmbedderMismatchError,
+        );
         await expect(store.upsertDocument(doc, pageChunks(doc), [unitVector(DIMS, 1)], { id: 'other', dimensions: DIMS })).rejects.toThrow(/innsikt reindex/);
         expect(await store.embedderInfo()).toEqual(EMB);
       });
@@ -261,7 +274,12 @@ for (const backend of BACKENDS) {
         const rebuild = await store.rebuild();
         const doc = silverDoc('ombygget', ['Ombygd indeks om vinterdrift.']);
         const chunks = pageChunks(doc);
-        await rebuild.store.upsertDocument(doc, chunks, chunks.map(() => unitVector(DIMS, 4)), EMB);
+        await rebuild.store.upsertDocument(
+          doc,
+          chunks,
+          chunks.map(() => unitVector(DIMS, 4)),
+          EMB,
+        );
         if (store.backend === 'elasticsearch') expect(await bm25Ids('vinterdrift', ADMIN_PRINCIPAL)).toEqual([]);
         await rebuild.commit();
         // The embedded store closes itself on commit (its file was replaced): open it again.

@@ -3,14 +3,15 @@
  * inside the vector leg, no influence of unreadable documents, consistency with writes (in
  * this process and others), persistence, and recall against the exact scan.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
 import fs from 'node:fs';
 import path from 'node:path';
-import { SqliteStore, type SqliteStoreOptions } from '../indexes/embedded/sqlite-store.ts';
-import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
-import { quantizeI8 } from '../indexes/embedded/vector-index.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ColumnStore, capFor } from '../indexes/embedded/int8-columns.ts';
-import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal, type SilverDocument } from '../indexes/types.ts';
+import { SqliteStore, type SqliteStoreOptions } from '../indexes/embedded/sqlite-store.ts';
+import { quantizeI8 } from '../indexes/embedded/vector-index.ts';
+import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
+import { ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL, type SilverDocument } from '../indexes/types.ts';
 import { pageChunks, silverDoc, tempDir } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -38,13 +39,22 @@ const INTERNAL_SECRET = 'Internt notat om lekeplass og budsjett. Kodeord KANARII
 function put(store: SqliteStore, id: string, pages: string[], over: Partial<SilverDocument> = {}) {
   const doc = silverDoc(id, pages, over);
   const chunks = pageChunks(doc);
-  store.upsertSync(doc, chunks, chunks.map((c) => embedder.embedOne(c.text)), EMB);
+  store.upsertSync(
+    doc,
+    chunks,
+    chunks.map((c) => embedder.embedOne(c.text)),
+    EMB,
+  );
 }
 
 /** Public documents: every topic in a few wordings, so the public partition has some depth. */
 function putPublic(store: SqliteStore, copies = 6) {
   for (let i = 0; i < copies; i++) {
-    put(store, `offentlig-${i}`, TOPICS.map((t, j) => `${t} Møte ${i + 1}, sak ${j + 10}/${20 + i}. ${TOPICS[(j + i) % TOPICS.length]}`));
+    put(
+      store,
+      `offentlig-${i}`,
+      TOPICS.map((t, j) => `${t} Møte ${i + 1}, sak ${j + 10}/${20 + i}. ${TOPICS[(j + i) % TOPICS.length]}`),
+    );
   }
 }
 
@@ -56,11 +66,19 @@ function putSecrets(store: SqliteStore, copies = 1) {
 }
 
 /** The vector leg as (chunk id, score) pairs, best first. */
-function vectorHits(store: SqliteStore, text: string, principal: Principal, opts: { limit?: number; minSimilarity?: number; exact?: boolean; filters?: object } = {}) {
+function vectorHits(
+  store: SqliteStore,
+  text: string,
+  principal: Principal,
+  opts: { limit?: number; minSimilarity?: number; exact?: boolean; filters?: object } = {},
+) {
   const req = { principal, limit: opts.limit ?? 20, minSimilarity: opts.minSimilarity ?? 0, filters: opts.filters };
   const q = embedder.embedOne(text);
   const ranked = opts.exact ? store.vectorExactRows(q, req) : store.vectorRows(q, req);
-  const records = store.chunksByRowid(ranked.map((r) => r.rowid), ADMIN_PRINCIPAL);
+  const records = store.chunksByRowid(
+    ranked.map((r) => r.rowid),
+    ADMIN_PRINCIPAL,
+  );
   return ranked.map((r) => ({ id: records.get(r.rowid)!.id, doc: records.get(r.rowid)!.documentId, score: Number(r.score.toFixed(5)) }));
 }
 
@@ -134,7 +152,7 @@ describe('vector index: access is applied inside the vector leg', () => {
     }
   });
 
-  it('a narrow filter: candidates from the filter\'s rows only, the same as the exact scan, no fallback', () => {
+  it("a narrow filter: candidates from the filter's rows only, the same as the exact scan, no fallback", () => {
     // maxCandidates 16: a filter one document in ten passes would need 10 × the 32 candidates.
     const small = new SqliteStore(path.join(tempDir(), 'narrow.sqlite'), { vectorIndex: { minVectors: 0, maxCandidates: 16 } });
     try {
@@ -212,7 +230,12 @@ describe('vector index: consistent with writes', () => {
       };
       check();
       for (let i = 0; i < 12; i++) {
-        put(small, `churn-${i % 5}`, TOPICS.slice(0, 1 + (i % 4)).map((t) => `${t} Runde ${i}.`), i % 3 === 0 ? { access: 'protected', groups: ['barnevern'] } : {});
+        put(
+          small,
+          `churn-${i % 5}`,
+          TOPICS.slice(0, 1 + (i % 4)).map((t) => `${t} Runde ${i}.`),
+          i % 3 === 0 ? { access: 'protected', groups: ['barnevern'] } : {},
+        );
         if (i % 4 === 3) small.deleteDocument(`offentlig-${i % 3}`);
         if (i % 5 === 4) small.setAccess(`churn-${i % 5}`, 'internal', []);
         check();
@@ -258,7 +281,7 @@ describe('vector index: saved next to index.sqlite', () => {
     store.close();
     expect(fs.existsSync(path.join(dir, 'index.sqlite.vectors', 'manifest.json'))).toBe(true);
     store = new SqliteStore(path.join(dir, 'index.sqlite'), ANN);
-    expect((store.db.prepare(`SELECT count(*) FROM vector_log`).pluck().get() as number)).toBe(0);
+    expect(store.db.prepare(`SELECT count(*) FROM vector_log`).pluck().get() as number).toBe(0);
     expect(vectorHits(store, 'sykehjemsplasser', PUBLIC_PRINCIPAL)).toEqual(before);
     expect(store.vectorIndex()!.origin).toBe('loaded');
   });
@@ -303,9 +326,13 @@ describe('vector index: quality', () => {
     try {
       const words = TOPICS.join(' ').split(/\s+/);
       let seed = 7;
-      const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       for (let d = 0; d < 100; d++) {
-        put(big, `d${d}`, Array.from({ length: 30 }, () => Array.from({ length: 40 }, () => words[Math.floor(rnd() * words.length)]).join(' ')));
+        put(
+          big,
+          `d${d}`,
+          Array.from({ length: 30 }, () => Array.from({ length: 40 }, () => words[Math.floor(rnd() * words.length)]).join(' ')),
+        );
       }
       let hits = 0;
       let total = 0;
@@ -330,7 +357,7 @@ describe('vector index: quality', () => {
 
 describe('vector index: the int8 kernel (native/int8-scan.wat, int8-columns.ts)', () => {
   let seed = 11;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const randomRow = (dims: number) => Int8Array.from({ length: dims }, () => Math.round(rnd() * 254) - 127);
 
   it('scores every row as the int8 dot product over the query dimensions, for any row count', () => {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { Layout } from '../views/layout.tsx';
-import { SearchPage, SearchResults, caseLabel, pageWindow, selectedYear, stateUrl, toggled, type SearchPageProps, type SearchState } from '../views/search.tsx';
+import type { GroupedResponse } from '../indexes/search.ts';
+import type { StoredDocument } from '../indexes/store.ts';
 import type { Facets } from '../indexes/types.ts';
+import { type Principal, PUBLIC_PRINCIPAL, type SearchHit } from '../indexes/types.ts';
 import { DocumentPage, paragraphs } from '../views/document.tsx';
 import { ErrorPage } from '../views/errors.tsx';
 import { documentUrl, fileUrl, formatDate, formatSeconds, searchUrl, truncateParts } from '../views/format.tsx';
 import { highlightParts, stemsFor } from '../views/highlight.tsx';
-import type { GroupedResponse } from '../indexes/search.ts';
-import type { StoredDocument } from '../indexes/store.ts';
-import { PUBLIC_PRINCIPAL, type Principal, type SearchHit } from '../indexes/types.ts';
+import { Layout } from '../views/layout.tsx';
+import { caseLabel, pageWindow, SearchPage, type SearchPageProps, SearchResults, type SearchState, selectedYear, stateUrl, toggled } from '../views/search.tsx';
 
 const INTERNAL: Principal = { id: 'ansatt', internal: true, groups: [] };
 const EVIL_TITLE = 'Protokoll <script>alert(1)</script>';
@@ -83,7 +83,11 @@ function doc(over: Partial<StoredDocument> = {}): StoredDocument {
 
 describe('Layout', () => {
   it('is a full page in Norwegian with title, stylesheet, htmx and the access badge', () => {
-    const html = render(<Layout title="Søk" principal={PUBLIC_PRINCIPAL}><p>Hei</p></Layout>);
+    const html = render(
+      <Layout title="Søk" principal={PUBLIC_PRINCIPAL}>
+        <p>Hei</p>
+      </Layout>,
+    );
     expect(html.startsWith('<html lang="nb">')).toBe(true);
     expect(html).not.toContain('<!DOCTYPE');
     expect(html).toContain('<meta charset="utf-8"/>');
@@ -132,7 +136,7 @@ describe('SearchPage', () => {
   });
 
   it('carries the htmx 4 attributes on every element that issues a request', () => {
-    const html = render(SearchPage(props({ q: '' , result: null})));
+    const html = render(SearchPage(props({ q: '', result: null })));
     const input = html.match(/<input type="search" id="q"[^>]*>/)![0];
     expect(input).toContain('hx-get="/"');
     expect(input).toContain('hx-trigger="input changed delay:300ms, search"');
@@ -225,7 +229,15 @@ describe('SearchResults', () => {
         { text: '<script>alert(1)</script>', hit: true },
       ],
     });
-    const more = [hit({ page: 7, snippetParts: [{ text: EVIL_SNIPPET, hit: false }, { text: 'lekeplass', hit: true }] })];
+    const more = [
+      hit({
+        page: 7,
+        snippetParts: [
+          { text: EVIL_SNIPPET, hit: false },
+          { text: 'lekeplass', hit: true },
+        ],
+      }),
+    ];
     const html = render(SearchResults(props({ result: result({ groups: [{ best, more }] }) })));
     expect(html).not.toContain('<script>');
     expect(html).not.toContain('<div hx-get');
@@ -336,10 +348,14 @@ describe('browse and filter (facets, chips, sorting)', () => {
     expect(html).toContain('<div class="resultat-oppsett"><details class="fasetter" id="avgrens"><summary class="fasetter-knapp">Avgrens søket</summary>');
     const panel = panelOf(html);
     for (const legend of ['Utvalg', 'År', 'Dokumenttype', 'Vedtak', 'Dato']) expect(panel).toContain(`<legend>${legend}</legend>`);
-    expect(panel).toMatch(/href="\/\?q=lekeplass&amp;body=Bydelsutvalget"[^>]*><span class="fasett-navn" hx-ignore="">Bydelsutvalget<\/span><span class="antall">5<span class="skjult"> dokumenter<\/span><\/span><\/a>/);
+    expect(panel).toMatch(
+      /href="\/\?q=lekeplass&amp;body=Bydelsutvalget"[^>]*><span class="fasett-navn" hx-ignore="">Bydelsutvalget<\/span><span class="antall">5<span class="skjult"> dokumenter<\/span><\/span><\/a>/,
+    );
     expect(panel).toMatch(/href="\/\?q=lekeplass&amp;year=2024"[^>]*>.*?>2024<\/span><span class="antall">10</);
     // Kinds show their label and filter by the stored value.
-    expect(panel).toMatch(/href="\/\?q=lekeplass&amp;kind=m%C3%B8teprotokoll"[^>]*><span class="fasett-navn" hx-ignore="">Møteprotokoll<\/span><span class="antall">9/);
+    expect(panel).toMatch(
+      /href="\/\?q=lekeplass&amp;kind=m%C3%B8teprotokoll"[^>]*><span class="fasett-navn" hx-ignore="">Møteprotokoll<\/span><span class="antall">9/,
+    );
     expect(panel).toMatch(/<span class="antall">1<span class="skjult"> dokument<\/span>/);
     // "Bare vedtak" is a labelled checkbox of the search form, with its count.
     expect(panel).toMatch(/<input type="checkbox" id="f-vedtak" name="decisions" value="1" form="sok"[^>]*hx-get="\/"[^>]*>/);
@@ -368,10 +384,20 @@ describe('browse and filter (facets, chips, sorting)', () => {
   it('facet, chip and sort URLs keep q, mode and sort, and go back to page 1', () => {
     const html = render(
       SearchResults(
-        props({ q: 'vei & bro', mode: 'bm25', page: 3, sort: 'date', filters: { body: ['Eldrerådet'] }, facets: facets(), result: result({ mode: 'bm25', totalDocuments: 40 }) }),
+        props({
+          q: 'vei & bro',
+          mode: 'bm25',
+          page: 3,
+          sort: 'date',
+          filters: { body: ['Eldrerådet'] },
+          facets: facets(),
+          result: result({ mode: 'bm25', totalDocuments: 40 }),
+        }),
       ),
     );
-    const hrefs = links(html.replace(/<nav class="sidevelger"[\s\S]*?<\/nav>/, '')).map(hrefOf).filter((h) => h.startsWith('/?'));
+    const hrefs = links(html.replace(/<nav class="sidevelger"[\s\S]*?<\/nav>/, ''))
+      .map(hrefOf)
+      .filter((h) => h.startsWith('/?'));
     expect(hrefs.length).toBeGreaterThanOrEqual(9);
     for (const h of hrefs) {
       const u = new URL(h, 'http://x');
@@ -413,7 +439,9 @@ describe('browse and filter (facets, chips, sorting)', () => {
     expect(chips).toContain('<h2 class="skjult">Valgte filtre</h2>');
     const chipLinks = links(chips);
     expect(chipLinks.length).toBe(5); // 4 chips + "Fjern alle filtre"
-    expect(chips).toContain('<span class="skjult">Fjern filter: </span><span class="brikke-etikett">Utvalg</span> <span class="brikke-verdi" hx-ignore="">Bydelsutvalget</span>');
+    expect(chips).toContain(
+      '<span class="skjult">Fjern filter: </span><span class="brikke-etikett">Utvalg</span> <span class="brikke-verdi" hx-ignore="">Bydelsutvalget</span>',
+    );
     expect(chips).toContain('<span class="brikke-etikett">Type</span> <span class="brikke-verdi" hx-ignore="">Innsiktsrapport</span>');
     expect(chips).toContain('<span class="brikke-etikett">År</span> <span class="brikke-verdi" hx-ignore="">2024</span>');
     expect(chips).toContain('<span class="brikke-verdi" hx-ignore="">Bare vedtak</span>');
@@ -426,10 +454,14 @@ describe('browse and filter (facets, chips, sorting)', () => {
   });
 
   it('shows date chips and lists a chosen value the query no longer matches', () => {
-    const html = render(SearchResults(props({ filters: { body: ['Valgstyret'], dateFrom: '2024-03-01' }, facets: facets(), result: result({ totalDocuments: 0, groups: [] }) })));
+    const html = render(
+      SearchResults(props({ filters: { body: ['Valgstyret'], dateFrom: '2024-03-01' }, facets: facets(), result: result({ totalDocuments: 0, groups: [] }) })),
+    );
     expect(html).toContain('<span class="brikke-etikett">Fra</span> <span class="brikke-verdi" hx-ignore="">1. mars 2024</span>');
     expect(html).not.toContain('>Til</span>');
-    expect(html).toMatch(/href="\/\?q=lekeplass&amp;from=2024-03-01" id="f-body-[a-z0-9]+" class="fasettverdi valgt" aria-current="true"[^>]*><span class="fasett-navn" hx-ignore="">Valgstyret<\/span><span class="antall">0</);
+    expect(html).toMatch(
+      /href="\/\?q=lekeplass&amp;from=2024-03-01" id="f-body-[a-z0-9]+" class="fasettverdi valgt" aria-current="true"[^>]*><span class="fasett-navn" hx-ignore="">Valgstyret<\/span><span class="antall">0</,
+    );
     // No hits with filters: a way out.
     expect(html).toContain('Ingen treff for «lekeplass»');
     expect(html).toMatch(/<a href="\/\?q=lekeplass"[^>]*>Søk uten filtrene<\/a>/);
@@ -437,7 +469,9 @@ describe('browse and filter (facets, chips, sorting)', () => {
 
   it('escapes hostile facet values and chips', () => {
     const html = render(
-      SearchResults(props({ filters: { body: [EVIL_BODY], kind: ['<img src=x onerror=alert(1)>'] }, facets: facets({ body: [{ value: EVIL_BODY, count: 3 }] }) })),
+      SearchResults(
+        props({ filters: { body: [EVIL_BODY], kind: ['<img src=x onerror=alert(1)>'] }, facets: facets({ body: [{ value: EVIL_BODY, count: 3 }] }) }),
+      ),
     );
     expect(html).not.toContain('<script>');
     expect(html).not.toContain('<img');
@@ -454,7 +488,9 @@ describe('browse and filter (facets, chips, sorting)', () => {
     const err = render(SearchResults(props({ error: 'Ugyldig søkeparameter. Prøv søket på nytt.', result: null, facets: null })));
     expect(err).not.toContain('fasetter');
     expect(err).not.toContain('form="sok"');
-    const none = render(SearchResults(props({ result: result({ totalDocuments: 0, groups: [] }), facets: facets({ body: [], year: [], kind: [], decisions: 0 }) })));
+    const none = render(
+      SearchResults(props({ result: result({ totalDocuments: 0, groups: [] }), facets: facets({ body: [], year: [], kind: [], decisions: 0 }) })),
+    );
     expect(none).not.toContain('fasetter');
     expect(none).not.toContain('sortering');
   });
@@ -474,7 +510,15 @@ describe('browse and filter (facets, chips, sorting)', () => {
   });
 
   it('shows an agenda item at a glance: case link, outcome and vote, a "Vedtak" badge, the body linked', () => {
-    const item = { caseId: '22/24', caseIdNormalized: '2024/22', itemTitle: 'Lekeplass', isDecision: true, outcome: 'vedtatt', votes: { for: 9, against: 4, unanimous: false }, meetingIndex: 0 };
+    const item = {
+      caseId: '22/24',
+      caseIdNormalized: '2024/22',
+      itemTitle: 'Lekeplass',
+      isDecision: true,
+      outcome: 'vedtatt',
+      votes: { for: 9, against: 4, unanimous: false },
+      meetingIndex: 0,
+    };
     const html = render(SearchResults(props({ result: result({ groups: [{ best: hit({ item }), more: [] }] }) })));
     expect(html).toContain(
       '<p class="treff-sak"><a href="/saker/2024-22" class="sakslenke">Sak 22/24</a><span class="skille" aria-hidden="true"> · </span><span class="utfall utfall-vedtatt">Vedtatt 9–4</span> <span class="merke-vedtak">Vedtak</span></p>',
@@ -484,7 +528,15 @@ describe('browse and filter (facets, chips, sorting)', () => {
     expect(html.indexOf('treff-sak')).toBeGreaterThan(html.indexOf('<ol class="treffliste" start="1" hx-ignore="">'));
     // Not a decision, unanimous; an id that names itself is kept as written.
     const other = render(
-      SearchResults(props({ result: result({ groups: [{ best: hit({ item: { ...item, caseId: 'PS 3/24', isDecision: false, votes: { for: null, against: null, unanimous: true } } }), more: [] }] }) })),
+      SearchResults(
+        props({
+          result: result({
+            groups: [
+              { best: hit({ item: { ...item, caseId: 'PS 3/24', isDecision: false, votes: { for: null, against: null, unanimous: true } } }), more: [] },
+            ],
+          }),
+        }),
+      ),
     );
     expect(other).toContain('>PS 3/24</a><span class="skille" aria-hidden="true"> · </span><span class="utfall utfall-vedtatt">Vedtatt enstemmig</span></p>');
     expect(other).not.toContain('merke-vedtak');
@@ -644,7 +696,13 @@ describe('formatting helpers', () => {
   });
 
   it('truncates snippet parts on a word boundary', () => {
-    const parts = truncateParts([{ text: 'aaaa bbbb cccc dddd', hit: false }, { text: 'hit', hit: true }], 12);
+    const parts = truncateParts(
+      [
+        { text: 'aaaa bbbb cccc dddd', hit: false },
+        { text: 'hit', hit: true },
+      ],
+      12,
+    );
     expect(parts.map((p) => p.text).join('')).toBe('aaaa bbbb …');
   });
 });

@@ -17,11 +17,11 @@
  */
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { Principal, SearchFilters, SearchMode } from '../indexes/types.ts';
-import type { AnswerResult, AnswerSentence, Source } from '../server/answer/types.ts';
 import { EXTRACTIVE_LABEL, GENERATED_LABEL, NO_ANSWER_TEXT } from '../server/answer/labels.ts';
 import { citationsJson, splitClosing } from '../server/answer/support.ts';
-import { Layout } from './layout.tsx';
+import type { AnswerResult, AnswerSentence, Source } from '../server/answer/types.ts';
 import { documentUrl, filterLabels, filterParams, formatDate, searchUrl } from './format.tsx';
+import { Layout } from './layout.tsx';
 
 export const PANEL_ID = 'oppsummering';
 export const CONTENT_ID = 'oppsummering-innhold';
@@ -81,7 +81,12 @@ function CitationLink(props: { source: Source; page: number | null; q: string })
   const { source, page, q } = props;
   const where = pages(page, page) ?? 'uten sidetall';
   return (
-    <a class="kildehenvisning" href={documentUrl(source.documentId, page, q, source.chunkId)} title={`${source.title}, ${where}`} aria-label={`Kilde ${source.n}: ${source.title}, ${where}`}>
+    <a
+      class="kildehenvisning"
+      href={documentUrl(source.documentId, page, q, source.chunkId)}
+      title={`${source.title}, ${where}`}
+      aria-label={`Kilde ${source.n}: ${source.title}, ${where}`}
+    >
       [{String(source.n)}]
     </a>
   );
@@ -100,9 +105,7 @@ function Sentence(props: { s: AnswerSentence; byN: Map<number, Source>; q: strin
       <span class={s.supported ? 'setning' : 'setning ustottet'}>{body}</span>
       {links.length ? <> {links}</> : null}
       {closing}
-      {s.supported ? null : (
-        <span class="ustottet-merke">{s.citations.length ? ' (ikke støttet av kilden)' : ' (uten kilde)'}</span>
-      )}{' '}
+      {s.supported ? null : <span class="ustottet-merke">{s.citations.length ? ' (ikke støttet av kilden)' : ' (uten kilde)'}</span>}{' '}
     </>
   );
 }
@@ -151,8 +154,7 @@ export function AnswerBody(props: { result: AnswerResult; q: string }): JSX.Elem
       </div>
       {unsupported > 0 ? (
         <p class="oppsummering-hjelp">
-          {unsupported === 1 ? 'Én setning' : `${unsupported} setninger`} er merket fordi kilden ikke støtter den. Les kildene før du
-          bruker svaret.
+          {unsupported === 1 ? 'Én setning' : `${unsupported} setninger`} er merket fordi kilden ikke støtter den. Les kildene før du bruker svaret.
         </p>
       ) : null}
       {cited.length ? (

@@ -6,12 +6,11 @@
  */
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { StoredDocument } from '../indexes/store.ts';
-import type { PageText, Principal } from '../indexes/types.ts';
-import { Layout } from './layout.tsx';
-import { Marked, highlightParts, stemsFor } from './highlight.tsx';
+import type { DocumentMeeting, PageText, Principal } from '../indexes/types.ts';
 import { accessLabel, fileUrl, formatCount, formatDate, kindLabel, searchUrl } from './format.tsx';
+import { highlightParts, Marked, stemsFor } from './highlight.tsx';
+import { Layout } from './layout.tsx';
 import { meetingUrl } from './protocol.tsx';
-import type { DocumentMeeting } from '../indexes/types.ts';
 
 export interface DocumentPageProps {
   doc: StoredDocument;
@@ -83,7 +82,10 @@ export function paragraphs(text: string): string[] {
     .split(/\n[ \t\f\v]*\n+/)
     .map((p) => p.replace(/^\s*\n|\s+$/g, ''))
     .filter((p) => p.trim() !== '');
-  const lengths = blocks.flatMap((b) => b.split('\n').map((l) => l.trim().length)).filter((n) => n > 0).sort((a, b) => a - b);
+  const lengths = blocks
+    .flatMap((b) => b.split('\n').map((l) => l.trim().length))
+    .filter((n) => n > 0)
+    .sort((a, b) => a - b);
   // A4 text lines run 60-100 characters; short pages say little about their own line length.
   const typical = Math.max(60, lengths.length ? lengths[Math.floor(lengths.length * 0.75)] : 80);
   return blocks.map((block) => {
@@ -125,13 +127,7 @@ export function DocumentPage(p: DocumentPageProps): JSX.Element {
   return (
     <Layout title={title} principal={p.principal} q={q ?? ''}>
       <article class="dokument" hx-ignore="">
-        <p class="tilbake">
-          {query ? (
-            <a href={searchUrl(query)}>← Tilbake til søket etter «{query}»</a>
-          ) : (
-            <a href="/">← Til søket</a>
-          )}
-        </p>
+        <p class="tilbake">{query ? <a href={searchUrl(query)}>← Tilbake til søket etter «{query}»</a> : <a href="/">← Til søket</a>}</p>
         <h1 class="dokumenttittel">{title}</h1>
         <table class="metadata">
           <caption class="skjult">Om dokumentet</caption>
@@ -171,11 +167,7 @@ export function DocumentPage(p: DocumentPageProps): JSX.Element {
             <ul>
               {numbered.map((s) => (
                 <li>
-                  <a
-                    href={`#${s.id}`}
-                    class={s.num === active ? 'aktiv' : undefined}
-                    aria-current={s.num === active ? 'true' : undefined}
-                  >
+                  <a href={`#${s.id}`} class={s.num === active ? 'aktiv' : undefined} aria-current={s.num === active ? 'true' : undefined}>
                     {String(s.num)}
                   </a>
                 </li>

@@ -5,20 +5,7 @@
  */
 import type { AccessLevel, SearchFilters, SearchMode, SnippetPart } from '../indexes/types.ts';
 
-const MONTHS = [
-  'januar',
-  'februar',
-  'mars',
-  'april',
-  'mai',
-  'juni',
-  'juli',
-  'august',
-  'september',
-  'oktober',
-  'november',
-  'desember',
-];
+const MONTHS = ['januar', 'februar', 'mars', 'april', 'mai', 'juni', 'juli', 'august', 'september', 'oktober', 'november', 'desember'];
 
 /** "2024-03-14" -> "14. mars 2024"; "2024-03" -> "mars 2024"; null/"" -> null; anything else as given. */
 export function formatDate(date: string | null | undefined): string | null {

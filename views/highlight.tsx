@@ -33,9 +33,5 @@ export function highlightParts(text: string, stems: Set<string>): SnippetPart[] 
 
 /** Render parts with hits in <mark>. Every string is a text child (escaped). */
 export function Marked(props: { parts: SnippetPart[] }) {
-  return (
-    <>
-      {props.parts.map((p) => (p.hit ? <mark>{p.text}</mark> : p.text))}
-    </>
-  );
+  return <>{props.parts.map((p) => (p.hit ? <mark>{p.text}</mark> : p.text))}</>;
 }

@@ -18,11 +18,7 @@ export interface LayoutProps {
 
 export function AccessBadge(props: { principal: Principal }) {
   const internal = props.principal.internal || props.principal.admin === true;
-  return (
-    <span class={internal ? 'tilgang tilgang-intern' : 'tilgang tilgang-offentlig'}>
-      {internal ? 'Intern tilgang' : 'Offentlig innsyn'}
-    </span>
-  );
+  return <span class={internal ? 'tilgang tilgang-intern' : 'tilgang tilgang-offentlig'}>{internal ? 'Intern tilgang' : 'Offentlig innsyn'}</span>;
 }
 
 function HeaderSearch(props: { q: string }) {
@@ -87,9 +83,7 @@ export function Layout(props: LayoutProps): JSX.Element {
           <div class="ramme">
             <p>
               Innsiktsbanken – Bydel Gamle Oslo, Oslo kommune.{' '}
-              {internal
-                ? 'Du ser også interne dokumenter. Ikke del innhold som ikke er offentlig.'
-                : 'Du ser dokumenter som er offentlige.'}
+              {internal ? 'Du ser også interne dokumenter. Ikke del innhold som ikke er offentlig.' : 'Du ser dokumenter som er offentlige.'}
             </p>
           </div>
         </footer>

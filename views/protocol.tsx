@@ -8,11 +8,10 @@
  * votering = vote; enstemmig = unanimous.
  */
 import type { JSX } from 'hono/jsx/jsx-runtime';
-import type { Principal } from '../indexes/types.ts';
 import type { AgendaItem } from '../indexes/protocol-types.ts';
-import type { BodyMeeting, CaseStep, MeetingView } from '../indexes/types.ts';
-import { Layout } from './layout.tsx';
+import type { BodyMeeting, CaseStep, MeetingView, Principal } from '../indexes/types.ts';
 import { documentUrl, fileUrl, formatDate } from './format.tsx';
+import { Layout } from './layout.tsx';
 
 export function meetingUrl(documentId: string, index: number): string {
   return `/moter/${encodeURIComponent(documentId)}/${index}`;

@@ -22,25 +22,24 @@
  * depth).
  */
 import type { JSX } from 'hono/jsx/jsx-runtime';
-import type { GroupedResponse, DocumentGroup } from '../indexes/search.ts';
-import type { Facets, FacetValue } from '../indexes/types.ts';
-import type { Principal, SearchFilters, SearchHit, SearchMode } from '../indexes/types.ts';
-import { Layout } from './layout.tsx';
+import type { DocumentGroup, GroupedResponse } from '../indexes/search.ts';
+import type { Facets, FacetValue, Principal, SearchFilters, SearchHit, SearchMode } from '../indexes/types.ts';
 import { AnswerPanel } from './answer.tsx';
-import { Marked } from './highlight.tsx';
-import { bodyUrl, caseUrl, outcomeText } from './protocol.tsx';
 import {
-  MODE_LABELS,
   documentUrl,
+  filterParams,
   formatCount,
   formatDate,
   formatSeconds,
-  filterParams,
   kindLabel,
+  MODE_LABELS,
   searchUrl,
   selectedYear,
   truncateParts,
 } from './format.tsx';
+import { Marked } from './highlight.tsx';
+import { Layout } from './layout.tsx';
+import { bodyUrl, caseUrl, outcomeText } from './protocol.tsx';
 
 export type SortOrder = 'relevance' | 'date';
 
@@ -60,14 +59,7 @@ export interface SearchPageProps {
   facets?: Facets | null;
 }
 
-export const EXAMPLE_QUERIES = [
-  'budsjett 2025',
-  'lekeplass',
-  'Sak 45/24',
-  'levekår Tøyen',
-  'sykehjem',
-  'trafikksikkerhet Grønland',
-];
+export const EXAMPLE_QUERIES = ['budsjett 2025', 'lekeplass', 'Sak 45/24', 'levekår Tøyen', 'sykehjem', 'trafikksikkerhet Grønland'];
 
 /** The id of the results container and of the loading indicator. */
 const RESULTS_ID = 'resultater';
@@ -124,8 +116,7 @@ export function stateUrl(s: SearchState, page = 1): string {
   return params.length ? `/?${params.join('&')}` : '/';
 }
 
-const toggle = (list: string[] | undefined, value: string): string[] =>
-  list?.includes(value) ? list.filter((v) => v !== value) : [...(list ?? []), value];
+const toggle = (list: string[] | undefined, value: string): string[] => (list?.includes(value) ? list.filter((v) => v !== value) : [...(list ?? []), value]);
 
 /** The state with one facet value switched on or off (a year replaces the date range). */
 export function toggled(s: SearchState, dim: 'body' | 'kind' | 'year', value: string): SearchState {
@@ -181,7 +172,12 @@ function HitMeta(props: { hit: SearchHit }) {
     <p class="treff-meta">
       {items.map((text, i) => (
         <>
-          {i > 0 ? <span class="skille" aria-hidden="true"> · </span> : null}
+          {i > 0 ? (
+            <span class="skille" aria-hidden="true">
+              {' '}
+              ·{' '}
+            </span>
+          ) : null}
           <span>{text}</span>
         </>
       ))}
@@ -202,14 +198,28 @@ export function ItemGlance(props: { item: NonNullable<SearchHit['item']> }) {
   const label = caseLabel(item);
   const outcome = outcomeText(item);
   const facts: any[] = [];
-  if (label) facts.push(item.caseIdNormalized ? <a href={caseUrl(item.caseIdNormalized)} class="sakslenke">{label}</a> : <span>{label}</span>);
+  if (label)
+    facts.push(
+      item.caseIdNormalized ? (
+        <a href={caseUrl(item.caseIdNormalized)} class="sakslenke">
+          {label}
+        </a>
+      ) : (
+        <span>{label}</span>
+      ),
+    );
   if (outcome) facts.push(<span class={`utfall utfall-${item.outcome ?? 'ukjent'}`}>{outcome}</span>);
   if (facts.length === 0 && !item.isDecision) return null;
   return (
     <p class="treff-sak">
       {facts.map((fact, i) => (
         <>
-          {i > 0 ? <span class="skille" aria-hidden="true"> · </span> : null}
+          {i > 0 ? (
+            <span class="skille" aria-hidden="true">
+              {' '}
+              ·{' '}
+            </span>
+          ) : null}
           {fact}
         </>
       ))}
@@ -385,7 +395,14 @@ function FacetPanel(props: { state: SearchState; facets: Facets | null }) {
   const facets = props.facets ?? { body: [], year: [], kind: [], decisions: 0 };
   const year = selectedYear(f);
   const active = activeFilterCount(f);
-  const control = { 'hx-get': '/', 'hx-target': TARGET, 'hx-push-url': 'true', 'hx-indicator': INDICATOR, 'hx-include': `#${FORM_ID}, [form=${FORM_ID}]`, 'hx-sync': `#${FORM_ID}:replace` };
+  const control = {
+    'hx-get': '/',
+    'hx-target': TARGET,
+    'hx-push-url': 'true',
+    'hx-indicator': INDICATOR,
+    'hx-include': `#${FORM_ID}, [form=${FORM_ID}]`,
+    'hx-sync': `#${FORM_ID}:replace`,
+  };
   return (
     <details class="fasetter" id="avgrens">
       <summary class="fasetter-knapp">{active ? `Avgrens søket (${active} valgt)` : 'Avgrens søket'}</summary>
@@ -456,8 +473,10 @@ function chipsOf(state: SearchState): Chip[] {
   const f = state.filters;
   const without = (g: SearchFilters): SearchState => ({ ...state, filters: g });
   const out: Chip[] = [];
-  for (const b of f.body ?? []) out.push({ id: valueId('fjern-body', b), label: 'Utvalg', value: b, remove: without({ ...f, body: f.body!.filter((x) => x !== b) }) });
-  for (const k of f.kind ?? []) out.push({ id: valueId('fjern-kind', k), label: 'Type', value: kindLabel(k) ?? k, remove: without({ ...f, kind: f.kind!.filter((x) => x !== k) }) });
+  for (const b of f.body ?? [])
+    out.push({ id: valueId('fjern-body', b), label: 'Utvalg', value: b, remove: without({ ...f, body: f.body!.filter((x) => x !== b) }) });
+  for (const k of f.kind ?? [])
+    out.push({ id: valueId('fjern-kind', k), label: 'Type', value: kindLabel(k) ?? k, remove: without({ ...f, kind: f.kind!.filter((x) => x !== k) }) });
   const year = selectedYear(f);
   if (year) out.push({ id: 'fjern-year', label: 'År', value: year, remove: without({ ...f, dateFrom: undefined, dateTo: undefined }) });
   else {
@@ -535,10 +554,7 @@ function SortChoice(props: { state: SearchState }) {
 function Intro() {
   return (
     <div class="intro">
-      <p>
-        Søk i møteprotokoller, saksprotokoller og innsiktsrapporter fra Bydel Gamle Oslo. Du kan søke på tema, steder,
-        utvalg eller saksnummer.
-      </p>
+      <p>Søk i møteprotokoller, saksprotokoller og innsiktsrapporter fra Bydel Gamle Oslo. Du kan søke på tema, steder, utvalg eller saksnummer.</p>
       <p class="eksempler-tittel">Eksempler:</p>
       <ul class="eksempler">
         {EXAMPLE_QUERIES.map((example) => (
@@ -572,8 +588,7 @@ function NoHits(props: { state: SearchState }) {
         <li>Prøv færre eller andre ord, for eksempel et sted, et utvalg eller et saksnummer («Sak 45/24»).</li>
         {state.mode !== 'hybrid' ? (
           <li>
-            Prøv <a href={hybrid}>kombinert søk</a> i stedet for søkemetoden{' '}
-            {`«${MODE_LABELS[state.mode]}»`}.
+            Prøv <a href={hybrid}>kombinert søk</a> i stedet for søkemetoden {`«${MODE_LABELS[state.mode]}»`}.
           </li>
         ) : null}
       </ul>
@@ -722,14 +737,7 @@ export function SearchForm(p: { q: string; mode: SearchMode }) {
         <summary>Avansert</summary>
         <div class="avansert-innhold">
           <label for="mode">Søkemetode</label>
-          <select
-            id="mode"
-            name="mode"
-            {...common}
-            hx-trigger="change"
-            hx-include={INCLUDE}
-            hx-sync="closest form:replace"
-          >
+          <select id="mode" name="mode" {...common} hx-trigger="change" hx-include={INCLUDE} hx-sync="closest form:replace">
             {(Object.keys(MODE_LABELS) as SearchMode[]).map((m) => (
               <option value={m} selected={m === p.mode}>
                 {MODE_LABELS[m]}
@@ -737,8 +745,8 @@ export function SearchForm(p: { q: string; mode: SearchMode }) {
             ))}
           </select>
           <p class="hjelp">
-            Kombinert gir best treff i de fleste tilfeller. Nøkkelord finner eksakte ord og saksnummer. Semantisk finner
-            tekst om samme tema, også med andre ord.
+            Kombinert gir best treff i de fleste tilfeller. Nøkkelord finner eksakte ord og saksnummer. Semantisk finner tekst om samme tema, også med andre
+            ord.
           </p>
         </div>
       </details>

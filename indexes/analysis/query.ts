@@ -15,9 +15,10 @@
  * - typos: a long word the index does not hold also matches indexed words one edit away
  *   (two for 10+ letters).
  */
-import synonymData from './synonyms.json' with { type: 'json' };
-import { caseNumberTokens, isStopword, normalize, stem, tokenize, CASE_NUMBER_RE } from './index.ts';
+
+import { CASE_NUMBER_RE, caseNumberTokens, isStopword, normalize, stem, tokenize } from './index.ts';
 import { isQuestionWord } from './question-words.ts';
+import synonymData from './synonyms.json' with { type: 'json' };
 
 export interface AnalysisOptions {
   stemming: boolean;
@@ -156,7 +157,10 @@ export function typoCandidates(word: string, vocab: Vocabulary, limit = 8): stri
   }
   // Order by distance, then alphabetically: never by frequency, which counts documents the
   // caller may not read.
-  return found.sort((a, b) => a.d - b.d || (a.t < b.t ? -1 : 1)).slice(0, limit).map((x) => x.t);
+  return found
+    .sort((a, b) => a.d - b.d || (a.t < b.t ? -1 : 1))
+    .slice(0, limit)
+    .map((x) => x.t);
 }
 
 function wordAlternatives(exact: string, opts: AnalysisOptions, vocab: Vocabulary | null): QueryWord {
@@ -239,8 +243,7 @@ export function parseQuery(query: string, opts: AnalysisOptions = DEFAULT_ANALYS
   const content = tokens.filter((t) => !isStopword(t));
   // Question phrasing ("heter", "sier", "skjedde") goes too, while something else remains.
   const topical = content.filter((t) => !isQuestionWord(t));
-  const chosen =
-    topical.length > 0 || phrases.length > 0 || caseNumbers.length > 0 ? topical : content.length > 0 ? content : tokens;
+  const chosen = topical.length > 0 || phrases.length > 0 || caseNumbers.length > 0 ? topical : content.length > 0 ? content : tokens;
   const seen = new Set<string>();
   const words: QueryWord[] = [];
   for (const t of chosen) {

@@ -1,5 +1,5 @@
 /**
- * Words that only phrase a question ("Hva heter …", "Hva sier rapporten om …", "Når ble … 
+ * Words that only phrase a question ("Hva heter …", "Hva sier rapporten om …", "Når ble …
  * vedtatt?") rather than name what it is about. Query-side only: they are never dropped from
  * the index, and a query made of nothing else still searches for them.
  *
@@ -15,7 +15,9 @@ export const QUESTION_WORDS: ReadonlySet<string> = new Set(
   finnes fins fantes vet kjent fortell forklar oppsummer oppsummering beskriv beskriver bestemt bestemte
   besluttet diskutert diskuterte drøftet behandlet foreslått foreslo status nytt siste
   heter het hette kalles kaltes menes betyr betydde ligger lå fikk får går gikk type slags forkortes
-  regnes omtales`.split(/\s+/).filter(Boolean),
+  regnes omtales`
+    .split(/\s+/)
+    .filter(Boolean),
 );
 
 export function isQuestionWord(word: string): boolean {

@@ -20,7 +20,8 @@ export interface ChunkScope {
 export function readableScopes(reader: ReaderScope, scopes: ChunkScope[]): ChunkScope[] {
   if (reader.all) return scopes;
   return scopes.filter(
-    (s) => s.access === 'public' || (s.access === 'internal' && reader.internal) || (s.access === 'protected' && s.groups.some((g) => reader.groups.includes(g))),
+    (s) =>
+      s.access === 'public' || (s.access === 'internal' && reader.internal) || (s.access === 'protected' && s.groups.some((g) => reader.groups.includes(g))),
   );
 }
 

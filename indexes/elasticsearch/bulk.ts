@@ -43,7 +43,7 @@ export async function bulk(client: Client, ops: BulkOp[], opts: { sleep?: (ms: n
     for (const entries of batches(pending)) {
       const batch = entries.map((e) => e.op);
       const body = entries.map((e) => e.text).join('');
-      let res;
+      let res: Awaited<ReturnType<Client['bulk']>>;
       try {
         res = await client.bulk({ body } as never);
       } catch (err) {

@@ -28,14 +28,14 @@
  * and lengths are stored to one byte. `npm run eval -- --backend=both` measures the difference.
  */
 import crypto from 'node:crypto';
+import { BM25_WEIGHTS } from '../ranking.ts';
+import type { AccessLevel } from '../types.ts';
+import changesJson from './mappings/changes.json' with { type: 'json' };
 import chunksJson from './mappings/chunks.json' with { type: 'json' };
 import documentsJson from './mappings/documents.json' with { type: 'json' };
 import meetingsJson from './mappings/meetings.json' with { type: 'json' };
-import vocabJson from './mappings/vocab.json' with { type: 'json' };
-import changesJson from './mappings/changes.json' with { type: 'json' };
 import metaJson from './mappings/meta.json' with { type: 'json' };
-import { BM25_WEIGHTS } from '../ranking.ts';
-import type { AccessLevel } from '../types.ts';
+import vocabJson from './mappings/vocab.json' with { type: 'json' };
 
 /** Lucene's (and FTS5's) default k1. */
 const K1 = 1.2;

@@ -27,31 +27,16 @@
  * expunge_deletes_allowed 0); close() waits for that second merge. Measured on the dev node:
  * the moved document's copy is gone from the statistics 20-30 s after the move.
  */
-import fs from 'node:fs';
+
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { Client, errors } from '@elastic/elasticsearch';
+import { accessScope, type ReaderScope, readerScope } from '../access.ts';
 import { analyze, stem, tokenize } from '../analysis/index.ts';
 import type { ParsedQuery, Vocabulary } from '../analysis/query.ts';
-import { accessScope, readerScope, type ReaderScope } from '../access.ts';
+import type { ElasticsearchConfig } from '../config.ts';
 import { assertSameEmbedder } from '../embeddings/types.ts';
 import { shortChunkPrior } from '../ranking.ts';
-import type { ElasticsearchConfig } from '../config.ts';
-import type {
-  AccessLevel,
-  BodyMeeting,
-  CaseStep,
-  Chunk,
-  DocumentMeeting,
-  DocumentSummary,
-  FacetValue,
-  Facets,
-  ItemAtAGlance,
-  Meeting,
-  MeetingView,
-  Principal,
-  SearchFilters,
-  SilverDocument,
-} from '../types.ts';
 import type {
   ChangeStamp,
   ChunkRecord,
@@ -64,13 +49,29 @@ import type {
   Revocations,
   ScoredChunk,
   Store,
-  StoreStats,
   StoredDocument,
+  StoreStats,
 } from '../store.ts';
-import { accessFilter, readableScopes, type ChunkScope } from './access.ts';
-import { bulk, type BulkFailure, type BulkOp } from './bulk.ts';
-import { filterClauses, leafKey, leafQuery, leavesOf, matchQuery, rankedQuery, wordQuery, type IdfBoost, type Leaf, type Query } from './query.ts';
-import { GENERATIONAL, Names, REPEAT, chunkIndexBody, indexBody, scopeOf, type Generational } from './schema.ts';
+import type {
+  AccessLevel,
+  BodyMeeting,
+  CaseStep,
+  Chunk,
+  DocumentMeeting,
+  DocumentSummary,
+  Facets,
+  FacetValue,
+  ItemAtAGlance,
+  Meeting,
+  MeetingView,
+  Principal,
+  SearchFilters,
+  SilverDocument,
+} from '../types.ts';
+import { accessFilter, type ChunkScope, readableScopes } from './access.ts';
+import { type BulkFailure, type BulkOp, bulk } from './bulk.ts';
+import { filterClauses, type IdfBoost, type Leaf, leafKey, leafQuery, leavesOf, matchQuery, type Query, rankedQuery, wordQuery } from './query.ts';
+import { chunkIndexBody, GENERATIONAL, type Generational, indexBody, Names, REPEAT, scopeOf } from './schema.ts';
 
 /** When to merge a chunk index again after a document left it (see the header). */
 const PURGE_AFTER_MS = 35_000;
@@ -308,7 +309,13 @@ export class ElasticsearchStore implements Store {
     const scope = scopeOf(access, groups);
     const alias = this.names.chunkAlias(scope);
     if (!this.knownScopes.has(scope)) {
-      const body = chunkIndexBody({ shards: this.cfg.shards, replicas: this.cfg.replicas, dims, access, groups: access === 'protected' ? [...new Set(groups)].sort() : [] });
+      const body = chunkIndexBody({
+        shards: this.cfg.shards,
+        replicas: this.cfg.replicas,
+        dims,
+        access,
+        groups: access === 'protected' ? [...new Set(groups)].sort() : [],
+      });
       if (this.opts.mode === 'live') {
         // Name it after the live generation as it is now (a rebuild elsewhere may have moved it).
         const gen = (await this.liveGeneration()) ?? this.gen;
@@ -356,7 +363,12 @@ export class ElasticsearchStore implements Store {
       if (docs > 0) assertSameEmbedder(current, embedder);
     }
     if (!current || current.id !== embedder.id || current.dimensions !== embedder.dimensions) {
-      await this.client.index({ index: this.idx('meta'), id: 'embedder', document: { embedderId: embedder.id, dimensions: embedder.dimensions }, refresh: true });
+      await this.client.index({
+        index: this.idx('meta'),
+        id: 'embedder',
+        document: { embedderId: embedder.id, dimensions: embedder.dimensions },
+        refresh: true,
+      });
       this.embedder = embedder;
     }
   }
@@ -430,7 +442,14 @@ export class ElasticsearchStore implements Store {
       p.chunks.forEach((c, i) => {
         const fields = analysedFields(doc.title, c.heading, c.text);
         for (const t of fields.terms) if (!this.written.has(t)) vocab.add(t);
-        chunkOps.push({ op: 'index', index, id: `${c.id}@${version}`, routing: doc.id, tag: doc.id, doc: this.chunkSource(doc, c, version, fields, p.vectors[i]) });
+        chunkOps.push({
+          op: 'index',
+          index,
+          id: `${c.id}@${version}`,
+          routing: doc.id,
+          tag: doc.id,
+          doc: this.chunkSource(doc, c, version, fields, p.vectors[i]),
+        });
       });
     }
     const failed = await bulk(this.client, chunkOps);
@@ -438,7 +457,10 @@ export class ElasticsearchStore implements Store {
     for (const f of failed) bad.set(f.op.tag!, [...(bad.get(f.op.tag!) ?? []), f]);
     if (bad.size) {
       // Take back what was written of the failed documents; nothing of them was ever visible.
-      await bulk(this.client, chunkOps.filter((o) => bad.has(o.tag!)).map((o) => ({ op: 'delete', index: o.index, id: o.id, routing: o.routing })));
+      await bulk(
+        this.client,
+        chunkOps.filter((o) => bad.has(o.tag!)).map((o) => ({ op: 'delete', index: o.index, id: o.id, routing: o.routing })),
+      );
     }
     const ok = batch.filter((p) => !bad.has(p.doc.id));
     for (const p of batch) if (bad.has(p.doc.id)) p.reject(writeError(`the chunks of ${p.doc.id}`, bad.get(p.doc.id)!));
@@ -462,7 +484,13 @@ export class ElasticsearchStore implements Store {
     const movedFrom = new Set(old.chunks.filter((h) => home.get(h.routing) !== h._index).map((h) => h._index));
     if (this.opts.mode === 'live') {
       if (movedFrom.size) await this.client.indices.refresh({ index: [...movedFrom].join(','), ignore_unavailable: true });
-      const touched = new Set([...chunkOps.map((o) => o.index), ...old.chunks.map((h) => h._index), this.idx('documents'), this.idx('meetings'), this.idx('vocab')]);
+      const touched = new Set([
+        ...chunkOps.map((o) => o.index),
+        ...old.chunks.map((h) => h._index),
+        this.idx('documents'),
+        this.idx('meetings'),
+        this.idx('vocab'),
+      ]);
       await this.client.indices.refresh({ index: [...touched].join(','), ignore_unavailable: true });
       for (const index of movedFrom) await this.expunge(index);
     }
@@ -471,7 +499,12 @@ export class ElasticsearchStore implements Store {
       const log: Source[] = [];
       for (const p of ok) {
         const prev = before.get(p.doc.id);
-        if (prev) log.push({ kind: 'revoke', documentId: p.doc.id, readers: prev.access !== p.doc.access || JSON.stringify(prev.groups ?? []) !== JSON.stringify(p.doc.groups) });
+        if (prev)
+          log.push({
+            kind: 'revoke',
+            documentId: p.doc.id,
+            readers: prev.access !== p.doc.access || JSON.stringify(prev.groups ?? []) !== JSON.stringify(p.doc.groups),
+          });
         log.push({ kind: 'add', documentId: p.doc.id, readers: false });
       }
       await this.log(log);
@@ -579,7 +612,10 @@ export class ElasticsearchStore implements Store {
     ids: string[],
     keep: (hit: { documentId: string; version: string }) => boolean = () => true,
     withSource = false,
-  ): Promise<{ chunks: { _index: string; _id: string; routing: string; source?: Source }[]; meetings: { _index: string; _id: string; routing?: string; source?: Source }[] }> {
+  ): Promise<{
+    chunks: { _index: string; _id: string; routing: string; source?: Source }[];
+    meetings: { _index: string; _id: string; routing?: string; source?: Source }[];
+  }> {
     const scopes = await this.scopes(true);
     const chunkIndices = scopes.map((s) => this.target(this.names.chunkAlias(s.scope)));
     const chunks: { _index: string; _id: string; routing: string; source?: Source }[] = [];
@@ -592,11 +628,12 @@ export class ElasticsearchStore implements Store {
         size: 1000,
         sort: [{ chunkId: 'asc' }, { version: 'asc' }],
         ...(after ? { search_after: after as never } : {}),
-        _source: withSource ? { exclude_vectors: false } as never : ['documentId', 'version'],
+        _source: withSource ? ({ exclude_vectors: false } as never) : ['documentId', 'version'],
       });
       for (const h of r.hits.hits) {
         const s = h._source!;
-        if (keep({ documentId: s.documentId, version: s.version })) chunks.push({ _index: h._index, _id: h._id!, routing: s.documentId, ...(withSource ? { source: s } : {}) });
+        if (keep({ documentId: s.documentId, version: s.version }))
+          chunks.push({ _index: h._index, _id: h._id!, routing: s.documentId, ...(withSource ? { source: s } : {}) });
       }
       if (r.hits.hits.length < 1000) break;
       after = r.hits.hits[r.hits.hits.length - 1].sort as unknown[];
@@ -747,7 +784,13 @@ export class ElasticsearchStore implements Store {
   }
 
   async documentsWithShaUnchecked(sha256: string): Promise<DocumentMeta[]> {
-    const r = await this.client.search<Source>({ index: this.idx('documents'), query: { term: { sha256 } }, size: 1000, sort: [{ id: 'asc' }], _source_excludes: ['pages'] });
+    const r = await this.client.search<Source>({
+      index: this.idx('documents'),
+      query: { term: { sha256 } },
+      size: 1000,
+      sort: [{ id: 'asc' }],
+      _source_excludes: ['pages'],
+    });
     return r.hits.hits.map((h) => this.meta(h._source!));
   }
 
@@ -794,7 +837,11 @@ export class ElasticsearchStore implements Store {
         index: this.idx('vocab'),
         searches: unknown.flatMap((w) => [
           {},
-          { query: { fuzzy: { term: { value: w, fuzziness: w.length >= 10 ? 2 : 1, prefix_length: 1, max_expansions: 1000, transpositions: true } } }, size: 1000, _source: false },
+          {
+            query: { fuzzy: { term: { value: w, fuzziness: w.length >= 10 ? 2 : 1, prefix_length: 1, max_expansions: 1000, transpositions: true } } },
+            size: 1000,
+            _source: false,
+          },
         ]),
       });
       r.responses.forEach((res, i) => near.set(unknown[i], 'hits' in res ? res.hits.hits.map((h) => h._id!) : []));
@@ -814,11 +861,13 @@ export class ElasticsearchStore implements Store {
       ...this.searchTarget(indices),
       searches: query.words.flatMap((w) => [{}, { size: 0, track_total_hits: 1, query: { bool: { must: [wordQuery(w)], filter } } }]),
     });
-    return query.words.filter((_, i) => {
-      const res = r.responses[i];
-      if (!('hits' in res)) throw new Error(`Elasticsearch: ${JSON.stringify(res.error)}`);
-      return totalOf(res.hits.total) === 0;
-    }).map((w) => w.exact);
+    return query.words
+      .filter((_, i) => {
+        const res = r.responses[i];
+        if (!('hits' in res)) throw new Error(`Elasticsearch: ${JSON.stringify(res.error)}`);
+        return totalOf(res.hits.total) === 0;
+      })
+      .map((w) => w.exact);
   }
 
   // --- Reads ---------------------------------------------------------------------------------
@@ -918,7 +967,8 @@ export class ElasticsearchStore implements Store {
     const r = await this.client.msearch({ searches: searches.flatMap((s) => [s.header, s.body]) } as never);
     (r as { responses: unknown[] }).responses.forEach((res, i) => {
       const s = searches[i];
-      if (!res || typeof res !== 'object' || !('hits' in res)) throw new Error(`Elasticsearch ${s.leg} leg failed: ${JSON.stringify((res as { error?: unknown })?.error ?? res)}`);
+      if (!res || typeof res !== 'object' || !('hits' in res))
+        throw new Error(`Elasticsearch ${s.leg} leg failed: ${JSON.stringify((res as { error?: unknown })?.error ?? res)}`);
       const hits = (res as { hits: { hits: { _score: number; _source: Source }[]; total?: unknown } }).hits;
       const ranked: ScoredChunk[] = hits.hits.map((h) => ({
         chunkId: h._source.chunkId,
@@ -1007,14 +1057,37 @@ export class ElasticsearchStore implements Store {
   }
 
   private summary(s: Source): DocumentSummary {
-    return { id: s.id, title: s.title, source: s.source, kind: s.kind, body: s.body ?? null, date: s.date ?? null, access: s.access, pageCount: s.pageCount, chunkCount: s.chunkCount };
+    return {
+      id: s.id,
+      title: s.title,
+      source: s.source,
+      kind: s.kind,
+      body: s.body ?? null,
+      date: s.date ?? null,
+      access: s.access,
+      pageCount: s.pageCount,
+      chunkCount: s.chunkCount,
+    };
   }
 
   async getDocument(id: string, principal: Principal): Promise<StoredDocument | null> {
-    const r = await this.client.search<Source>({ index: this.idx('documents'), size: 1, query: { bool: { filter: [{ ids: { values: [id] } }, ...this.docFilter(principal)] } } });
+    const r = await this.client.search<Source>({
+      index: this.idx('documents'),
+      size: 1,
+      query: { bool: { filter: [{ ids: { values: [id] } }, ...this.docFilter(principal)] } },
+    });
     const s = r.hits.hits[0]?._source;
     if (!s) return null;
-    return { ...this.summary(s), sha256: s.sha256, mediaType: s.mediaType, paged: s.paged, caseNumbers: s.caseNumbers ?? [], groups: s.groups ?? [], ingestedAt: s.ingestedAt, pages: s.pages ?? [] };
+    return {
+      ...this.summary(s),
+      sha256: s.sha256,
+      mediaType: s.mediaType,
+      paged: s.paged,
+      caseNumbers: s.caseNumbers ?? [],
+      groups: s.groups ?? [],
+      ingestedAt: s.ingestedAt,
+      pages: s.pages ?? [],
+    };
   }
 
   async listDocuments(principal: Principal, opts: { limit?: number; offset?: number } = {}): Promise<DocumentSummary[]> {
@@ -1030,7 +1103,12 @@ export class ElasticsearchStore implements Store {
   }
 
   private async meetings(query: Query[], principal: Principal, sort: unknown[], size = 10_000): Promise<Source[]> {
-    const r = await this.client.search<Source>({ index: this.idx('meetings'), size, query: { bool: { filter: [...query, ...this.docFilter(principal)] } }, sort: sort as never });
+    const r = await this.client.search<Source>({
+      index: this.idx('meetings'),
+      size,
+      query: { bool: { filter: [...query, ...this.docFilter(principal)] } },
+      sort: sort as never,
+    });
     return r.hits.hits.map((h) => h._source!);
   }
 
@@ -1046,7 +1124,11 @@ export class ElasticsearchStore implements Store {
   }
 
   async getCase(caseNorm: string, principal: Principal): Promise<CaseStep[]> {
-    const rows = await this.meetings([{ term: { cases: caseNorm } }], principal, [{ date: { order: 'asc', missing: '_last' } }, { documentId: 'asc' }, { index: 'asc' }]);
+    const rows = await this.meetings([{ term: { cases: caseNorm } }], principal, [
+      { date: { order: 'asc', missing: '_last' } },
+      { documentId: 'asc' },
+      { index: 'asc' },
+    ]);
     const steps: CaseStep[] = [];
     for (const m of rows) {
       for (const item of (m.meeting as Meeting).agendaItems) {
@@ -1081,7 +1163,9 @@ export class ElasticsearchStore implements Store {
       size: REVOCATIONS_MAX + 1,
       track_total_hits: false,
       // From the start (-1): only the recent entries, to mark them seen.
-      query: { bool: { filter: [{ term: { kind: 'revoke' } }, { range: { seq: { gt: (since >= 0 ? since : Date.now() * 1000 - LOG_OVERLAP) - LOG_OVERLAP } } }] } },
+      query: {
+        bool: { filter: [{ term: { kind: 'revoke' } }, { range: { seq: { gt: (since >= 0 ? since : Date.now() * 1000 - LOG_OVERLAP) - LOG_OVERLAP } } }] },
+      },
       sort: [{ seq: 'asc' }],
       aggs: { head: { max: { field: 'seq' } } },
     });
@@ -1118,7 +1202,8 @@ export class ElasticsearchStore implements Store {
     let indexBytes = 0;
     for (const [name, s] of Object.entries(sizes.indices ?? {})) {
       const p = this.names.parse(name);
-      if (name === this.names.changes || (p && p.gen === this.gen) || (p && p.alias.startsWith(this.names.chunkAlias('')))) indexBytes += s.total?.store?.size_in_bytes ?? 0;
+      if (name === this.names.changes || (p && p.gen === this.gen) || (p && p.alias.startsWith(this.names.chunkAlias(''))))
+        indexBytes += s.total?.store?.size_in_bytes ?? 0;
     }
     return {
       documents: totalOf(r.hits.total),
@@ -1217,7 +1302,9 @@ export class ElasticsearchStore implements Store {
   async close(): Promise<void> {
     await this.chain.catch(() => undefined);
     if (this.purges.size) {
-      console.error(`[innsikt] waiting up to ${PURGE_AFTER_MS / 1000} s for Elasticsearch to drop documents that changed access from the statistics of ${[...this.purges.keys()].join(', ')}`);
+      console.error(
+        `[innsikt] waiting up to ${PURGE_AFTER_MS / 1000} s for Elasticsearch to drop documents that changed access from the statistics of ${[...this.purges.keys()].join(', ')}`,
+      );
       await this.settled();
     }
     if (this.opts.ownsClient) await this.client.close();

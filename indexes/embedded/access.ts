@@ -23,9 +23,7 @@ export function accessClause(principal: Principal): AccessClause {
   if (scope.internal) parts.push(`d.access = 'internal'`);
   const groups = scope.groups;
   if (groups.length > 0) {
-    parts.push(
-      `(d.access = 'protected' AND EXISTS (SELECT 1 FROM json_each(d.groups) dg WHERE dg.value IN (SELECT value FROM json_each(@acl_groups))))`,
-    );
+    parts.push(`(d.access = 'protected' AND EXISTS (SELECT 1 FROM json_each(d.groups) dg WHERE dg.value IN (SELECT value FROM json_each(@acl_groups))))`);
   }
   return {
     sql: `(${parts.join(' OR ')})`,

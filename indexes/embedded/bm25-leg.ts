@@ -20,13 +20,13 @@
  * `mode=bm25` score would tell how many secret chunks hold a word.
  */
 import type Database from 'better-sqlite3';
-import { statementCache } from './statements.ts';
 import type { ParsedQuery } from '../analysis/query.ts';
-import type { AccessClause } from './access.ts';
-import { ftsParts, ftsPlanned, type FtsExpr, type FtsParts } from './fts-query.ts';
-import { CommonPostings } from './common-postings.ts';
-import { changeStamp } from './change-stamp.ts';
 import { BM25_WEIGHTS, SHORT_CHUNK, SHORT_CHUNK_TOKENS } from '../ranking.ts';
+import type { AccessClause } from './access.ts';
+import { changeStamp } from './change-stamp.ts';
+import { CommonPostings } from './common-postings.ts';
+import { type FtsExpr, type FtsParts, ftsParts, ftsPlanned } from './fts-query.ts';
+import { statementCache } from './statements.ts';
 
 export { BM25_WEIGHTS, SHORT_CHUNK, SHORT_CHUNK_TOKENS };
 
@@ -224,9 +224,9 @@ export class Bm25Leg {
     if (!scope || scope.key === 'admin') return { rows, tokens: this.averages().tokens };
     let tokens = 0;
     const n = this.cachedCount(`${scope.key}\u0000`, rows, () => {
-      const r = this.stmt(`SELECT count(*) AS n, total(c.tokens) AS t FROM chunks c ${this.narrow()} JOIN documents d ON d.id = c.document_id WHERE ${scope.acl.sql}`).get(
-        scope.acl.params,
-      ) as { n: number; t: number };
+      const r = this.stmt(
+        `SELECT count(*) AS n, total(c.tokens) AS t FROM chunks c ${this.narrow()} JOIN documents d ON d.id = c.document_id WHERE ${scope.acl.sql}`,
+      ).get(scope.acl.params) as { n: number; t: number };
       tokens = r.t;
       this.dfCache.set(`${scope.key}\u0000tokens`, { n: r.t, rows, at: Date.now() });
       return r.n;
@@ -341,8 +341,7 @@ export class Bm25Leg {
           })
         : null;
     if (listsOnly && !listed) return null;
-    const candidates = (k: number) =>
-      listed ? listed.top(k) : (ranked.all({ match: plan.match.expr, ...score.params, k }) as { rowid: number; s: number }[]);
+    const candidates = (k: number) => (listed ? listed.top(k) : (ranked.all({ match: plan.match.expr, ...score.params, k }) as { rowid: number; s: number }[]));
     const check = this.stmt(
       `SELECT c.rowid AS rowid FROM chunks c JOIN documents d ON d.id = c.document_id
        WHERE c.rowid IN (SELECT value FROM json_each(@ids)) AND ${req.acl.sql} AND ${req.filter.sql}`,
@@ -350,9 +349,7 @@ export class Bm25Leg {
     for (let k = Math.max(FIRST_WINDOW * req.limit, 100); k <= MAX_WINDOW; k *= 4) {
       const cands = candidates(k);
       const exhausted = cands.length < k;
-      const readable = new Set(
-        check.pluck().all({ ids: JSON.stringify(cands.map((c) => c.rowid)), ...req.acl.params, ...req.filter.params }) as number[],
-      );
+      const readable = new Set(check.pluck().all({ ids: JSON.stringify(cands.map((c) => c.rowid)), ...req.acl.params, ...req.filter.params }) as number[]);
       const scored: { rowid: number; score: number }[] = [];
       for (const c of cands) if (readable.has(c.rowid)) scored.push({ rowid: c.rowid, score: -c.s });
       if (!exhausted && scored.length < req.limit) continue;

@@ -55,9 +55,7 @@ export function changeStamp(db: Database.Database): ChangeStamp | null {
   let stmt = statements.get(db);
   if (!stmt) {
     try {
-      stmt = db.prepare(
-        `SELECT (SELECT n FROM change_stamp WHERE kind = 'add') AS "add", (SELECT n FROM change_stamp WHERE kind = 'revoke') AS revoke`,
-      );
+      stmt = db.prepare(`SELECT (SELECT n FROM change_stamp WHERE kind = 'add') AS "add", (SELECT n FROM change_stamp WHERE kind = 'revoke') AS revoke`);
     } catch {
       return null;
     }
@@ -95,9 +93,10 @@ export function revokedSince(db: Database.Database, since: number): Revocations 
   }
   if (since < 0 || since >= head) return { to: head, complete: since >= 0, readers: false, documents: new Set() };
   const oldest = db.prepare(`SELECT coalesce(min(seq), 0) FROM revoke_log`).pluck().get() as number;
-  const rows = db
-    .prepare(`SELECT document_id AS doc, readers FROM revoke_log WHERE seq > ? AND seq <= ? LIMIT ${REVOCATIONS_MAX + 1}`)
-    .all(since, head) as { doc: string; readers: number }[];
+  const rows = db.prepare(`SELECT document_id AS doc, readers FROM revoke_log WHERE seq > ? AND seq <= ? LIMIT ${REVOCATIONS_MAX + 1}`).all(since, head) as {
+    doc: string;
+    readers: number;
+  }[];
   return {
     to: head,
     complete: oldest <= since + 1 && rows.length <= REVOCATIONS_MAX,

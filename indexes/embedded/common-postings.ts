@@ -25,8 +25,8 @@
  * switched to in one transaction when complete.
  */
 import type Database from 'better-sqlite3';
-import { statementCache } from './statements.ts';
 import type { Bm25Plan } from './bm25-leg.ts';
+import { statementCache } from './statements.ts';
 
 /** Bumped when the blob layout changes: lists of another format are never read. */
 export const POSTINGS_FORMAT = '3';
@@ -220,7 +220,9 @@ export class CommonPostings {
       if (positions) keep[i] = true;
       return i;
     };
-    const phraseLists = phrases.map((p) => (p!.tokens.length === 1 ? [listOf(listPhrase(p!.kind, p!.tokens[0]), false)] : p!.tokens.map((t) => listOf(listPhrase('exact', t), true))));
+    const phraseLists = phrases.map((p) =>
+      p!.tokens.length === 1 ? [listOf(listPhrase(p!.kind, p!.tokens[0]), false)] : p!.tokens.map((t) => listOf(listPhrase('exact', t), true)),
+    );
     const run = (k: number): { matched: number; complete: boolean; allowed: boolean; hits: { rowid: number; s: number }[] } | null => {
       const st = this.state();
       if (!st) return null;
@@ -262,7 +264,9 @@ export class CommonPostings {
       const numbers = [plan.avgdl > 0 ? plan.avgdl : this.avgdl(), opts.lenTokens, opts.lenPower, this.weights[EXACT_COLUMN], ...mult];
       params.spec = Buffer.from(Int32Array.from(spec).buffer);
       params.numbers = Buffer.from(Float64Array.from(numbers).buffer);
-      const out = this.stmt(`SELECT innsikt_lists_topk(@spec, @numbers, ${args.join(', ')})`).pluck().get(params) as Buffer | null;
+      const out = this.stmt(`SELECT innsikt_lists_topk(@spec, @numbers, ${args.join(', ')})`)
+        .pluck()
+        .get(params) as Buffer | null;
       // NULL: a value did not fit the lists' fixed widths (a row of over 65,535 tokens): FTS5 ranks.
       if (!out) return null;
       const n = (out.length / 8 - 1) / 2;
@@ -367,7 +371,18 @@ export class CommonPostings {
     if (job.todo.length) return { phrases: built, ms: Math.round(performance.now() - t0), done: false };
     // Complete: switch queries to the new generation, then drop the old one.
     this.db.transaction(() => {
-      this.setMeta('postings_state', JSON.stringify({ gen: job.gen, upto: job.upto, rows: job.rows, lists: job.lists ?? 0, bytes: job.bytes ?? 0, at: new Date().toISOString(), format: this.format() }));
+      this.setMeta(
+        'postings_state',
+        JSON.stringify({
+          gen: job.gen,
+          upto: job.upto,
+          rows: job.rows,
+          lists: job.lists ?? 0,
+          bytes: job.bytes ?? 0,
+          at: new Date().toISOString(),
+          format: this.format(),
+        }),
+      );
       this.db.prepare(`DELETE FROM meta WHERE key = 'postings_build'`).run();
     })();
     this.db.prepare(`DELETE FROM common_lists WHERE gen <> ?`).run(job.gen);

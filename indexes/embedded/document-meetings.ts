@@ -3,8 +3,8 @@
  * the caller's access applied inside the SQL like every other read of the embedded store.
  */
 import type Database from 'better-sqlite3';
-import { accessClause } from './access.ts';
 import type { DocumentMeeting, Principal } from '../types.ts';
+import { accessClause } from './access.ts';
 
 /** The document's meetings in document order; empty when it has none or is not readable. */
 export function meetingsOfDocument(db: Database.Database, documentId: string, principal: Principal): DocumentMeeting[] {

@@ -5,11 +5,12 @@
  * other dimensions' filters applied but not its own, so choosing one body still shows the
  * counts of the others.
  */
-import { accessClause } from './access.ts';
-import { filterClause, type SqliteStore } from './sqlite-store.ts';
-import { DECISION_CHUNK_SQL } from './protocol-tables.ts';
+
 import type { ParsedQuery } from '../analysis/query.ts';
-import type { FacetValue, Facets, Principal, SearchFilters } from '../types.ts';
+import type { Facets, FacetValue, Principal, SearchFilters } from '../types.ts';
+import { accessClause } from './access.ts';
+import { DECISION_CHUNK_SQL } from './protocol-tables.ts';
+import { filterClause, type SqliteStore } from './sqlite-store.ts';
 
 const DIMENSIONS = {
   body: { column: 'd.body', without: (f: SearchFilters): SearchFilters => ({ ...f, body: undefined }) },

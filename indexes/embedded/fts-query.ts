@@ -82,7 +82,12 @@ export function ftsParts(q: ParsedQuery, opts: FtsOptions = {}): FtsParts {
     caseNumbers: q.caseNumbers.map((c) => leaf(`exact : "${c}"`)),
     boost: q.words.length >= 2 ? leaf(`exact : "${q.words.map((w) => w.exact).join(' ')}"`) : null,
     must: q.phrases.map((p) => leaf(`exact : "${p.join(' ')}"`)),
-    excluded: q.excluded.length ? join(q.excluded.map((alts) => join(alts.map(alternative), 'OR')), 'OR') : null,
+    excluded: q.excluded.length
+      ? join(
+          q.excluded.map((alts) => join(alts.map(alternative), 'OR')),
+          'OR',
+        )
+      : null,
   };
 }
 

@@ -4,10 +4,11 @@
  * Without it (no C compiler at install, or INNSIKT_NATIVE=0) the store ranks with FTS5's
  * built-in bm25() over every match: the same ranking, slower on large indexes.
  */
-import type Database from 'better-sqlite3';
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type Database from 'better-sqlite3';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -23,7 +24,10 @@ export function loadNativeScorer(db: Database.Database): boolean {
   if (process.env.INNSIKT_NATIVE === '0') return false;
   const file = nativeLibraryPath();
   if (!fs.existsSync(file)) {
-    if (!warned) console.error(`[innsikt] ${path.relative(process.cwd(), file) || file} is missing (run \`npm run build:native\`): ranking with FTS5's bm25(), slower on large indexes`);
+    if (!warned)
+      console.error(
+        `[innsikt] ${path.relative(process.cwd(), file) || file} is missing (run \`npm run build:native\`): ranking with FTS5's bm25(), slower on large indexes`,
+      );
     warned = true;
     return false;
   }

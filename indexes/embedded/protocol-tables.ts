@@ -10,9 +10,9 @@
  * Glossary: møte = meeting; sak = agenda item / case; utvalg = body; vedtak = decision.
  */
 import type Database from 'better-sqlite3';
-import { accessClause } from './access.ts';
-import type { AccessLevel, BodyMeeting, CaseStep, Chunk, ItemAtAGlance, MeetingView, Principal, SilverDocument } from '../types.ts';
 import type { AgendaItem, Meeting } from '../protocol-types.ts';
+import type { AccessLevel, BodyMeeting, CaseStep, Chunk, ItemAtAGlance, MeetingView, Principal, SilverDocument } from '../types.ts';
+import { accessClause } from './access.ts';
 
 export const PROTOCOL_SCHEMA = `
 CREATE TABLE IF NOT EXISTS chunk_context (
@@ -75,7 +75,17 @@ export function writeChunkContext(db: Database.Database, rowid: bigint, c: Chunk
   db.prepare(
     `INSERT INTO chunk_context (rowid, meeting_index, item_index, case_id, case_norm, item_title, is_decision, meeting_date, meeting_body)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(rowid, c.meetingIndex ?? null, c.itemIndex ?? null, c.caseId ?? null, c.caseIdNormalized ?? null, c.itemTitle ?? null, c.isDecision ? 1 : 0, c.meetingDate ?? null, c.meetingBody ?? null);
+  ).run(
+    rowid,
+    c.meetingIndex ?? null,
+    c.itemIndex ?? null,
+    c.caseId ?? null,
+    c.caseIdNormalized ?? null,
+    c.itemTitle ?? null,
+    c.isDecision ? 1 : 0,
+    c.meetingDate ?? null,
+    c.meetingBody ?? null,
+  );
 }
 
 /** Before a document's chunks are deleted. */
@@ -135,9 +145,7 @@ export function getMeeting(db: Database.Database, documentId: string, index: num
     | { data: string; body: string | null; date: string | null; title: string; source: string; access: AccessLevel }
     | undefined;
   if (!row) return null;
-  const items = db
-    .prepare(`SELECT data FROM agenda_items WHERE document_id = ? AND meeting_idx = ? ORDER BY idx`)
-    .all(documentId, index) as { data: string }[];
+  const items = db.prepare(`SELECT data FROM agenda_items WHERE document_id = ? AND meeting_idx = ? ORDER BY idx`).all(documentId, index) as { data: string }[];
   const meeting = { ...JSON.parse(row.data), body: row.body, date: row.date, agendaItems: items.map((i) => JSON.parse(i.data)) } as Meeting;
   return { documentId, index, title: row.title, source: row.source, access: row.access, meeting };
 }
@@ -153,7 +161,14 @@ export function getCase(db: Database.Database, caseNorm: string, principal: Prin
        WHERE (ai.case_norm = @c OR ai.archive_norm = @c) AND ${acl.sql}
        ORDER BY m.date NULLS LAST, d.id, ai.idx`,
     )
-    .all({ c: caseNorm, ...acl.params }) as { document_id: string; meeting_idx: number; data: string; body: string | null; date: string | null; title: string }[];
+    .all({ c: caseNorm, ...acl.params }) as {
+    document_id: string;
+    meeting_idx: number;
+    data: string;
+    body: string | null;
+    date: string | null;
+    title: string;
+  }[];
   return rows.map((r) => ({ documentId: r.document_id, meetingIndex: r.meeting_idx, title: r.title, body: r.body, date: r.date, item: JSON.parse(r.data) }));
 }
 

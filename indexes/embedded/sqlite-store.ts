@@ -14,37 +14,20 @@
  *   SQL, with the same access clause and filters. chunk_vectors stays the truth; the copy
  *   (index.sqlite.vectors/) is a cache kept current through the vector_log table.
  */
-import Database from 'better-sqlite3';
-import * as sqliteVec from 'sqlite-vec';
+
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
 import { analyze } from '../analysis/index.ts';
-import { parseQuery, relaxPhrases, DEFAULT_ANALYSIS, type AnalysisOptions, type ParsedQuery, type Vocabulary } from '../analysis/query.ts';
-import { ftsExpression, wordExpression } from './fts-query.ts';
+import { type AnalysisOptions, DEFAULT_ANALYSIS, type ParsedQuery, parseQuery, relaxPhrases, type Vocabulary } from '../analysis/query.ts';
 import { Bm25Leg, type Bm25Result, type StatsScope } from './bm25-leg.ts';
+import { ftsExpression, wordExpression } from './fts-query.ts';
 import { loadNativeScorer } from './native.ts';
-export { BM25_WEIGHTS, SHORT_CHUNK, COMMON } from './bm25-leg.ts';
-import { accessClause, accessScope, type AccessClause } from './access.ts';
-import { PROTOCOL_SCHEMA, writeProtocol, writeChunkContext, removeChunkContext, DECISION_CHUNK_SQL, chunkItems } from './protocol-tables.ts';
-import { VectorIndex, VECTOR_LOG_SCHEMA, type VectorIndexOptions } from './vector-index.ts';
-import { CHANGE_STAMP_SCHEMA, REVOKE_LOG_KEEP, changeStamp, revokedSince } from './change-stamp.ts';
-import { facetCounts } from './facets.ts';
-import { meetingsOfDocument } from './document-meetings.ts';
-import { getMeeting, getCase, meetingsOfBody } from './protocol-tables.ts';
+
+export { BM25_WEIGHTS, COMMON, SHORT_CHUNK } from './bm25-leg.ts';
+
 import { assertSameEmbedder } from '../embeddings/types.ts';
-import type {
-  BodyMeeting,
-  CaseStep,
-  Chunk,
-  DocumentMeeting,
-  DocumentSummary,
-  Facets,
-  MeetingView,
-  Principal,
-  SearchFilters,
-  SilverDocument,
-  AccessLevel,
-} from '../types.ts';
 import type {
   ChangeStamp,
   ChunkRecord,
@@ -57,9 +40,38 @@ import type {
   Revocations,
   ScoredChunk,
   Store,
-  StoreStats,
   StoredDocument,
+  StoreStats,
 } from '../store.ts';
+import type {
+  AccessLevel,
+  BodyMeeting,
+  CaseStep,
+  Chunk,
+  DocumentMeeting,
+  DocumentSummary,
+  Facets,
+  MeetingView,
+  Principal,
+  SearchFilters,
+  SilverDocument,
+} from '../types.ts';
+import { type AccessClause, accessClause, accessScope } from './access.ts';
+import { CHANGE_STAMP_SCHEMA, changeStamp, REVOKE_LOG_KEEP, revokedSince } from './change-stamp.ts';
+import { meetingsOfDocument } from './document-meetings.ts';
+import { facetCounts } from './facets.ts';
+import {
+  chunkItems,
+  DECISION_CHUNK_SQL,
+  getCase,
+  getMeeting,
+  meetingsOfBody,
+  PROTOCOL_SCHEMA,
+  removeChunkContext,
+  writeChunkContext,
+  writeProtocol,
+} from './protocol-tables.ts';
+import { VECTOR_LOG_SCHEMA, VectorIndex, type VectorIndexOptions } from './vector-index.ts';
 
 /** One ranked chunk of a leg inside the embedded store: its SQLite rowid (never leaves the store). */
 export interface RankedRow {
@@ -183,7 +195,6 @@ function toBlob(v: Float32Array): Buffer {
 function statsScope(principal: Principal): StatsScope {
   return { key: accessScope(principal), acl: accessClause(principal) };
 }
-
 
 export function filterClause(filters: SearchFilters | undefined): { sql: string; params: Record<string, unknown>; chunkLevel?: boolean } {
   const parts: string[] = [];
@@ -446,7 +457,8 @@ export class SqliteStore implements Store {
       );
       // Rowids come from a counter that never goes back, so a rowid never names a second chunk
       // (SQLite would reuse the largest after a delete). The BM25 leg keeps row lengths by rowid.
-      let nextRowid = Math.max(Number(this.meta('chunk_rowid_high') ?? 0), this.db.prepare(`SELECT coalesce(max(rowid), 0) FROM chunks`).pluck().get() as number) + 1;
+      let nextRowid =
+        Math.max(Number(this.meta('chunk_rowid_high') ?? 0), this.db.prepare(`SELECT coalesce(max(rowid), 0) FROM chunks`).pluck().get() as number) + 1;
       const insFts = this.db.prepare(`INSERT INTO chunks_fts (rowid, title, heading, body, exact) VALUES (?, ?, ?, ?, ?)`);
       const insVec = this.db.prepare(`INSERT INTO chunk_vectors (rowid, embedding) VALUES (?, ?)`);
       const insVocab = this.db.prepare(`INSERT OR IGNORE INTO vocab (term) VALUES (?)`);
@@ -459,13 +471,7 @@ export class SqliteStore implements Store {
         // What FTS5 counts as the row's length: the tokens of all four columns.
         const tokens = 2 * (title.stems.length + heading.stems.length + body.stems.length);
         insChunk.run(rowid, c.id, doc.id, c.ord, c.heading, c.text, c.pageStart, c.pageEnd, JSON.stringify(c.pageBreaks), c.text.length, tokens);
-        insFts.run(
-          rowid,
-          title.stems.join(' '),
-          heading.stems.join(' '),
-          body.stems.join(' '),
-          [...title.exact, ...heading.exact, ...body.exact].join(' '),
-        );
+        insFts.run(rowid, title.stems.join(' '), heading.stems.join(' '), body.stems.join(' '), [...title.exact, ...heading.exact, ...body.exact].join(' '));
         insVec.run(rowid, toBlob(vectors[i]));
         writeChunkContext(this.db, rowid, c);
         for (const a of [title, heading, body]) {
@@ -549,9 +555,7 @@ export class SqliteStore implements Store {
       )
       .get({ id, ...acl.params }) as DocRow | undefined;
     if (!r) return null;
-    const pages = this.db
-      .prepare(`SELECT num, text FROM pages WHERE document_id = ? ORDER BY idx`)
-      .all(id) as { num: number | null; text: string }[];
+    const pages = this.db.prepare(`SELECT num, text FROM pages WHERE document_id = ? ORDER BY idx`).all(id) as { num: number | null; text: string }[];
     return {
       ...summary(r),
       sha256: r.sha256,
@@ -590,7 +594,8 @@ export class SqliteStore implements Store {
 
   async rank(req: RankRequest): Promise<RankResult> {
     let bm25: (Bm25Result & { rows?: RankedRow[] }) | null = null;
-    if (req.bm25) bm25 = this.bm25Rows(req.bm25.query, { principal: req.principal, filters: req.filters, limit: req.bm25.limit, prefixWord: req.bm25.prefixWord });
+    if (req.bm25)
+      bm25 = this.bm25Rows(req.bm25.query, { principal: req.principal, filters: req.filters, limit: req.bm25.limit, prefixWord: req.bm25.prefixWord });
     let vector: RankedRow[] | null = null;
     const bm25Out: LegResult | null = bm25 ? { ranked: [], total: bm25.total, totalRelation: bm25.totalRelation } : null;
     if (bm25Out) bm25Out.ranked = this.scored(bm25!.ranked);
@@ -719,7 +724,11 @@ export class SqliteStore implements Store {
     const r = this.db
       .prepare(`SELECT count(*) AS readable, sum(CASE WHEN ${f.sql} THEN 1 ELSE 0 END) AS passing FROM documents d WHERE ${acl.sql}`)
       .get({ ...acl.params, ...f.params }) as { readable: number; passing: number | null };
-    const facts = { stamp: stampKey ?? '', share: r.readable ? (r.passing ?? 0) / r.readable : 0 } as { stamp: string; share: number; rows?: Uint32Array | null };
+    const facts = { stamp: stampKey ?? '', share: r.readable ? (r.passing ?? 0) / r.readable : 0 } as {
+      stamp: string;
+      share: number;
+      rows?: Uint32Array | null;
+    };
     if (stampKey !== null) {
       if (this.allowMemo.size >= 16) this.allowMemo.delete(this.allowMemo.keys().next().value!);
       this.allowMemo.set(key, facts);
@@ -857,9 +866,7 @@ export class SqliteStore implements Store {
     const one = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
     const group = (col: string) =>
       Object.fromEntries(
-        (this.db.prepare(`SELECT ${col} AS k, count(*) AS n FROM documents GROUP BY ${col}`).all() as { k: string; n: number }[]).map(
-          (r) => [r.k, r.n],
-        ),
+        (this.db.prepare(`SELECT ${col} AS k, count(*) AS n FROM documents GROUP BY ${col}`).all() as { k: string; n: number }[]).map((r) => [r.k, r.n]),
       );
     let indexBytes = 0;
     if (this.file !== ':memory:') {

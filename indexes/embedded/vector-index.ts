@@ -42,12 +42,13 @@
  * not care about the per-vector scale. Measured error against float32 cosine: 0.0004 on
  * average, 0.006 at most (see SIMILARITY_MARGIN).
  */
+
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
-import { ColumnStore, capFor, topK, type Block, type Segment } from './int8-columns.ts';
 import type Database from 'better-sqlite3';
 import type { AccessClause } from './access.ts';
+import { type Block, ColumnStore, capFor, type Segment, topK } from './int8-columns.ts';
 import type { RankedRow } from './sqlite-store.ts';
 
 export interface VectorIndexOptions {
@@ -541,7 +542,13 @@ export class VectorIndex {
       return false;
     }
     const current = this.currentEmbedder();
-    if (manifest.format !== FORMAT || !current || manifest.embedderId !== current.id || manifest.dimensions !== current.dimensions || manifest.seq > this.logHead()) {
+    if (
+      manifest.format !== FORMAT ||
+      !current ||
+      manifest.embedderId !== current.id ||
+      manifest.dimensions !== current.dimensions ||
+      manifest.seq > this.logHead()
+    ) {
       return false;
     }
     try {
@@ -634,7 +641,15 @@ export class VectorIndex {
       } finally {
         fs.closeSync(fd);
       }
-      partitions.push({ pid: p.pid, access: p.access, groups: p.groups, file, rows: p.slotRow.length, caps: p.blocks.map((b) => b.cap), check: fingerprint(full) });
+      partitions.push({
+        pid: p.pid,
+        access: p.access,
+        groups: p.groups,
+        file,
+        rows: p.slotRow.length,
+        caps: p.blocks.map((b) => b.cap),
+        check: fingerprint(full),
+      });
     }
     const manifest: Manifest = { format: FORMAT, embedderId: this.embedder.id, dimensions: dims, seq: this.seq, partitions, savedAt: new Date().toISOString() };
     const tmp = `${manifestFile}.${process.pid}.tmp`;
@@ -684,7 +699,8 @@ export class VectorIndex {
         problems.push(`rowid ${r.rowid} missing`);
         continue;
       }
-      if (p.access !== r.access || p.groups !== r.groups) problems.push(`rowid ${r.rowid} in partition ${p.access} ${p.groups}, document is ${r.access} ${r.groups}`);
+      if (p.access !== r.access || p.groups !== r.groups)
+        problems.push(`rowid ${r.rowid} in partition ${p.access} ${p.groups}, document is ${r.access} ${r.groups}`);
       new Uint8Array(f.buffer).set(r.embedding);
       const slot = this.rowSlot[r.rowid];
       const row = this.cols!.read(p.blocks[Math.floor(slot / this.opts.blockRows)], slot % this.opts.blockRows);

@@ -27,7 +27,10 @@ function words(): string[] {
   const w = text.split(/\s+/).filter(Boolean);
   if (w.length > 1000) return w;
   // No corpus: a synthetic Norwegian-ish text.
-  const vocab = 'bydelsutvalget vedtok budsjettet for barnehager skoler levekår parkdrift og eldreomsorg i Gamle Oslo etter behandling i kommunestyret med innstilling fra administrasjonen'.split(' ');
+  const vocab =
+    'bydelsutvalget vedtok budsjettet for barnehager skoler levekår parkdrift og eldreomsorg i Gamle Oslo etter behandling i kommunestyret med innstilling fra administrasjonen'.split(
+      ' ',
+    );
   return Array.from({ length: 50_000 }, (_, i) => vocab[(i * 7919) % vocab.length] + (i % 13 === 0 ? `${i % 97}` : ''));
 }
 
@@ -62,12 +65,22 @@ interface Passage {
 }
 
 async function norquad(opts: LocalHashOptions) {
-  const readJsonl = <T>(f: string): T[] => readFileSync(path.join(NORQUAD, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as T);
+  const readJsonl = <T>(f: string): T[] =>
+    readFileSync(path.join(NORQUAD, f), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as T);
   const passages = readJsonl<Passage>('norquad_test_passages.jsonl');
   const questions = readJsonl<Question>('norquad_test_sample300.jsonl');
   const e = new LocalHashEmbedder(opts);
-  const pv = await e.embed(passages.map((p) => p.text), 'document');
-  const qv = await e.embed(questions.map((q) => q.question), 'query');
+  const pv = await e.embed(
+    passages.map((p) => p.text),
+    'document',
+  );
+  const qv = await e.embed(
+    questions.map((q) => q.question),
+    'query',
+  );
   let r1 = 0;
   let r5 = 0;
   let r10 = 0;

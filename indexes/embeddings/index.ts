@@ -20,12 +20,12 @@
  * configuration, uses Azure.
  */
 import { LocalHashEmbedder } from './local.ts';
-import { OpenAIEmbedder, type AzureOptions } from './openai.ts';
+import { type AzureOptions, OpenAIEmbedder } from './openai.ts';
 import type { Embedder } from './types.ts';
 
-export * from './types.ts';
 export { LocalHashEmbedder, type LocalHashOptions } from './local.ts';
-export { OpenAIEmbedder, EmbeddingRequestError, type OpenAIEmbedderOptions, type AzureOptions } from './openai.ts';
+export { type AzureOptions, EmbeddingRequestError, OpenAIEmbedder, type OpenAIEmbedderOptions } from './openai.ts';
+export * from './types.ts';
 
 export type EmbedderEnv = Record<string, string | undefined>;
 

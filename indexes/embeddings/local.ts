@@ -18,7 +18,7 @@
  * built by an older version is reported as a mismatch (and rebuilt) instead of silently mixed.
  */
 import { isStopword, stem, tokenize } from '../analysis/index.ts';
-import { l2normalize, type EmbedKind, type Embedder } from './types.ts';
+import { type Embedder, type EmbedKind, l2normalize } from './types.ts';
 
 const VERSION = 'v1';
 

@@ -10,7 +10,7 @@
  * LangChain is imported on first use (it costs ~50 MB), so the offline defaults never load it.
  */
 import type { AzureOpenAIEmbeddings, OpenAIEmbeddings } from '@langchain/openai';
-import { l2normalize, type EmbedKind, type Embedder } from './types.ts';
+import { type Embedder, type EmbedKind, l2normalize } from './types.ts';
 
 export interface AzureOptions {
   apiKey: string;
@@ -111,7 +111,8 @@ export class OpenAIEmbedder implements Embedder {
         });
     } else {
       const baseURL = opts.baseURL?.replace(/\/+$/, '');
-      if (!opts.apiKey && !baseURL) throw new Error('OpenAI embeddings need an API key (OPENAI_API_KEY), or a base URL of an OpenAI-compatible server (OPENAI_BASE_URL)');
+      if (!opts.apiKey && !baseURL)
+        throw new Error('OpenAI embeddings need an API key (OPENAI_API_KEY), or a base URL of an OpenAI-compatible server (OPENAI_BASE_URL)');
       const where = (this.where = baseURL ?? DEFAULT_BASE_URL);
       this.makeClient = async () =>
         new (await import('@langchain/openai')).OpenAIEmbeddings({
@@ -127,7 +128,8 @@ export class OpenAIEmbedder implements Embedder {
   get id(): string {
     const name = this.provider === 'azure' ? this.opts.azure!.deployment : this.model;
     let id = `${this.provider}:${name}:${this.dimensions}`;
-    if (this.opts.queryPrefix || this.opts.documentPrefix) id += `:q=${JSON.stringify(this.opts.queryPrefix ?? '')},d=${JSON.stringify(this.opts.documentPrefix ?? '')}`;
+    if (this.opts.queryPrefix || this.opts.documentPrefix)
+      id += `:q=${JSON.stringify(this.opts.queryPrefix ?? '')},d=${JSON.stringify(this.opts.documentPrefix ?? '')}`;
     return id;
   }
 
@@ -169,12 +171,14 @@ export class OpenAIEmbedder implements Embedder {
       throw new EmbeddingRequestError(`${this.label()}: asked for ${send.length} embeddings, got ${raw.length}`, undefined, undefined);
     }
     for (const v of raw) {
-      if (!Array.isArray(v) || v.length === 0) throw new EmbeddingRequestError(`${this.label()}: the response holds an empty or malformed embedding`, undefined, undefined);
+      if (!Array.isArray(v) || v.length === 0)
+        throw new EmbeddingRequestError(`${this.label()}: the response holds an empty or malformed embedding`, undefined, undefined);
       if (this.dims === undefined) this.dims = v.length;
       if (v.length !== this.dims) {
-        const why = this.requestedDims !== undefined
-          ? `INNSIKT_EMBEDDING_DIMENSIONS is ${this.requestedDims}; this model or server ignores the requested size, so set it to ${v.length} or leave it unset`
-          : `earlier responses had ${this.dims}`;
+        const why =
+          this.requestedDims !== undefined
+            ? `INNSIKT_EMBEDDING_DIMENSIONS is ${this.requestedDims}; this model or server ignores the requested size, so set it to ${v.length} or leave it unset`
+            : `earlier responses had ${this.dims}`;
         throw new EmbeddingRequestError(`${this.label()}: returned ${v.length}-dimensional embeddings, but ${why}`, undefined, undefined);
       }
     }
@@ -182,7 +186,8 @@ export class OpenAIEmbedder implements Embedder {
     const out = texts.map(() => new Float32Array(dims));
     raw.forEach((v, k) => {
       const f = Float32Array.from(v);
-      for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i])) throw new EmbeddingRequestError(`${this.label()}: the response holds a value that is not a number`, undefined, undefined);
+      for (let i = 0; i < f.length; i++)
+        if (!Number.isFinite(f[i])) throw new EmbeddingRequestError(`${this.label()}: the response holds a value that is not a number`, undefined, undefined);
       out[at[k]] = l2normalize(f);
     });
     return out;
@@ -205,13 +210,17 @@ export class OpenAIEmbedder implements Embedder {
     let hint = '';
     const keyVar = this.provider === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY';
     if (status === 401 || status === 403) hint = `Check ${keyVar}.`;
-    else if (status === 404) hint = this.provider === 'azure'
-      ? 'Check AZURE_OPENAI_ENDPOINT, the deployment name and AZURE_OPENAI_API_VERSION.'
-      : `Check INNSIKT_EMBEDDING_MODEL ('${this.model}') and OPENAI_BASE_URL.`;
+    else if (status === 404)
+      hint =
+        this.provider === 'azure'
+          ? 'Check AZURE_OPENAI_ENDPOINT, the deployment name and AZURE_OPENAI_API_VERSION.'
+          : `Check INNSIKT_EMBEDDING_MODEL ('${this.model}') and OPENAI_BASE_URL.`;
     else if (status === 429) hint = 'The server is rate limiting; try again later or lower the batch size.';
-    else if (status === 400) hint = this.requestedDims !== undefined
-      ? 'Check the model name and INNSIKT_EMBEDDING_DIMENSIONS (not every model can shorten its vectors).'
-      : 'Check the model name and the input.';
+    else if (status === 400)
+      hint =
+        this.requestedDims !== undefined
+          ? 'Check the model name and INNSIKT_EMBEDDING_DIMENSIONS (not every model can shorten its vectors).'
+          : 'Check the model name and the input.';
     else if (status !== undefined && status >= 500) hint = 'The embedding server failed; try again later.';
     else if (status === undefined) hint = 'Is the server running and reachable? Check OPENAI_BASE_URL (or AZURE_OPENAI_ENDPOINT) and the network.';
     return new EmbeddingRequestError(`${this.label()} failed${status ? ` with HTTP ${status}` : ''}: ${detail}${hint ? `. ${hint}` : ''}`, status, e);

@@ -70,10 +70,7 @@ export function joinLetterSpaced(line: string): string {
       for (let k = i; k <= j; k += 2) tokens.push(parts[k]);
       const singles = tokens.filter(isSingle).length;
       const accept =
-        tokens.length >= 3 &&
-        (tabs > 0
-          ? singles >= Math.max(2, Math.ceil(tokens.length * 0.6))
-          : tokens.length >= 4 && singles === tokens.length);
+        tokens.length >= 3 && (tabs > 0 ? singles >= Math.max(2, Math.ceil(tokens.length * 0.6)) : tokens.length >= 4 && singles === tokens.length);
       if (accept) {
         out.push(tokens.join(''));
         i = j + 1;

@@ -23,8 +23,8 @@ import { defaultTimeoutMs, parsePdfInWorker, shutdownPdfPool } from './pdf.ts';
 import { formatPageRanges, garbledPages } from './quality.ts';
 import { decodeText } from './text.ts';
 
-export { ExtractionError } from './errors.ts';
 export type { ExtractionErrorCode } from './errors.ts';
+export { ExtractionError } from './errors.ts';
 
 export interface Extraction {
   /** Pages in order. `num` is the 1-based page number, or null for unpaged text. */
@@ -267,10 +267,7 @@ function extractTextual(buf: Buffer, type: string): Extraction {
     if (title) result.title = normalizeText(title);
     return result;
   }
-  throw new ExtractionError(
-    'unsupported',
-    `Unsupported media type "${type}". Supported: application/pdf, text/plain, text/markdown, text/html.`,
-  );
+  throw new ExtractionError('unsupported', `Unsupported media type "${type}". Supported: application/pdf, text/plain, text/markdown, text/html.`);
 }
 
 /** The first level-1 ATX heading ("# Title"), outside fenced code blocks. */

@@ -15,9 +15,10 @@
 //   the same x, which pdf-parse turns into "B\tø\tk\to..." );
 // - a blank line is emitted where the vertical gap between two lines is clearly larger than
 //   the page's usual line spacing, so paragraphs survive for chunking.
-import { parentPort } from 'node:worker_threads';
+
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { parentPort } from 'node:worker_threads';
 import { PDFParse } from 'pdf-parse';
 
 if (!parentPort) throw new Error('pdf-worker.js must be started as a worker thread');

@@ -162,7 +162,11 @@ function onTimeout(slot: Slot): void {
 function dispatch(): void {
   while (queue.length > 0) {
     let slot: Slot | undefined;
-    for (const s of slots) if (!s.job) { slot = s; break; }
+    for (const s of slots)
+      if (!s.job) {
+        slot = s;
+        break;
+      }
     if (!slot) {
       if (slots.size >= poolSize()) return;
       slot = spawn();
@@ -221,7 +225,10 @@ export function mapPdfError(error: { name: string; message: string }, messages: 
         'Ask the sender for an unprotected copy, or remove the password (e.g. `qpdf --decrypt --password=PASSWORD in.pdf out.pdf`) and ingest that file.',
     );
   }
-  const detail = messages.filter((m) => m.trim() !== '').slice(0, 3).join('; ');
+  const detail = messages
+    .filter((m) => m.trim() !== '')
+    .slice(0, 3)
+    .join('; ');
   return new ExtractionError(
     'corrupt',
     `The PDF could not be read: ${reason}${detail ? ` (pdf.js: ${detail})` : ''}. ` +

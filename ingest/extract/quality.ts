@@ -21,9 +21,9 @@ const JUNK = /[\u0000-\u0008\u000B\u000E-\u001F\u007F-\u009F\uFFFD\uE000-\uF8FF]
 // A word: optional leading punctuation, letters with at most a capital first (or all
 // capitals), inner hyphens/apostrophes/dots allowed, optional trailing punctuation.
 const WORD =
-  /^[\p{Ps}\p{Pi}"'«(\[§-]*(?:\p{Lu}?[\p{Ll}\p{M}]+(?:[-'’.]\p{L}[\p{Ll}\p{M}]*)*|\p{Lu}[\p{Lu}\p{M}]*(?:[-'’.&/]\p{Lu}*)*\.?|[\p{N}][\p{N}.,:%/–-]*\p{L}{0,3})[\p{Pe}\p{Pf}"'»).,;:!?*-]*$/u;
+  /^[\p{Ps}\p{Pi}"'«([§-]*(?:\p{Lu}?[\p{Ll}\p{M}]+(?:[-'’.]\p{L}[\p{Ll}\p{M}]*)*|\p{Lu}[\p{Lu}\p{M}]*(?:[-'’.&/]\p{Lu}*)*\.?|[\p{N}][\p{N}.,:%/–-]*\p{L}{0,3})[\p{Pe}\p{Pf}"'»).,;:!?*-]*$/u;
 
-const URL_OR_EMAIL = /^[(<\[]?(?:https?:\/\/|www\.|[\w.+-]+@[\w-]+\.)/i;
+const URL_OR_EMAIL = /^[(<[]?(?:https?:\/\/|www\.|[\w.+-]+@[\w-]+\.)/i;
 
 /** Below these sizes a page is too short to judge (by junk characters / by word shapes). */
 const MIN_JUNK_CHARS = 12;

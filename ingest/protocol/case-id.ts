@@ -35,10 +35,7 @@ export function normalizeArchiveId(archiveId: string | null | undefined): string
 const PREFIX = String.raw`(?:PS|RS|FO|OS|DS|MS|US|KS|Saksnr\.?|Saksnummer|Sak\s+nr\.?|SAK|Sak)`;
 
 /** "PS 6/26 Referatsaker" | "Sak 18/24 Sykehjemsplasser ..." at the start of a line. */
-export const ITEM_HEADING = new RegExp(
-  String.raw`^(?<id>(?<prefix>${PREFIX})\s*(?<num>\d{1,5})\s*\/\s*(?<year>\d{4}|\d{2}))(?![\d/])(?<rest>.*)$`,
-  'u',
-);
+export const ITEM_HEADING = new RegExp(String.raw`^(?<id>(?<prefix>${PREFIX})\s*(?<num>\d{1,5})\s*\/\s*(?<year>\d{4}|\d{2}))(?![\d/])(?<rest>.*)$`, 'u');
 
 /** "Kommunestyrets behandling av sak 6/2026 i møte den 25.03.2026:" (also nynorsk handsaming). */
 export const TREATMENT_HEADING =

@@ -10,11 +10,12 @@
  * in order, so the chunk texts together hold every non-whitespace character of those pages
  * (the pages with running headers and footers taken out, as for any document).
  */
-import { chunkPages, countWords, HEADING_SEPARATOR, type ChunkOptions, type DraftChunk } from '../chunk.ts';
+
+import type { AgendaItem, Meeting } from '../../indexes/protocol-types.ts';
 import type { PageText } from '../../indexes/types.ts';
+import { type ChunkOptions, chunkPages, countWords, type DraftChunk, HEADING_SEPARATOR } from '../chunk.ts';
 import { ITEM_HEADING, TREATMENT_HEADING } from './case-id.ts';
 import type { ParsedProtocol, Region } from './index.ts';
-import type { AgendaItem, Meeting } from '../../indexes/protocol-types.ts';
 
 export interface ChunkContext {
   meetingIndex: number | null;
@@ -85,8 +86,8 @@ export function protocolChunks(parsed: ParsedProtocol, opts: ChunkOptions = {}):
   const meetings: Meeting[] = parsed.structure.meetings;
   const out: ProtocolDraftChunk[] = [];
   for (const r of parsed.regions) {
-    const meeting = r.meeting !== null ? meetings[r.meeting] ?? null : null;
-    const item = meeting && r.item !== null ? meeting.agendaItems[r.item] ?? null : null;
+    const meeting = r.meeting !== null ? (meetings[r.meeting] ?? null) : null;
+    const item = meeting && r.item !== null ? (meeting.agendaItems[r.item] ?? null) : null;
     const label = r.heading ?? itemLabel(item);
     const context: ChunkContext = {
       meetingIndex: meeting ? r.meeting : null,

@@ -35,9 +35,11 @@ export function itemType(prefix: string | null, title: string | null, hint = '')
   return 'politisk sak';
 }
 
-const DEFERRED = /^(?:saken|saka|sakene|saka\/sakene)\b[^.]{0,80}?\b(?:utsettes|utsatt|utsett|vert utsett|blir utsatt|sendes tilbake|sendast attende|sendes i retur|sendes ut på ny|trekkes|trekt)\b/iu;
+const DEFERRED =
+  /^(?:saken|saka|sakene|saka\/sakene)\b[^.]{0,80}?\b(?:utsettes|utsatt|utsett|vert utsett|blir utsatt|sendes tilbake|sendast attende|sendes i retur|sendes ut på ny|trekkes|trekt)\b/iu;
 const TO_ORIENTATION = /\btil\s+(?:orientering|etterretning|vitande)\b/iu;
-const REJECTED = /^(?:forslaget|innstillingen|innstillinga|tilrådinga|søknaden)\s+(?:falt|fall|avvises|avvist|vert avvist|ble ikke vedtatt|vart ikkje vedteke)\b/iu;
+const REJECTED =
+  /^(?:forslaget|innstillingen|innstillinga|tilrådinga|søknaden)\s+(?:falt|fall|avvises|avvist|vert avvist|ble ikke vedtatt|vart ikkje vedteke)\b/iu;
 
 export function itemOutcome(decision: string | null, votes: Votes | null): Outcome | null {
   if (decision) {

@@ -9,9 +9,10 @@
  * - a participant table: "Navn  Funksjon  Parti  Møtte for" and one row per person, columns
  *   separated by runs of spaces (Levanger, ACOS/Elements exports).
  */
+
+import type { Absentee, Attendee } from '../../indexes/protocol-types.ts';
 import { findBody, findDate } from '../understand.ts';
 import { collapse, type Line } from './text.ts';
-import type { Absentee, Attendee } from '../../indexes/protocol-types.ts';
 
 export interface Header {
   body: string | null;
@@ -24,8 +25,18 @@ export interface Header {
 }
 
 const MONTHS: Record<string, number> = {
-  januar: 1, februar: 2, mars: 3, april: 4, mai: 5, juni: 6, juli: 7, august: 8,
-  september: 9, oktober: 10, november: 11, desember: 12,
+  januar: 1,
+  februar: 2,
+  mars: 3,
+  april: 4,
+  mai: 5,
+  juni: 6,
+  juli: 7,
+  august: 8,
+  september: 9,
+  oktober: 10,
+  november: 11,
+  desember: 12,
 };
 
 /** "14.03.2024" | "14. mars 2024" -> "2024-03-14"; null otherwise. */
@@ -60,7 +71,7 @@ const LABEL = {
   substitutes: /^(?:møtte for|møtande varamedlemer|møtende varamedlemmer|varamedlemmer)\s*:?\s*(.*)$/i,
 };
 /** A labelled line of any other kind ends a wrapped list. */
-const ANY_LABEL = /^[\p{L}][\p{L} .\/-]{1,40}:\s/u;
+const ANY_LABEL = /^[\p{L}][\p{L} ./-]{1,40}:\s/u;
 const STOP =
   /^(?:fra administrasjonen|frå administrasjonen|fra adm|andre til stede|protokollfører|orienteringer|merknader|protokollen er godkjent|saksliste|sakliste|innkalling|møtet ble|møtet vart|åpen halvtime|open halvtime)/i;
 
@@ -84,11 +95,19 @@ export function parsePerson(raw: string): { name: string; party: string | null; 
 
 function splitList(s: string): string[] {
   // "a; b; c" is the usual form; a list of one person may also be comma-free.
-  return s.split(/;/).map((x) => x.trim()).filter(Boolean);
+  return s
+    .split(/;/)
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 /** Column cells of a table row: runs of 2+ spaces or tabs separate cells. */
-const cells = (raw: string) => raw.trim().split(/\s{2,}|\t/).map((c) => c.trim()).filter(Boolean);
+const cells = (raw: string) =>
+  raw
+    .trim()
+    .split(/\s{2,}|\t/)
+    .map((c) => c.trim())
+    .filter(Boolean);
 
 const TABLE_HEAD = /^(?:navn|namn)\s+(?:funksjon|rolle|verv)\b/i;
 
@@ -168,7 +187,6 @@ export function parseHeader(lines: Line[], from: number, to: number, fallbackHea
         if (who && forWhom) substitutes.push({ name: who.name, party: who.party, forName: forWhom.name });
       }
       i = j - 1;
-      continue;
     }
   }
 

@@ -21,18 +21,19 @@
  *   are reported in `unparsed`.
  * Whatever the parser does not understand is still chunked and searchable as plain text.
  */
+
+import type { AgendaItem, ConflictOfInterest, Meeting, PageSpan, Proposal, ProtocolStructure, UnparsedSpan } from '../../indexes/protocol-types.ts';
 import type { PageText } from '../../indexes/types.ts';
 import { ARCHIVE_ID, normalizeArchiveId, normalizeCaseId, OWNER_LINE } from './case-id.ts';
 import { itemOutcome, itemType } from './classify.ts';
-import { bodyFromGenitive, isoDate, parseHeader, type Header } from './header.ts';
+import { bodyFromGenitive, type Header, isoDate, parseHeader } from './header.ts';
 import { findItems, type ItemStart } from './items.ts';
-import { cutAtVotesAndProposals, headingKind, layoutItem, PROPOSAL_START, type ItemLayout, type Section } from './sections.ts';
-import { cleanPages, collapse, pagesOf, spanOf, textOf, toLines, type Line } from './text.ts';
-import type { AgendaItem, ConflictOfInterest, Meeting, PageSpan, Proposal, ProtocolStructure, UnparsedSpan } from '../../indexes/protocol-types.ts';
+import { cutAtVotesAndProposals, headingKind, type ItemLayout, layoutItem, PROPOSAL_START, type Section } from './sections.ts';
+import { cleanPages, collapse, type Line, pagesOf, spanOf, textOf, toLines } from './text.ts';
 import { parseBallots, sentenceBallot, summarize } from './votes.ts';
 
 export type * from '../../indexes/protocol-types.ts';
-export { normalizeCaseId, normalizeArchiveId } from './case-id.ts';
+export { normalizeArchiveId, normalizeCaseId } from './case-id.ts';
 
 /** Lines [from, to) of the clean pages and whose they are. Regions cover every line once, in order. */
 export interface Region {
@@ -70,11 +71,16 @@ const TREATMENT_LINE = /\b(?:behandling|handsaming)\s+av\s+sak\s+\d{1,5}\s*\/\s*
 /** Is this a document the protocol parser should read? */
 export function isProtocolCandidate(kind: string, pages: PageText[]): boolean {
   if (PROTOCOL_KINDS.has(kind)) return true;
-  const head = pages.slice(0, 1).map((p) => p.text).join('\n').slice(0, 3000);
+  const head = pages
+    .slice(0, 1)
+    .map((p) => p.text)
+    .join('\n')
+    .slice(0, 3000);
   return CASE_PAPER.test(head) || TREATMENT_LINE.test(head);
 }
 
-const ELECTION = /\b(?:valgprotokoll|valprotokoll)\s+for\s+(valgstyret|valstyret|stemmestyret|fylkesvalgstyret|fylkesvalstyret|opptellingsvalgstyret|valgstyre|valstyre)\b/iu;
+const ELECTION =
+  /\b(?:valgprotokoll|valprotokoll)\s+for\s+(valgstyret|valstyret|stemmestyret|fylkesvalgstyret|fylkesvalstyret|opptellingsvalgstyret|valgstyre|valstyre)\b/iu;
 const MEETING_PHRASES: RegExp[] = [
   // "Saksprotokoll i Bydelsutvalget 06.03.2025"
   /^(?:saksprotokoll|møteprotokoll|protokoll|møtebok)\s+(?:i|fra|frå|for)\s+(?<body>.+?)\s+(?:den\s+)?(?<date>\d{1,2}\.\d{1,2}\.\d{4})\b/iu,
@@ -85,7 +91,11 @@ const MEETING_PHRASES: RegExp[] = [
 export function parseProtocol(rawPages: PageText[], opts: ParseOptions = {}): ParsedProtocol {
   const pages = cleanPages(rawPages);
   const lines = toLines(pages);
-  const head = pages.slice(0, 2).map((p) => p.text).join('\n').slice(0, 6000);
+  const head = pages
+    .slice(0, 2)
+    .map((p) => p.text)
+    .join('\n')
+    .slice(0, 6000);
 
   const election = ELECTION.exec(head);
   if (election) return electionProtocol(pages, lines, election[1]);
@@ -100,8 +110,13 @@ export function parseProtocol(rawPages: PageText[], opts: ParseOptions = {}): Pa
     if (single) return single;
     const header = parseHeader(lines, 0, Math.min(lines.length, 80), meetingLike ? head : '');
     // A saksliste (or a notice of meeting) lists items and treats none: the list is the agenda.
-    const meeting = meetingOf(header, saksliste.map((s) => listedItem(s, lines)), saksliste);
-    const unparsed = saksliste.length > 0 ? [] : [whole(lines, 'no agenda item headings found: the text is searchable, but items, votes and decisions were not read')];
+    const meeting = meetingOf(
+      header,
+      saksliste.map((s) => listedItem(s, lines)),
+      saksliste,
+    );
+    const unparsed =
+      saksliste.length > 0 ? [] : [whole(lines, 'no agenda item headings found: the text is searchable, but items, votes and decisions were not read')];
     return {
       structure: { meetings: [meeting], unparsed },
       pages,
@@ -248,7 +263,8 @@ function proposalHead(head: string): Pick<Proposal, 'by' | 'party' | 'onBehalfOf
     const v = /^(.+?)\s+v\/\s*(.+)$/u.exec(g.from);
     if (v) return { ...person(v[2]), onBehalfOf: v[1].trim() };
     // "Forslag fra H" (a party) or "Forslag fra Rolf Haugen" (a person)
-    if (/^[\p{Lu}]{1,4}(?:[\p{Ll}]{0,2})?(?:(?:,|\s+og)\s+[\p{Lu}][\p{L}]{0,3})*$/u.test(g.from.trim())) return { by: null, party: null, onBehalfOf: g.from.trim() };
+    if (/^[\p{Lu}]{1,4}(?:[\p{Ll}]{0,2})?(?:(?:,|\s+og)\s+[\p{Lu}][\p{L}]{0,3})*$/u.test(g.from.trim()))
+      return { by: null, party: null, onBehalfOf: g.from.trim() };
     return { ...person(g.from), onBehalfOf: null };
   }
   if (g.by2) return { ...person(g.by2), onBehalfOf: g.behalf2?.trim() ?? null };
@@ -284,7 +300,7 @@ function conflicts(paras: string[]): ConflictOfInterest[] {
   for (const s of sentences) {
     if (!INHABIL.test(s) || NOT_INHABIL.test(s.replace(/\binhabil\b/giu, ''))) continue;
     if (/\bikke\s+inhabil|\bikkje\s+inhabil/iu.test(s)) continue;
-    const m = /^((?:\p{Lu}[\p{L}'’\-]*\.?\s+){0,4}\p{Lu}[\p{L}'’\-]+)\s*(?:\(([^)]+)\))?/u.exec(s);
+    const m = /^((?:\p{Lu}[\p{L}'’-]*\.?\s+){0,4}\p{Lu}[\p{L}'’-]+)\s*(?:\(([^)]+)\))?/u.exec(s);
     if (!m) continue;
     const name = m[1].trim();
     if (out.some((c) => c.name === name)) continue;
@@ -296,7 +312,14 @@ function conflicts(paras: string[]): ConflictOfInterest[] {
 /** An item [start, end): its sections, except those a saksgang line gives to another case. */
 function buildItem(lines: Line[], start: ItemStart, end: number, hint: string): Built {
   const layout = layoutItem(lines, start.after, end);
-  return assemble(lines, start, end, layout, layout.sections.filter((s) => !s.owner), hint);
+  return assemble(
+    lines,
+    start,
+    end,
+    layout,
+    layout.sections.filter((s) => !s.owner),
+    hint,
+  );
 }
 
 function assemble(lines: Line[], start: ItemStart, end: number, layout: ItemLayout, own: Section[], hint: string, proposalsToo = true): Built {
@@ -359,7 +382,10 @@ function assemble(lines: Line[], start: ItemStart, end: number, layout: ItemLayo
   if (runs.length > 0) {
     const text = runs.map(([a, b]) => textOf(lines, a, b)).join('\n');
     votes = summarize(parseBallots(text), text);
-    votesSpan = { pageStart: spanOf(lines, runs[0][0], runs[0][1]).pageStart, pageEnd: spanOf(lines, runs[runs.length - 1][0], runs[runs.length - 1][1]).pageEnd };
+    votesSpan = {
+      pageStart: spanOf(lines, runs[0][0], runs[0][1]).pageStart,
+      pageEnd: spanOf(lines, runs[runs.length - 1][0], runs[runs.length - 1][1]).pageEnd,
+    };
   }
   if (!votes && decisionText) {
     const ballots = collapse(decisionText)
@@ -447,7 +473,7 @@ function caseTitle(lines: Line[], from: number, skip: Set<number>): string | nul
     if (TITLE_STOP.test(t)) break;
     if (/^[\p{L} ./-]{2,40}:/u.test(t) || /:$/.test(t)) continue;
     if (/^(?:oslo kommune|bydel |side \d|saksgang|møtebok|saksframlegg|saksprotokoll|\p{L}+\s?kommune\s+møtebok)/iu.test(t)) continue;
-    if (t.split(' ').length < 4 || !/\p{Ll}{3}/u.test(t) || /[.!?]$/.test(t) && t.split(' ').length > 14) continue;
+    if (t.split(' ').length < 4 || !/\p{Ll}{3}/u.test(t) || (/[.!?]$/.test(t) && t.split(' ').length > 14)) continue;
     let title = t;
     let j = i + 1;
     while (j < lines.length && lines[j].t && /^\p{Ll}/u.test(lines[j].t) && lines[j].t.length < 80 && t.length > 35) title += ' ' + lines[j++].t;
@@ -495,9 +521,7 @@ function saksgangProtocol(pages: PageText[], lines: Line[], rows: SaksgangRow[])
     // body's (unless it has a marked one); the rest (rådmannens tilråding ...) is the first body's.
     const last = k === rows.length - 1;
     const lastHasOwn = layout.sections.some((s) => s.kind === 'decision' && owned(s));
-    const own = layout.sections.filter(
-      (s) => owned(s) || (!s.owner && (s.kind === 'decision' ? last && !lastHasOwn : k === 0)),
-    );
+    const own = layout.sections.filter((s) => owned(s) || (!s.owner && (s.kind === 'decision' ? last && !lastHasOwn : k === 0)));
     const start: ItemStart = { line: 0, after: 0, caseId: row.caseId, caseIdNormalized: norm, prefix: null, title };
     const built = assemble(lines, start, lines.length, layout, own, '', k === 0);
     built.item.archiveCaseId = archive;
@@ -543,7 +567,12 @@ function electionProtocol(pages: PageText[], lines: Line[], board: string): Pars
   return {
     structure: {
       meetings: [{ body, date, startTime: null, endTime: null, place: null, attendees, absent: [], agendaItems: [] }],
-      unparsed: [whole(lines, 'valgprotokoll: an election board form whose sections (A–E) are tables of counts, not agenda items; the text is searchable as plain chunks')],
+      unparsed: [
+        whole(
+          lines,
+          'valgprotokoll: an election board form whose sections (A–E) are tables of counts, not agenda items; the text is searchable as plain chunks',
+        ),
+      ],
     },
     pages,
     lines,

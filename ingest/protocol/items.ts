@@ -5,10 +5,11 @@
  * items that are treated: a listed line is followed by another listed line, a treated one by
  * its text.
  */
-import { ITEM_HEADING, TREATMENT_HEADING, normalizeCaseId } from './case-id.ts';
+
+import type { ListedItem } from '../../indexes/protocol-types.ts';
+import { ITEM_HEADING, normalizeCaseId, TREATMENT_HEADING } from './case-id.ts';
 import { headingKind } from './sections.ts';
 import { collapse, type Line } from './text.ts';
-import type { ListedItem } from '../../indexes/protocol-types.ts';
 
 export interface ItemStart {
   /** First line of the heading, and the line after it (title continuation included). */
@@ -44,7 +45,7 @@ function headingAt(lines: Line[], i: number): Candidate | null {
   const rest = m.groups.rest;
   const restTrim = collapse(rest);
   if (rest && !/^\s/.test(rest)) return null; // "PS 6/26a"
-  if (restTrim && !/^[\p{Lu}\p{N}«"“(–\-]/u.test(restTrim)) return null;
+  if (restTrim && !/^[\p{Lu}\p{N}«"“(–-]/u.test(restTrim)) return null;
   const words = l.t.split(' ').length;
   if (words > 25 || (words > 12 && /[.!?]$/.test(l.t) && /\s(?:ble|er|var|vart|som|og)\s/.test(restTrim))) return null;
   // A wrapped title continues on a lower-case line (or an indented table cell).
@@ -56,7 +57,15 @@ function headingAt(lines: Line[], i: number): Candidate | null {
   if (!title) {
     // "PS 12/24" alone, the title on the next line.
     const n = lines[after];
-    if (n?.t && n.pi === l.pi && n.t.length <= 120 && !ITEM_HEADING.test(n.t) && !TREATMENT_HEADING.test(n.t) && !headingKind(n.t) && !/^[\p{L} ./-]{2,30}:/u.test(n.t)) {
+    if (
+      n?.t &&
+      n.pi === l.pi &&
+      n.t.length <= 120 &&
+      !ITEM_HEADING.test(n.t) &&
+      !TREATMENT_HEADING.test(n.t) &&
+      !headingKind(n.t) &&
+      !/^[\p{L} ./-]{2,30}:/u.test(n.t)
+    ) {
       title = n.t;
       after++;
     }
@@ -75,7 +84,12 @@ function headingAt(lines: Line[], i: number): Candidate | null {
   };
 }
 
-const cells = (raw: string) => raw.trim().split(/\s{2,}|\t/).map((c) => c.trim()).filter(Boolean);
+const cells = (raw: string) =>
+  raw
+    .trim()
+    .split(/\s{2,}|\t/)
+    .map((c) => c.trim())
+    .filter(Boolean);
 
 function continuation(lines: Line[], j: number, headRaw: string): boolean {
   const n = lines[j];
@@ -122,7 +136,10 @@ export function findItems(lines: Line[]): FoundItems {
   for (let i = 0; i < lines.length; i++) {
     const t = lines[i].t;
     if (!t) continue;
-    const c = headingAt(lines, i) ?? treatmentAt(lines, i) ?? (EVENTUELT.test(t) ? { line: i, after: i + 1, caseId: null, prefix: null, title: 'Eventuelt', kind: 'eventuelt' as const } : null);
+    const c =
+      headingAt(lines, i) ??
+      treatmentAt(lines, i) ??
+      (EVENTUELT.test(t) ? { line: i, after: i + 1, caseId: null, prefix: null, title: 'Eventuelt', kind: 'eventuelt' as const } : null);
     if (c) {
       cands.push(c);
       i = c.after - 1;
@@ -138,7 +155,9 @@ export function findItems(lines: Line[]): FoundItems {
     const follower = cands[k + 1];
     const nx = nextContent(lines, c.after);
     const norm = normalizeCaseId(c.caseId);
-    const again = cands.slice(k + 1).some((d) => d.kind === 'heading' && normalizeCaseId(d.caseId) === norm && d.caseId?.toLowerCase() === c.caseId?.toLowerCase());
+    const again = cands
+      .slice(k + 1)
+      .some((d) => d.kind === 'heading' && normalizeCaseId(d.caseId) === norm && d.caseId?.toLowerCase() === c.caseId?.toLowerCase());
     if ((follower && follower.line === nx && follower.kind === 'heading') || again) listed.add(c);
   }
   // The last line of a list that nothing follows (a saksliste on its own) has no text of its own.

@@ -41,7 +41,8 @@ const DECISION = new RegExp(
 );
 const OTHER =
   /^(?:saksopplysninger|saksopplysningar|saksframstilling|saksutredning|saksomtale|sammendrag|samandrag|bakgrunn|vurdering|tiltak|hva saken omhandler|kva saka gjeld|økonomiske konsekvenser|protokolltilførsel|protokollmerknad|merknad|merknader|orientering|uttalelse|vedlegg|dokumenter i saken)$/iu;
-const CLOSING = /^(?:møtet (?:ble|vart) hevet|møtet (?:ble|vart) heva|møtet hevet|møtet slutt|rett utskrift|vedlegg\s*:|protokollen (?:ble )?godkjent|neste møte|underskrifter\s*:)/iu;
+const CLOSING =
+  /^(?:møtet (?:ble|vart) hevet|møtet (?:ble|vart) heva|møtet hevet|møtet slutt|rett utskrift|vedlegg\s*:|protokollen (?:ble )?godkjent|neste møte|underskrifter\s*:)/iu;
 const SIGNATURE_ROLE =
   /^(?:leder|nestleder|møteleder|møteleiar|leiar|protokollfører|sekretær|sekretariatsleder|utvalgssekretær|møtesekretær|ordfører|varaordfører|formannskapssekretær|utvalsleiar)$/iu;
 /** A label whose text follows on the same line: "Vedtak: Saken tas til orientering." */
@@ -66,7 +67,7 @@ export function isClosing(lines: Line[], i: number, end: number): boolean {
   const t = lines[i].t;
   if (CLOSING.test(t)) return true;
   // A signature: a short name line and a role line under it ("Kari Nordvik" / "leder").
-  if (/^\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+){1,3}$/u.test(t) && i + 1 < end && SIGNATURE_ROLE.test(lines[i + 1].t)) return true;
+  if (/^\p{Lu}[\p{L}-]+(?:\s+\p{Lu}[\p{L}-]+){1,3}$/u.test(t) && i + 1 < end && SIGNATURE_ROLE.test(lines[i + 1].t)) return true;
   return false;
 }
 

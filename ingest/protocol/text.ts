@@ -6,8 +6,9 @@
  * line index is enough to say where an item or a decision starts and ends, and no text other
  * than running lines is dropped.
  */
-import { stripRunningLines } from '../boilerplate.ts';
+
 import type { PageText } from '../../indexes/types.ts';
+import { stripRunningLines } from '../boilerplate.ts';
 
 export interface Line {
   /** Index into the clean pages. */

@@ -12,8 +12,9 @@
  *
  * The summary rule (Votes in types.ts): for/against come from the ballot that carried the decision.
  */
-import { collapse } from './text.ts';
+
 import type { Ballot, Votes } from '../../indexes/protocol-types.ts';
+import { collapse } from './text.ts';
 
 /** A line that starts a vote statement. Used to find vote text outside a "Votering" section. */
 export const VOTE_START = new RegExp(
@@ -107,8 +108,7 @@ function rollCalls(text: string): { ballots: Ballot[]; spans: [number, number][]
     if (fors.length >= 2 && againsts.length === 0 && distinct.size === fors.length) {
       // Alternative vote: "For forslag 1 stemte 25", "For forslag 2 stemte 10".
       const win =
-        (adoptedSubject && fors.find((r) => r.subject.toLowerCase() === adoptedSubject!.toLowerCase())) ||
-        [...fors].sort((a, b2) => b2.count - a.count)[0];
+        (adoptedSubject && fors.find((r) => r.subject.toLowerCase() === adoptedSubject!.toLowerCase())) || [...fors].sort((a, b2) => b2.count - a.count)[0];
       const others = fors.filter((r) => r !== win);
       b = {
         subject: win.subject,

@@ -10,17 +10,17 @@
  */
 import type { Embedder } from '../../indexes/embeddings/types.ts';
 import type { Store } from '../../indexes/store.ts';
-import { searchOptions, type Config } from '../config.ts';
-import { answerKey, LruCache, type AnswerCache } from './cache.ts';
+import { type Config, searchOptions } from '../config.ts';
+import { type AnswerCache, answerKey, LruCache } from './cache.ts';
 import { CitationStream } from './citation-stream.ts';
 import { extractiveSummary } from './extractive.ts';
+import { FALLBACK_TAIL, NO_ANSWER_TEXT } from './labels.ts';
 import { createSummarizer, ModelError } from './llm.ts';
-import { retrieveSources, type Retrieval } from './sources.ts';
+import { type Retrieval, retrieveSources } from './sources.ts';
 import { answerText, checkSupport, citationsJson, parseAnswer } from './support.ts';
 import type { AnswerEvent, AnswerRequest, AnswerResult, CitationJson, Summarizer } from './types.ts';
-import { FALLBACK_TAIL, NO_ANSWER_TEXT } from './labels.ts';
 
-export { NO_ANSWER_TEXT, EXTRACTIVE_LABEL, GENERATED_LABEL } from './labels.ts';
+export { EXTRACTIVE_LABEL, GENERATED_LABEL, NO_ANSWER_TEXT } from './labels.ts';
 export const MAX_QUESTION = 500;
 
 export interface AnswererDeps {

@@ -9,9 +9,9 @@
  * explicit rather than incidental.
  */
 import crypto from 'node:crypto';
+import { accessScope } from '../../indexes/access.ts';
 import type { Principal, SearchFilters, SearchMode } from '../../indexes/types.ts';
 import type { AnswerResult, Source } from './types.ts';
-import { accessScope } from '../../indexes/access.ts';
 
 export class LruCache<V> {
   private readonly map = new Map<string, V>();
@@ -51,7 +51,12 @@ export class LruCache<V> {
 
 /** Case, spacing and closing punctuation do not change a question. */
 export function normaliseQuestion(q: string): string {
-  return q.normalize('NFC').toLowerCase().replace(/\s+/g, ' ').replace(/[\s?!.]+$/, '').trim();
+  return q
+    .normalize('NFC')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/[\s?!.]+$/, '')
+    .trim();
 }
 
 /**

@@ -24,9 +24,10 @@
  * measured against 33 / 28 on an index built earlier in the day (the shared analysis has
  * changed since, which moved one answer).
  */
+
+import { splitSentences } from './sentences.ts';
 import { coverage, type Weights } from './sources.ts';
 import { contentStems, type ParsedSentence } from './support.ts';
-import { splitSentences } from './sentences.ts';
 import type { Source } from './types.ts';
 
 /**
@@ -85,7 +86,8 @@ const DECISION_HEADING = /^(vedtak|konklusjon|konklusjoner|anbefaling|anbefaling
 /** An agenda item's title line ("Sak 96/24 Budsjett 2025 – …", "PS 6/26 …"). */
 const AGENDA_ITEM = /^(sak|ps|rs|os|fo|arkivsak|saksnr\.?)\s*\d/i;
 /** Protocol formalities that answer nothing. */
-const FORMALITY = /^(møtet ble (hevet|lovlig satt)|innkalling(en)? og saksliste|protokoll(en)? fra (forrige )?møte|ingen nye forslag|ingen merknader|saken ble (enstemmig )?tatt til orientering\.$)/i;
+const FORMALITY =
+  /^(møtet ble (hevet|lovlig satt)|innkalling(en)? og saksliste|protokoll(en)? fra (forrige )?møte|ingen nye forslag|ingen merknader|saken ble (enstemmig )?tatt til orientering\.$)/i;
 
 function candidate(s: Source, text: string, start: number, relevance: number): Candidate {
   return { n: s.n, text, start, stems: contentStems(text), relevance, score: relevance + 0.1 * s.relevance + 0.02 / s.n };

@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import type { AzureChatOpenAI, ChatOpenAI } from '@langchain/openai';
 import type { LlmConfig } from '../config.ts';
-import { LANGUAGE_NAMES, detectLanguage } from './language.ts';
+import { detectLanguage, LANGUAGE_NAMES } from './language.ts';
 import type { Source, Summarizer } from './types.ts';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -47,7 +47,9 @@ export function systemPrompt(): string {
 
 /** One attribute value inside a fence line: no newlines, no quotes. */
 function attr(value: string | number | null): string {
-  return String(value ?? '–').replace(/[\r\n"]+/g, ' ').slice(0, 200);
+  return String(value ?? '–')
+    .replace(/[\r\n"]+/g, ' ')
+    .slice(0, 200);
 }
 
 /**
@@ -84,7 +86,10 @@ export class ChatSummarizer implements Summarizer {
   private model: Promise<ChatOpenAI | AzureChatOpenAI> | null = null;
   private readonly where: string;
 
-  constructor(private readonly cfg: LlmConfig, env: Record<string, string | undefined>) {
+  constructor(
+    private readonly cfg: LlmConfig,
+    env: Record<string, string | undefined>,
+  ) {
     const common = {
       temperature: cfg.temperature,
       streaming: true,
@@ -98,7 +103,9 @@ export class ChatSummarizer implements Summarizer {
     const get = (k: string) => env[k]?.trim() || undefined;
     if (cfg.provider === 'azure') {
       const apiKey = get('AZURE_OPENAI_API_KEY');
-      const endpoint = get('AZURE_OPENAI_ENDPOINT') ?? (get('AZURE_OPENAI_API_INSTANCE_NAME') ? `https://${get('AZURE_OPENAI_API_INSTANCE_NAME')}.openai.azure.com` : undefined);
+      const endpoint =
+        get('AZURE_OPENAI_ENDPOINT') ??
+        (get('AZURE_OPENAI_API_INSTANCE_NAME') ? `https://${get('AZURE_OPENAI_API_INSTANCE_NAME')}.openai.azure.com` : undefined);
       const deployment = get('AZURE_OPENAI_API_DEPLOYMENT_NAME') ?? cfg.model;
       const missing = [!apiKey && 'AZURE_OPENAI_API_KEY', !endpoint && 'AZURE_OPENAI_ENDPOINT (or AZURE_OPENAI_API_INSTANCE_NAME)'].filter(Boolean);
       if (missing.length) throw new Error(`INNSIKT_LLM=azure needs ${missing.join(' and ')}`);
@@ -118,7 +125,8 @@ export class ChatSummarizer implements Summarizer {
     } else {
       const apiKey = get('OPENAI_API_KEY');
       const baseURL = get('OPENAI_BASE_URL')?.replace(/\/+$/, '');
-      if (!apiKey && !baseURL) throw new Error('INNSIKT_LLM=openai needs OPENAI_API_KEY, or OPENAI_BASE_URL for an OpenAI-compatible server (e.g. http://localhost:11434/v1)');
+      if (!apiKey && !baseURL)
+        throw new Error('INNSIKT_LLM=openai needs OPENAI_API_KEY, or OPENAI_BASE_URL for an OpenAI-compatible server (e.g. http://localhost:11434/v1)');
       const where = (this.where = baseURL ?? DEFAULT_BASE_URL);
       this.id = `openai:${cfg.model}@${this.where}`;
       this.makeModel = async () =>
@@ -156,14 +164,40 @@ export class ChatSummarizer implements Summarizer {
     const status = typeof err?.status === 'number' ? err.status : undefined;
     // The client's message starts with the status ("429 Rate limit …") and LangChain adds a
     // line pointing at its docs; keep the server's words only.
-    const detail = (err?.message ?? String(e)).replace(/\s*Troubleshooting URL:[\s\S]*$/, '').trim().replace(/^\d{3}\s+/, '');
+    const detail = (err?.message ?? String(e))
+      .replace(/\s*Troubleshooting URL:[\s\S]*$/, '')
+      .trim()
+      .replace(/^\d{3}\s+/, '');
     const label = `Model request to ${this.where} (${this.id})`;
     const timeoutLike = timedOut || err?.name === 'TimeoutError' || /timed? ?out/i.test(detail);
-    if (timeoutLike) return new ModelError('timeout', `${label} timed out after ${this.cfg.timeoutMs} ms (INNSIKT_LLM_TIMEOUT_MS)`, 'Språkmodellen svarte ikke i tide.', status, e);
-    if (status === 429) return new ModelError('rate-limit', `${label} was rate limited (HTTP 429): ${detail}`, 'Språkmodellen har for mange forespørsler akkurat nå.', status, e);
-    if (status === 401 || status === 403) return new ModelError('auth', `${label} was refused (HTTP ${status}): check the API key. ${detail}`, 'Språkmodellen er ikke tilgjengelig (tilgangen ble avvist).', status, e);
-    if (status !== undefined && status >= 500) return new ModelError('server', `${label} failed with HTTP ${status}: ${detail}`, 'Språkmodellen er utilgjengelig akkurat nå.', status, e);
-    if (status === undefined) return new ModelError('unreachable', `${label} failed: ${detail}. Is the server running? Check OPENAI_BASE_URL / AZURE_OPENAI_ENDPOINT.`, 'Fikk ikke kontakt med språkmodellen.', status, e);
+    if (timeoutLike)
+      return new ModelError(
+        'timeout',
+        `${label} timed out after ${this.cfg.timeoutMs} ms (INNSIKT_LLM_TIMEOUT_MS)`,
+        'Språkmodellen svarte ikke i tide.',
+        status,
+        e,
+      );
+    if (status === 429)
+      return new ModelError('rate-limit', `${label} was rate limited (HTTP 429): ${detail}`, 'Språkmodellen har for mange forespørsler akkurat nå.', status, e);
+    if (status === 401 || status === 403)
+      return new ModelError(
+        'auth',
+        `${label} was refused (HTTP ${status}): check the API key. ${detail}`,
+        'Språkmodellen er ikke tilgjengelig (tilgangen ble avvist).',
+        status,
+        e,
+      );
+    if (status !== undefined && status >= 500)
+      return new ModelError('server', `${label} failed with HTTP ${status}: ${detail}`, 'Språkmodellen er utilgjengelig akkurat nå.', status, e);
+    if (status === undefined)
+      return new ModelError(
+        'unreachable',
+        `${label} failed: ${detail}. Is the server running? Check OPENAI_BASE_URL / AZURE_OPENAI_ENDPOINT.`,
+        'Fikk ikke kontakt med språkmodellen.',
+        status,
+        e,
+      );
     return new ModelError('other', `${label} failed with HTTP ${status}: ${detail}`, 'Språkmodellen kunne ikke lage en oppsummering.', status, e);
   }
 }

@@ -17,7 +17,7 @@ import { streamSSE } from 'hono/streaming';
 import { parseFilters, parseMode } from '../../indexes/search.ts';
 import type { Principal, SearchFilters, SearchMode } from '../../indexes/types.ts';
 import { AnswerPage, streamCite, streamDone, streamError, streamStart, streamText } from '../../views/answer.tsx';
-import { Answerer, answerJson, MAX_QUESTION } from './answerer.ts';
+import { type Answerer, answerJson, MAX_QUESTION } from './answerer.ts';
 import type { Source } from './types.ts';
 
 type Env = { Variables: { principal: Principal } };
@@ -80,7 +80,7 @@ export function registerAnswerRoutes(app: Hono<Env>, answerer: Answerer, isReady
       return c.json({ error: (err as Error).message }, 400);
     }
     const ac = linkedAbort(c);
-    let result;
+    let result: Awaited<ReturnType<Answerer['answer']>>;
     try {
       result = await answerer.answer({ question, principal: c.get('principal'), mode, filters, signal: ac.signal });
     } catch (err) {

@@ -103,7 +103,7 @@ function clean(s: string): string {
 export function splitSentences(text: string): SentenceSpan[] {
   const out: SentenceSpan[] = [];
   // End: . ! ? (repeated), optional closing quote/bracket, whitespace, then a sentence start.
-  const END = /[.!?]+["»”)\]]?(?=\s+["«“(\[]?[\p{Lu}\p{N}])/gu;
+  const END = /[.!?]+["»”)\]]?(?=\s+["«“([]?[\p{Lu}\p{N}])/gu;
   for (const b of blocks(text)) {
     let from = b.start;
     let first = true;

@@ -11,10 +11,11 @@
  * mentions cannot pass on its generic words. Words that only phrase the question ("sier",
  * English function words; language.ts) are left out.
  */
-import type { ParsedQuery, QueryWord } from '../../indexes/analysis/query.ts';
+
 import { analyze } from '../../indexes/analysis/index.ts';
-import { search, type SearchOptions } from '../../indexes/search.ts';
+import type { ParsedQuery, QueryWord } from '../../indexes/analysis/query.ts';
 import type { Embedder } from '../../indexes/embeddings/types.ts';
+import { type SearchOptions, search } from '../../indexes/search.ts';
 import type { Store } from '../../indexes/store.ts';
 import type { Principal, SearchFilters, SearchMode } from '../../indexes/types.ts';
 import { detectLanguage, isQuestionWord, type Language } from './language.ts';
@@ -119,7 +120,12 @@ export async function retrieveSources(
   opts: { search?: SearchOptions; contextChars?: number } = {},
 ): Promise<Retrieval> {
   const language = detectLanguage(req.question);
-  const res = await search(store, embedder, { query: req.question, mode: req.mode, limit: CANDIDATES, filters: req.filters, principal: req.principal }, opts.search);
+  const res = await search(
+    store,
+    embedder,
+    { query: req.question, mode: req.mode, limit: CANDIDATES, filters: req.filters, principal: req.principal },
+    opts.search,
+  );
   if (res.results.length === 0) return { sources: [], language, weights: { words: [], cases: [] }, candidates: [], best: 0 };
 
   // The question as the search parsed it (with the store's vocabulary: decompounding needs one).

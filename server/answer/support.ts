@@ -10,7 +10,7 @@
  */
 import { analyze } from '../../indexes/analysis/index.ts';
 import { pageAt } from '../../indexes/snippet.ts';
-import { splitSentences, type SentenceSpan } from './sentences.ts';
+import { type SentenceSpan, splitSentences } from './sentences.ts';
 import type { AnswerSentence, CitationJson, Passage, Source } from './types.ts';
 
 /**
@@ -67,7 +67,10 @@ export function share(stems: Set<string>, within: Set<string>[]): number {
 export const CITATION_MARKER = /\[\s*(?:kilde|kjelde|source)?\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]/giu;
 
 export function markerNumbers(inner: string): number[] {
-  return inner.split(/[,;]/).map((x) => Number(x.trim())).filter((x) => Number.isInteger(x));
+  return inner
+    .split(/[,;]/)
+    .map((x) => Number(x.trim()))
+    .filter((x) => Number.isInteger(x));
 }
 
 /** A raw sentence of an answer, its markers taken out. */
