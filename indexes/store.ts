@@ -29,6 +29,13 @@ import type {
   SilverDocument,
 } from './types.ts';
 
+/**
+ * Totals above this are reported as "at least" (totalRelation 'gte'): counting every match of
+ * a common word costs more than a reader gains from the exact number (Elasticsearch's
+ * track_total_hits; both backends stop here).
+ */
+export const TOTAL_CAP = 1000;
+
 export interface EmbedderInfo {
   id: string;
   dimensions: number;

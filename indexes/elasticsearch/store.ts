@@ -52,6 +52,7 @@ import type {
   StoredDocument,
   StoreStats,
 } from '../store.ts';
+import { TOTAL_CAP } from '../store.ts';
 import type {
   AccessLevel,
   BodyMeeting,
@@ -75,8 +76,6 @@ import { chunkIndexBody, GENERATIONAL, type Generational, indexBody, Names, REPE
 
 /** When to merge a chunk index again after a document left it (see the header). */
 const PURGE_AFTER_MS = 35_000;
-/** Reported totals above this are "at least" (the embedded store's TOTAL_CAP). */
-const TOTAL_CAP = 1000;
 /** How long the list of chunk indices is reused before asking the cluster again. */
 const SCOPES_TTL_MS = 1000;
 /** Upserts sent in one write at most. */

@@ -22,6 +22,7 @@
 import type Database from 'better-sqlite3';
 import type { ParsedQuery } from '../analysis/query.ts';
 import { BM25_WEIGHTS, SHORT_CHUNK, SHORT_CHUNK_TOKENS } from '../ranking.ts';
+import { TOTAL_CAP } from '../store.ts';
 import type { AccessClause } from './access.ts';
 import { changeStamp } from './change-stamp.ts';
 import { CommonPostings } from './common-postings.ts';
@@ -47,8 +48,8 @@ export const COMMON = {
   minDf: Number(process.env.INNSIKT_COMMON_MIN_DF ?? 1000),
 };
 
-/** Reported totals above this are "at least" (Elasticsearch's track_total_hits). */
-export const TOTAL_CAP = 1000;
+export { TOTAL_CAP };
+
 /** First candidate window of the rank-first path, as a multiple of the limit. */
 const FIRST_WINDOW = 1.5;
 /** Beyond this many candidates, join every match instead of widening again. */
