@@ -254,6 +254,25 @@ describe.runIf(native)("the statistics are the caller's: documents it cannot rea
   });
 });
 
+describe('row lengths for per-caller averages (chunks.tokens)', () => {
+  it("hold FTS5's own row sizes, and an index from before them gets them on open", () => {
+    const file = path.join(tempDir(), 'index.sqlite');
+    const store = open({}, file);
+    for (let d = 0; d < 20; d++) put(store, `d${d}`, [page(d, d % 2 ? 'lekeplass' : 'budsjett vedtak')], { title: `Sak ${d} om parkdrift` });
+    const sum = (s: SqliteStore) => s.db.prepare(`SELECT total(tokens) FROM chunks`).pluck().get() as number;
+    const written = sum(store);
+    expect(written).toBe(store.bm25Leg.averages().tokens);
+    // As a file written before the column existed.
+    store.db.exec(`DROP INDEX chunks_rowid_doc; CREATE INDEX chunks_rowid_doc ON chunks(rowid, document_id); ALTER TABLE chunks DROP COLUMN tokens;`);
+    store.close();
+    stores.pop();
+    const again = open({}, file);
+    expect(sum(again)).toBe(written);
+    const covered = (again.db.prepare(`PRAGMA index_info(chunks_rowid_doc)`).all() as { name: string }[]).map((c) => c.name);
+    expect(covered).toContain('tokens');
+  });
+});
+
 describe('the vocabulary table', () => {
   it('knows every indexed stem and exact form, and an index from before it is filled on open', () => {
     const file = path.join(tempDir(), 'index.sqlite');

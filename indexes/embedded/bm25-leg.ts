@@ -28,6 +28,7 @@ import { changeStamp } from './change-stamp.ts';
 import { CommonPostings } from './common-postings.ts';
 import { type FtsExpr, type FtsParts, ftsParts, ftsPlanned } from './fts-query.ts';
 import { statementCache } from './statements.ts';
+import { sqliteVarints } from './varints.ts';
 
 export { BM25_WEIGHTS, SHORT_CHUNK, SHORT_CHUNK_TOKENS };
 
@@ -179,18 +180,8 @@ export class Bm25Leg {
   averages(): { rows: number; tokens: number } {
     const blob = this.stmt(`SELECT block FROM chunks_fts_data WHERE id = 1`).pluck().get() as Buffer | undefined;
     if (!blob || !blob.length) return { rows: 0, tokens: 0 };
-    // SQLite varints (big-endian groups of 7 bits, high bit = more follows): rows, then a
-    // token count per column.
-    const v: number[] = [];
-    for (let i = 0; i < blob.length; ) {
-      let x = 0;
-      for (;;) {
-        const b = blob[i++];
-        x = x * 128 + (b & 0x7f);
-        if (!(b & 0x80) || i >= blob.length) break;
-      }
-      v.push(x);
-    }
+    // The rows, then a token count per column.
+    const v = sqliteVarints(blob);
     return { rows: v[0], tokens: v.slice(1).reduce((a, b) => a + b, 0) };
   }
 

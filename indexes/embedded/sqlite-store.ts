@@ -24,6 +24,7 @@ import { type AnalysisOptions, DEFAULT_ANALYSIS, type ParsedQuery, parseQuery, r
 import { Bm25Leg, type Bm25Result, type StatsScope } from './bm25-leg.ts';
 import { ftsExpression, wordExpression } from './fts-query.ts';
 import { loadNativeScorer } from './native.ts';
+import { sqliteVarints } from './varints.ts';
 
 export { BM25_WEIGHTS, COMMON, SHORT_CHUNK } from './bm25-leg.ts';
 
@@ -330,19 +331,11 @@ export class SqliteStore implements Store {
     if (!missing.length) return;
     const set = this.db.prepare(`UPDATE chunks SET tokens = ? WHERE rowid = ?`);
     this.db.transaction(() => {
-      for (const r of missing) {
-        let total = 0;
-        for (let i = 0; i < r.sz.length; ) {
-          let x = 0;
-          for (;;) {
-            const b = r.sz[i++];
-            x = x * 128 + (b & 0x7f);
-            if (!(b & 0x80) || i >= r.sz.length) break;
-          }
-          total += x;
-        }
-        set.run(total, BigInt(r.id));
-      }
+      for (const r of missing)
+        set.run(
+          sqliteVarints(r.sz).reduce((a, b) => a + b, 0),
+          BigInt(r.id),
+        );
     })();
   }
 
