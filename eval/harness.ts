@@ -313,12 +313,7 @@ export function elasticsearchBackend(url = process.env.ELASTICSEARCH_URL): EvalB
       const prefix = `innsikt-eval-${process.pid}-${Date.now().toString(36)}-${evalIndexes++}`;
       return openElasticsearchStore(indexConfig({ ELASTICSEARCH_URL: url, INNSIKT_ES_PREFIX: prefix }, os.tmpdir()).elasticsearch);
     },
-    dispose: async (store) => {
-      const es = store as import('../indexes/elasticsearch/store.ts').ElasticsearchStore;
-      es.discardPurges();
-      await es.client.indices.delete({ index: `${es.names.prefix}-*`, ignore_unavailable: true, allow_no_indices: true } as never);
-      await es.close();
-    },
+    dispose: (store) => (store as import('../indexes/elasticsearch/store.ts').ElasticsearchStore).destroy(),
   };
 }
 

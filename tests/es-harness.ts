@@ -33,13 +33,7 @@ export async function openTestEs(prefix = testPrefix()): Promise<ElasticsearchSt
 
 /** Delete a test prefix's indices and close the store. */
 export async function dropEs(store: Store): Promise<void> {
-  const es = store as ElasticsearchStore;
-  es.discardPurges();
-  try {
-    await es.client.indices.delete({ index: `${es.names.prefix}-*`, ignore_unavailable: true, allow_no_indices: true } as never);
-  } finally {
-    await es.close();
-  }
+  await (store as ElasticsearchStore).destroy();
 }
 
 export async function reopenEs(old: Store): Promise<Store> {

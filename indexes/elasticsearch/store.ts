@@ -669,8 +669,21 @@ export class ElasticsearchStore implements Store {
     );
   }
 
-  /** Forget the pending merges (the indices are about to be deleted: tests). */
-  discardPurges(): void {
+  /**
+   * Delete every index of this store's prefix and close it: the end of a test's, an eval's or a
+   * benchmark's indices (each has a prefix of its own), never of an installation's.
+   */
+  async destroy(): Promise<void> {
+    this.discardPurges();
+    try {
+      await this.client.indices.delete({ index: `${this.names.prefix}-*`, ignore_unavailable: true, allow_no_indices: true } as never);
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Forget the pending merges (the indices are about to be deleted). */
+  private discardPurges(): void {
     for (const { timer, resolve } of this.purgeTimers.values()) {
       clearTimeout(timer);
       resolve();
