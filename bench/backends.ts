@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { indexConfig } from '../indexes/config.ts';
+import type { ElasticsearchStore } from '../indexes/elasticsearch/store.ts';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { search } from '../indexes/search.ts';
@@ -24,7 +25,7 @@ import type { Store } from '../indexes/store.ts';
 import { PUBLIC_PRINCIPAL, type SearchMode } from '../indexes/types.ts';
 import { embeddingText } from '../ingest/chunk.ts';
 import { loadConfig, searchOptions } from '../server/config.ts';
-import { benchQueries, CACHE_DIR, ROOT, SyntheticCorpus, seedChunks, sizeLabel } from './corpus.ts';
+import { benchQueries, CACHE_DIR, embeddedBatches, ROOT, SyntheticCorpus, seedChunks, sizeLabel } from './corpus.ts';
 import { dirBytes, fmt, mb, median, quantile, rssOf, type SectionResult } from './report.ts';
 
 type Backend = 'embedded' | 'elasticsearch';
@@ -54,10 +55,8 @@ async function build(
 ): Promise<{ seconds: Record<Backend, number>; embedSeconds: number; chunks: number; documents: number }> {
   fs.rmSync(path.dirname(embeddedFile(size)), { recursive: true, force: true });
   fs.mkdirSync(path.dirname(embeddedFile(size)), { recursive: true });
-  const { elasticsearchClient } = await import('../indexes/elasticsearch/store.ts');
-  const client = elasticsearchClient(indexConfig({ ELASTICSEARCH_URL: esUrl() }, CACHE_DIR).elasticsearch);
-  await client.indices.delete({ index: `${esPrefix(size)}-*`, ignore_unavailable: true, allow_no_indices: true } as never);
-  await client.close();
+  // A fresh Elasticsearch index too: the last run's is deleted first.
+  await ((await openBackend('elasticsearch', size)) as ElasticsearchStore).destroy();
   const stores = { embedded: await openBackend('embedded', size), elasticsearch: await openBackend('elasticsearch', size) };
   const corpus = new SyntheticCorpus(await seedChunks(log));
   const embedder = new LocalHashEmbedder();
@@ -67,26 +66,15 @@ async function build(
   let chunks = 0;
   let docs = 0;
   let lastLog = performance.now();
-  while (chunks < size) {
-    const batch: { d: ReturnType<SyntheticCorpus['document']>; vectors: Float32Array[] }[] = [];
-    for (let i = 0; i < 50 && chunks < size; i++) {
-      const d = corpus.document(docs++);
-      if (chunks + d.chunks.length > size) {
-        d.chunks.length = size - chunks;
-        d.doc.pages.length = d.chunks.length;
-      }
-      chunks += d.chunks.length;
-      const t = performance.now();
-      batch.push({ d, vectors: d.chunks.map((c) => embedder.embedOne(embeddingText(d.doc.title, c))) });
-      embedMs += performance.now() - t;
-    }
+  for (const batch of embeddedBatches(corpus, size, 50, (title, c) => embedder.embedOne(embeddingText(title, c)))) {
+    ({ chunks, documents: docs, embedMs } = batch);
     for (const b of BACKENDS) {
       const t = performance.now();
       let next = 0;
       const worker = async () => {
-        while (next < batch.length) {
-          const x = batch[next++];
-          await stores[b].upsertDocument(x.d.doc, x.d.chunks, x.vectors, emb);
+        while (next < batch.docs.length) {
+          const x = batch.docs[next++];
+          await stores[b].upsertDocument(x.doc, x.chunks, x.vectors, emb);
         }
       };
       await Promise.all(Array.from({ length: IN_FLIGHT }, worker));

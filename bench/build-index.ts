@@ -14,7 +14,7 @@ import path from 'node:path';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { embeddingText } from '../ingest/chunk.ts';
-import { CACHE_DIR, SyntheticCorpus, seedChunks, sizeLabel } from './corpus.ts';
+import { CACHE_DIR, embeddedBatches, SyntheticCorpus, seedChunks, sizeLabel } from './corpus.ts';
 
 export interface BuiltIndex {
   size: number;
@@ -80,22 +80,10 @@ export async function buildIndex(size: number, log: (s: string) => void = consol
   let chunks = 0;
   let docs = 0;
   let lastLog = t0;
-  while (chunks < size) {
-    const batch: { doc: ReturnType<SyntheticCorpus['document']>; vectors: Float32Array[] }[] = [];
-    for (let i = 0; i < DOCS_PER_TX && chunks < size; i++) {
-      const d = corpus.document(docs++);
-      if (chunks + d.chunks.length > size) {
-        d.chunks.length = size - chunks;
-        d.doc.pages.length = d.chunks.length;
-      }
-      chunks += d.chunks.length;
-      const te = performance.now();
-      const vectors = d.chunks.map((c) => embedder.embedOne(embeddingText(d.doc.title, c)));
-      embedMs += performance.now() - te;
-      batch.push({ doc: d, vectors });
-    }
+  for (const batch of embeddedBatches(corpus, size, DOCS_PER_TX, (title, c) => embedder.embedOne(embeddingText(title, c)))) {
+    ({ chunks, documents: docs, embedMs } = batch);
     store.db.transaction(() => {
-      for (const b of batch) store.upsertSync(b.doc.doc, b.doc.chunks, b.vectors, emb);
+      for (const b of batch.docs) store.upsertSync(b.doc, b.chunks, b.vectors, emb);
     })();
     const now = performance.now();
     if (now - lastLog > 30_000) {

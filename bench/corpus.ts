@@ -293,6 +293,46 @@ export class SyntheticCorpus {
   }
 }
 
+/** A batch of synthetic documents with their vectors, and the corpus so far. */
+export interface EmbeddedBatch {
+  docs: { doc: SilverDocument; chunks: Chunk[]; vectors: Float32Array[] }[];
+  /** Chunks and documents made so far, and the ms spent embedding them. */
+  chunks: number;
+  documents: number;
+  embedMs: number;
+}
+
+/**
+ * The first `size` chunks of the synthetic corpus (documents 0, 1, 2 ..., the last cut to fit),
+ * embedded with `embed`, in batches of `perBatch` documents: what every benchmark index is built
+ * from, so the same size is the same corpus for every backend.
+ */
+export function* embeddedBatches(
+  corpus: SyntheticCorpus,
+  size: number,
+  perBatch: number,
+  embed: (title: string, c: Chunk) => Float32Array,
+): Generator<EmbeddedBatch> {
+  let chunks = 0;
+  let documents = 0;
+  let embedMs = 0;
+  while (chunks < size) {
+    const docs: EmbeddedBatch['docs'] = [];
+    for (let i = 0; i < perBatch && chunks < size; i++) {
+      const d = corpus.document(documents++);
+      if (chunks + d.chunks.length > size) {
+        d.chunks.length = size - chunks;
+        d.doc.pages.length = d.chunks.length;
+      }
+      chunks += d.chunks.length;
+      const t = performance.now();
+      docs.push({ ...d, vectors: d.chunks.map((c) => embed(d.doc.title, c)) });
+      embedMs += performance.now() - t;
+    }
+    yield { docs, chunks, documents, embedMs };
+  }
+}
+
 export function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(s.trim());
   if (!m) throw new Error(`bad size "${s}": use e.g. 10k, 100k, 1m`);
