@@ -120,8 +120,25 @@ function sameGroups(a: string[], b: string[]): boolean {
   return a.length === b.length && [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
 }
 
+/** Content being ingested, per store, by hash: a copy waits for its twin to land, then finds it. */
+const ingesting = new WeakMap<Store, Map<string, Promise<void>>>();
+
+/** Wait until no other ingestion of these bytes is in flight, then claim them; the result releases. */
+async function claimContent(store: Store, hash: string): Promise<() => void> {
+  let running = ingesting.get(store);
+  if (!running) ingesting.set(store, (running = new Map()));
+  for (let other = running.get(hash); other; other = running.get(hash)) await other;
+  let release!: () => void;
+  running.set(hash, new Promise<void>((r) => (release = r)));
+  return () => {
+    running.delete(hash);
+    release();
+  };
+}
+
 async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions): Promise<IngestResult> {
   const result: IngestResult = { file, documentId: null, status: 'failed', reason: null, pages: null, chunks: null };
+  let release: (() => void) | undefined;
   try {
     const mediaType = mediaTypeFor(file);
     if (!mediaType) {
@@ -130,6 +147,8 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
     }
     const data = await fs.promises.readFile(file);
     const hash = sha256(data);
+    // Two copies in one batch would both miss the other in the twin check below.
+    release = await claimContent(ctx.store, hash);
     const id = documentIdFor(file);
     result.documentId = id;
     const existing = await ctx.store.documentMetaUnchecked(id);
@@ -211,6 +230,8 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
     result.status = 'failed';
     result.reason = err instanceof ExtractionError ? `${err.code}: ${err.message}` : (err as Error).message || String(err);
     return result;
+  } finally {
+    release?.();
   }
 }
 

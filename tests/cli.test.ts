@@ -69,6 +69,16 @@ describe('innsikt command line', () => {
     expect(JSON.parse(run('status', '--json').stdout).documents).toBe(2);
   });
 
+  it('ingests copies given at once as one document, however the workers interleave', () => {
+    const own = { INNSIKT_DATA_DIR: tempDir() };
+    const copies = ['a', 'b', 'c'].map((n) => path.join(work, `samtidig-${n}.pdf`));
+    for (const c of copies) fs.copyFileSync(path.join(DEMO, '2024-06-13-bydelsutvalget.pdf'), c);
+    const files = JSON.parse(innsikt(['ingest', ...copies, '--json'], own).stdout).files as { status: string; reason: string | null }[];
+    expect(files.map((f) => f.status).sort()).toEqual(['ok', 'unchanged', 'unchanged']);
+    for (const f of files.filter((f) => f.status === 'unchanged')) expect(f.reason).toMatch(/^same content as samtidig-[abc]\.pdf/);
+    expect(JSON.parse(innsikt(['status', '--json'], own).stdout).documents).toBe(1);
+  });
+
   it('skips unchanged files and replaces changed ones', () => {
     const again = JSON.parse(run('ingest', path.join(DEMO, '2024-03-14-bydelsutvalget.pdf'), '--json').stdout);
     expect(again.files[0].status).toBe('unchanged');
