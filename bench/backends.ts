@@ -120,18 +120,25 @@ export async function searchChild(b: Backend, size: number, repeat: number): Pro
   process.stdout.write(JSON.stringify({ lat, rss }) + '\n');
 }
 
-async function esProcess(): Promise<{ pid: number; heapMax: number } | null> {
+/** A client of the benchmark's Elasticsearch for one use, closed after it. */
+async function withClient<T>(use: (client: import('@elastic/elasticsearch').Client) => Promise<T>): Promise<T> {
   const { elasticsearchClient } = await import('../indexes/elasticsearch/store.ts');
   const client = elasticsearchClient(indexConfig({ ELASTICSEARCH_URL: esUrl() }, CACHE_DIR).elasticsearch);
   try {
+    return await use(client);
+  } finally {
+    await client.close();
+  }
+}
+
+function esProcess(): Promise<{ pid: number; heapMax: number } | null> {
+  return withClient(async (client) => {
     const r = (await client.nodes.info({ node_id: '_local', metric: ['process', 'jvm'] } as never)) as unknown as {
       nodes: Record<string, { process?: { id: number }; jvm?: { mem?: { heap_max_in_bytes: number } } }>;
     };
     const n = Object.values(r.nodes)[0];
     return n?.process ? { pid: n.process.id, heapMax: n.jvm?.mem?.heap_max_in_bytes ?? 0 } : null;
-  } finally {
-    await client.close();
-  }
+  });
 }
 
 /**
@@ -139,11 +146,9 @@ async function esProcess(): Promise<{ pid: number; heapMax: number } | null> {
  * graphs are merged too, which takes minutes on 2 cores): a search index is searched long after
  * it was written. Returns the seconds waited and the chunk segments left.
  */
-async function settle(size: number): Promise<{ seconds: number; segments: number }> {
-  const { elasticsearchClient } = await import('../indexes/elasticsearch/store.ts');
-  const client = elasticsearchClient(indexConfig({ ELASTICSEARCH_URL: esUrl() }, CACHE_DIR).elasticsearch);
+function settle(size: number): Promise<{ seconds: number; segments: number }> {
   const t0 = performance.now();
-  try {
+  return withClient(async (client) => {
     let quiet = 0;
     while (quiet < 3 && performance.now() - t0 < 900_000) {
       await new Promise((r) => setTimeout(r, 2000));
@@ -152,20 +157,14 @@ async function settle(size: number): Promise<{ seconds: number; segments: number
     }
     const seg = (await client.cat.segments({ index: `${esPrefix(size)}-chunks-*`, format: 'json', h: 'segment' })) as unknown[];
     return { seconds: (performance.now() - t0) / 1000, segments: seg.length };
-  } finally {
-    await client.close();
-  }
+  });
 }
 
-async function esStoreBytes(size: number): Promise<number> {
-  const { elasticsearchClient } = await import('../indexes/elasticsearch/store.ts');
-  const client = elasticsearchClient(indexConfig({ ELASTICSEARCH_URL: esUrl() }, CACHE_DIR).elasticsearch);
-  try {
+function esStoreBytes(size: number): Promise<number> {
+  return withClient(async (client) => {
     const s = await client.indices.stats({ index: `${esPrefix(size)}-*`, metric: 'store' });
     return s._all?.total?.store?.size_in_bytes ?? 0;
-  } finally {
-    await client.close();
-  }
+  });
 }
 
 export async function backendsSection(

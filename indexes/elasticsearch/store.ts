@@ -293,7 +293,7 @@ export class ElasticsearchStore implements Store {
     for (const [index, m] of Object.entries(r)) {
       const p = this.names.parse(index);
       if (!p) continue;
-      if (this.opts.mode === 'rebuild' ? p.gen !== this.gen : false) continue;
+      if (this.opts.mode === 'rebuild' && p.gen !== this.gen) continue;
       const scope = p.alias.slice(this.names.chunkAlias('').length);
       const meta = m.mappings._meta ?? {};
       byScope.set(scope, { scope, access: meta.access, groups: meta.groups ?? [] });
