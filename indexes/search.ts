@@ -2,7 +2,7 @@
  * Hybrid search over any Store: analysis -> BM25 leg and vector leg (same principal, same
  * filters, each applied inside its own query) -> weighted reciprocal rank fusion -> snippets.
  */
-import { type AnalysisOptions, DEFAULT_ANALYSIS, highlightStemsOf, type ParsedQuery, parseQuery, relaxPhrases } from './analysis/query.ts';
+import { type AnalysisOptions, DEFAULT_ANALYSIS, highlightStemsOf, type ParsedQuery, parseQuery, relaxPhrases, wordQuery } from './analysis/query.ts';
 import type { Embedder } from './embeddings/types.ts';
 import { DEFAULT_LEG_WEIGHTS, reciprocalRankFusion } from './fusion.ts';
 import { makeSnippet, pageAt } from './snippet.ts';
@@ -76,10 +76,7 @@ async function rank(
   // this caller) but not under the chosen body is finished all the same.
   const words = parsed.words;
   const prefixLast =
-    !!opts.prefixLast &&
-    mode !== 'vector' &&
-    words.length > 0 &&
-    (await store.unmatchedWords({ words: [words[words.length - 1]], phrases: [], excluded: [], caseNumbers: [] }, req.principal)).length > 0;
+    !!opts.prefixLast && mode !== 'vector' && words.length > 0 && (await store.unmatchedWords(wordQuery(words[words.length - 1]), req.principal)).length > 0;
   // The vector leg gets its full weight only when BM25 found nothing (a compound or word form
   // the index does not hold, and no other query word to go on); otherwise it breaks near-ties
   // and appends its own candidates after BM25's. Measured (docs/eval.md): giving it its full

@@ -67,6 +67,11 @@ export interface ParsedQuery {
   caseNumbers: string[];
 }
 
+/** A query of one word alone (how common it is, whether a caller's documents have it). */
+export function wordQuery(word: QueryWord): ParsedQuery {
+  return { words: [word], phrases: [], excluded: [], caseNumbers: [] };
+}
+
 const ABBREVIATIONS: Record<string, string[]> = synonymData.abbreviations;
 const EXPANSION_TO_ABBREVIATION = new Map<string, string>();
 for (const [abbr, expansions] of Object.entries(ABBREVIATIONS)) {

@@ -13,7 +13,7 @@
  */
 
 import { analyze } from '../../indexes/analysis/index.ts';
-import type { ParsedQuery, QueryWord } from '../../indexes/analysis/query.ts';
+import { type ParsedQuery, type QueryWord, wordQuery } from '../../indexes/analysis/query.ts';
 import type { Embedder } from '../../indexes/embeddings/types.ts';
 import { type SearchOptions, search } from '../../indexes/search.ts';
 import type { Store } from '../../indexes/store.ts';
@@ -136,7 +136,7 @@ export async function retrieveSources(
     const { bm25 } = await store.rank({
       principal: req.principal,
       filters: req.filters,
-      bm25: { query: { words: [word], phrases: [], excluded: [], caseNumbers: [] }, limit: 1 },
+      bm25: { query: wordQuery(word), limit: 1 },
     });
     return bm25?.total ?? 0;
   };
