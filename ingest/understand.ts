@@ -7,7 +7,8 @@
  */
 import type { DocumentKind, PageText } from '../indexes/types.ts';
 
-const MONTHS: Record<string, number> = {
+/** Norwegian month names -> 1-12. */
+export const MONTHS: Record<string, number> = {
   januar: 1,
   februar: 2,
   mars: 3,
@@ -62,20 +63,21 @@ function firstLines(pages: PageText[], max = 40): string[] {
     .slice(0, max);
 }
 
-function isoDate(y: number, m: number, d: number): string | null {
+/** Year, month, day -> "YYYY-MM-DD"; null when out of range (a misread number, not a date). */
+export function ymd(y: number, m: number, d: number): string | null {
   if (y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31) return null;
   return `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
 export function findDate(text: string): string | null {
   const labelled = text.match(/(?:møtedato|dato|møtetid|date)\s*[:.]?\s*(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})/i);
-  if (labelled) return isoDate(+labelled[3], +labelled[2], +labelled[1]);
+  if (labelled) return ymd(+labelled[3], +labelled[2], +labelled[1]);
   const numeric = text.match(/\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b/);
-  if (numeric) return isoDate(+numeric[3], +numeric[2], +numeric[1]);
+  if (numeric) return ymd(+numeric[3], +numeric[2], +numeric[1]);
   const named = text.match(/\b(\d{1,2})\.\s*(januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember)\s+(\d{4})\b/i);
-  if (named) return isoDate(+named[3], MONTHS[named[2].toLowerCase()], +named[1]);
+  if (named) return ymd(+named[3], MONTHS[named[2].toLowerCase()], +named[1]);
   const iso = text.match(/\b(\d{4})-(\d{2})-(\d{2})\b/);
-  if (iso) return isoDate(+iso[1], +iso[2], +iso[3]);
+  if (iso) return ymd(+iso[1], +iso[2], +iso[3]);
   return null;
 }
 

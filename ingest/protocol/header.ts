@@ -11,7 +11,7 @@
  */
 
 import type { Absentee, Attendee } from '../../indexes/protocol-types.ts';
-import { findBody, findDate } from '../understand.ts';
+import { findBody, findDate, MONTHS, ymd } from '../understand.ts';
 import { collapse, type Line } from './text.ts';
 
 export interface Header {
@@ -24,21 +24,6 @@ export interface Header {
   absent: Absentee[];
 }
 
-const MONTHS: Record<string, number> = {
-  januar: 1,
-  februar: 2,
-  mars: 3,
-  april: 4,
-  mai: 5,
-  juni: 6,
-  juli: 7,
-  august: 8,
-  september: 9,
-  oktober: 10,
-  november: 11,
-  desember: 12,
-};
-
 /** "14.03.2024" | "14. mars 2024" -> "2024-03-14"; null otherwise. */
 export function isoDate(text: string): string | null {
   let m = /\b(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})\b/.exec(text);
@@ -48,11 +33,6 @@ export function isoDate(text: string): string | null {
   m = /\b(\d{4})-(\d{2})-(\d{2})\b/.exec(text);
   if (m) return ymd(+m[1], +m[2], +m[3]);
   return null;
-}
-
-function ymd(y: number, m: number, d: number): string | null {
-  if (y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31) return null;
-  return `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
 /** "Kommunestyrets" -> "Kommunestyret", "Hovedutvalg plan næring og miljøs" -> "... miljø". */
