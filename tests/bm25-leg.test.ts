@@ -12,7 +12,7 @@ import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { search } from '../indexes/search.ts';
 import { ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL } from '../indexes/types.ts';
 import { embeddingText } from '../ingest/chunk.ts';
-import { pageChunks, silverDoc, tempDir } from './helpers.ts';
+import { pageChunks, rankedDocs, rankedRecords, silverDoc, tempDir } from './helpers.ts';
 
 const INTERNAL: Principal = { id: 'staff', internal: true, groups: [] };
 const embedder = new LocalHashEmbedder();
@@ -45,14 +45,6 @@ function page(i: number, extra: string): string {
   const words: string[] = [];
   for (let k = 0; k < 30 + (i % 17) * 3; k++) words.push(fill[(i * 7 + k * 3) % fill.length]);
   return `${extra} ${words.join(' ')}.`;
-}
-
-function rowsToDocs(store: SqliteStore, ranked: { rowid: number }[]): string[] {
-  const recs = store.chunksByRowid(
-    ranked.map((r) => r.rowid),
-    ADMIN_PRINCIPAL,
-  );
-  return ranked.map((r) => recs.get(r.rowid)!.documentId);
 }
 
 const native = process.env.INNSIKT_NATIVE !== '0';
@@ -151,7 +143,7 @@ describe.runIf(native)('every match is a candidate', () => {
     const r = store.bm25Rows('lekeplass tiltak', { principal: PUBLIC_PRINCIPAL, limit: 50 });
     expect(r.total).toBe(120);
     // The six with the rare word lead, in the plain ranking's order and scores.
-    expect(rowsToDocs(store, r.ranked.slice(0, 6)).sort()).toEqual(['p0', 'p100', 'p20', 'p40', 'p60', 'p80']);
+    expect(rankedDocs(store, r.ranked.slice(0, 6)).sort()).toEqual(['p0', 'p100', 'p20', 'p40', 'p60', 'p80']);
     const plain = joined(store, 'lekeplass tiltak', 50);
     expect(r.ranked.map((x) => x.rowid)).toEqual(plain.ranked.map((x) => x.rowid));
     r.ranked.forEach((x, i) => expect(x.score).toBeCloseTo(plain.ranked[i].score, 9));
@@ -164,7 +156,7 @@ describe.runIf(native)('every match is a candidate', () => {
     const plain = joined(store, 'vedtak tiltak', 20);
     expect(r.ranked.map((x) => x.rowid)).toEqual(plain.ranked.map((x) => x.rowid));
     // The rows with both words lead.
-    expect(rowsToDocs(store, r.ranked).every((d) => Number(d.slice(1)) % 2 === 0)).toBe(true);
+    expect(rankedDocs(store, r.ranked).every((d) => Number(d.slice(1)) % 2 === 0)).toBe(true);
   });
 
   it('canaries: unreadable rows above the first candidate window never surface, nor count', () => {
@@ -173,23 +165,16 @@ describe.runIf(native)('every match is a candidate', () => {
     const store = corpus({ internalRare: 150 });
     // The premise: all of the best 150 rows are internal.
     const all = store.bm25Rows('lekeplass', { principal: ADMIN_PRINCIPAL, limit: 150 });
-    expect(rowsToDocs(store, all.ranked).every((d) => d.startsWith('i'))).toBe(true);
+    expect(rankedDocs(store, all.ranked).every((d) => d.startsWith('i'))).toBe(true);
     const pub = store.bm25Rows('lekeplass', { principal: PUBLIC_PRINCIPAL, limit: 5 });
     const rare = ['p0', 'p20', 'p40', 'p60', 'p80', 'p100'];
     expect(pub.ranked).toHaveLength(5);
-    expect(rowsToDocs(store, pub.ranked).every((d) => rare.includes(d))).toBe(true);
+    expect(rankedDocs(store, pub.ranked).every((d) => rare.includes(d))).toBe(true);
     expect(pub.total).toBe(6);
     const staff = store.bm25Rows('lekeplass', { principal: INTERNAL, limit: 5 });
-    expect(rowsToDocs(store, staff.ranked).every((d) => d.startsWith('i'))).toBe(true);
+    expect(rankedDocs(store, staff.ranked).every((d) => d.startsWith('i'))).toBe(true);
     expect(staff.total).toBe(156);
-    const texts = [
-      ...store
-        .chunksByRowid(
-          pub.ranked.map((r) => r.rowid),
-          PUBLIC_PRINCIPAL,
-        )
-        .values(),
-    ]
+    const texts = rankedRecords(store, pub.ranked, PUBLIC_PRINCIPAL)
       .map((c) => c.text)
       .join(' ');
     expect(texts).not.toContain('KANARIGATE');
@@ -199,7 +184,7 @@ describe.runIf(native)('every match is a candidate', () => {
     const store = corpus({ internalRare: 10 });
     put(store, 'x', ['lekeplass i 2019'], { date: '2019-05-01' });
     const r = store.bm25Rows('lekeplass', { principal: PUBLIC_PRINCIPAL, limit: 10, filters: { dateFrom: '2019-01-01', dateTo: '2019-12-31' } });
-    expect(rowsToDocs(store, r.ranked)).toEqual(['x']);
+    expect(rankedDocs(store, r.ranked)).toEqual(['x']);
   });
 });
 
@@ -238,7 +223,7 @@ describe.runIf(native)("the statistics are the caller's: documents it cannot rea
     const planted = build(true);
     const view = (store: SqliteStore, q: string) => {
       const r = store.bm25Rows(q, { principal: PUBLIC_PRINCIPAL, limit: 50 });
-      return { docs: rowsToDocs(store, r.ranked), scores: r.ranked.map((x) => x.score), total: r.total };
+      return { docs: rankedDocs(store, r.ranked), scores: r.ranked.map((x) => x.score), total: r.total };
     };
     for (const q of ['kanarinavn', 'kanarinavn vedtak', 'vedtak tiltak', 'kanarinavn tiltak plan']) {
       const a = view(clean, q);

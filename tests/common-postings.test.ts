@@ -12,7 +12,7 @@ import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import type { StoredDocument } from '../indexes/store.ts';
 import { ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL, type SearchFilters } from '../indexes/types.ts';
 import { embeddingText } from '../ingest/chunk.ts';
-import { pageChunks, silverDoc, tempDir } from './helpers.ts';
+import { pageChunks, rankedDocs, rankedRecords, silverDoc, tempDir } from './helpers.ts';
 
 const native = process.env.INNSIKT_NATIVE !== '0';
 const INTERNAL: Principal = { id: 'staff', internal: true, groups: [] };
@@ -80,14 +80,6 @@ function expectSame(store: SqliteStore, plain: SqliteStore, query: string, princ
   return a;
 }
 
-function docs(store: SqliteStore, ranked: { rowid: number }[]): string[] {
-  const recs = store.chunksByRowid(
-    ranked.map((r) => r.rowid),
-    ADMIN_PRINCIPAL,
-  );
-  return ranked.map((r) => recs.get(r.rowid)!.documentId);
-}
-
 describe.runIf(native)('common-word lists', () => {
   it('rank queries of common words exactly as FTS5 does, and only those', () => {
     const { store, file } = corpus();
@@ -106,7 +98,7 @@ describe.runIf(native)('common-word lists', () => {
     expect(plain.bm25Leg.postings!.served).toBe(0);
     // The phrase boost was found from positions: rows holding "vedtak tiltak" in that order
     // lead the two-word query, ahead of rows holding both words the other way round.
-    const top = docs(store, store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 5 }).ranked);
+    const top = rankedDocs(store, store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 5 }).ranked);
     expect(top.every((d) => Number(d.slice(1)) % 3 === 0)).toBe(true);
     // Wider pages (the leg asks again for more) stay the same too.
     expectSame(store, plain, 'tiltak', PUBLIC_PRINCIPAL, 150);
@@ -125,7 +117,7 @@ describe.runIf(native)('common-word lists', () => {
     const plain = open(file, { commonPostings: false });
     const postings = store.bm25Leg.postings!;
     const r = expectSame(store, plain, 'vedtak tiltak', PUBLIC_PRINCIPAL, 20);
-    expect(docs(store, r.ranked).every((d) => Number(d.slice(1)) % 4 === 0)).toBe(true);
+    expect(rankedDocs(store, r.ranked).every((d) => Number(d.slice(1)) % 4 === 0)).toBe(true);
     // Only the phrase's rows were scored, not every row holding both words.
     expect(postings.lastRanked).toBeGreaterThan(0);
     expect(postings.lastRanked).toBeLessThanOrEqual(150);
@@ -147,7 +139,7 @@ describe.runIf(native)('common-word lists', () => {
     store.buildCommonPostings({ force: true });
     const plain = open(file, { commonPostings: false });
     const r = expectSame(store, plain, 'vedtak tiltak', PUBLIC_PRINCIPAL, 20);
-    const top = docs(store, r.ranked).map((d) => Number(d.slice(1)));
+    const top = rankedDocs(store, r.ranked).map((d) => Number(d.slice(1)));
     expect(top.some((i) => i >= 110)).toBe(true); // rows without the phrase made the page
     expect(store.bm25Leg.postings!.lastRanked).toBe(240);
   });
@@ -180,7 +172,7 @@ describe.runIf(native)('common-word lists', () => {
           expect(a.total, `${q} ${JSON.stringify(filters)}`).toBe(b.total);
           expect(a.ranked.map((x) => x.score)).toEqual(b.ranked.map((x) => x.score));
           expect(a.ranked.length).toBeGreaterThan(0);
-          const ids = docs(store, a.ranked);
+          const ids = rankedDocs(store, a.ranked);
           for (const id of ids) expect(check((await store.getDocument(id, ADMIN_PRINCIPAL))!), id).toBe(true);
           if (principal === PUBLIC_PRINCIPAL) expect(ids.some((d) => d.startsWith('s'))).toBe(false);
           else if (filters === year) expect(ids.some((d) => d.startsWith('s'))).toBe(true);
@@ -203,11 +195,11 @@ describe.runIf(native)('common-word lists', () => {
     const served = store.bm25Leg.postings!.served;
     for (const q of QUERIES) {
       const r = expectSame(store, plain, q, PUBLIC_PRINCIPAL, 200);
-      const ids = docs(store, r.ranked);
+      const ids = rankedDocs(store, r.ranked);
       for (const id of gone) expect(ids).not.toContain(id);
     }
     expect(store.bm25Leg.postings!.served).toBeGreaterThan(served);
-    const top = docs(store, store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 3 }).ranked);
+    const top = rankedDocs(store, store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 3 }).ranked);
     expect(top.every((d) => Number(d.slice(1)) >= 160)).toBe(true);
   });
 
@@ -223,20 +215,13 @@ describe.runIf(native)('common-word lists', () => {
     for (const principal of [PUBLIC_PRINCIPAL, INTERNAL, barnevern, ADMIN_PRINCIPAL]) {
       for (const q of ['vedtak tiltak', 'tiltak']) {
         const r = expectSame(store, plain, q, principal, 60);
-        const ids = docs(store, r.ranked);
+        const ids = rankedDocs(store, r.ranked);
         if (principal === PUBLIC_PRINCIPAL) expect(ids.some((d) => d.startsWith('secret'))).toBe(false);
         else expect(ids.some((d) => d.startsWith('secret'))).toBe(true);
       }
     }
     const pub = store.bm25Rows('vedtak tiltak', { principal: PUBLIC_PRINCIPAL, limit: 60 });
-    const texts = [
-      ...store
-        .chunksByRowid(
-          pub.ranked.map((r) => r.rowid),
-          PUBLIC_PRINCIPAL,
-        )
-        .values(),
-    ]
+    const texts = rankedRecords(store, pub.ranked, PUBLIC_PRINCIPAL)
       .map((c) => c.text)
       .join(' ');
     expect(texts).not.toContain('KANARILISTE');

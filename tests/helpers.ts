@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AccessLevel, Chunk, SilverDocument } from '../indexes/types.ts';
+import type { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import type { ChunkRecord } from '../indexes/store.ts';
+import { type AccessLevel, ADMIN_PRINCIPAL, type Chunk, type Principal, type SilverDocument } from '../indexes/types.ts';
 
 export const CORPUS = path.resolve(import.meta.dirname, '../../shared/corpus');
 export const HAS_CORPUS = fs.existsSync(path.join(CORPUS, 'pdfs'));
@@ -58,3 +60,15 @@ export function unitVector(dims: number, axis: number, noise = 0.01): Float32Arr
   n = Math.sqrt(n);
   return v.map((x) => x / n);
 }
+
+/** The chunks of ranked rows the principal may read, in rank order. */
+export function rankedRecords(store: SqliteStore, ranked: { rowid: number }[], principal: Principal = ADMIN_PRINCIPAL): ChunkRecord[] {
+  const recs = store.chunksByRowid(
+    ranked.map((r) => r.rowid),
+    principal,
+  );
+  return ranked.flatMap((r) => recs.get(r.rowid) ?? []);
+}
+
+/** The documents of ranked rows, in rank order (the admin reads every row). */
+export const rankedDocs = (store: SqliteStore, ranked: { rowid: number }[]): string[] => rankedRecords(store, ranked).map((c) => c.documentId);
