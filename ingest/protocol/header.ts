@@ -12,7 +12,7 @@
 
 import type { Absentee, Attendee } from '../../indexes/protocol-types.ts';
 import { findBody, findDate, MONTHS, ymd } from '../understand.ts';
-import { collapse, type Line } from './text.ts';
+import { cells, collapse, type Line } from './text.ts';
 
 export interface Header {
   body: string | null;
@@ -80,14 +80,6 @@ function splitList(s: string): string[] {
     .map((x) => x.trim())
     .filter(Boolean);
 }
-
-/** Column cells of a table row: runs of 2+ spaces or tabs separate cells. */
-const cells = (raw: string) =>
-  raw
-    .trim()
-    .split(/\s{2,}|\t/)
-    .map((c) => c.trim())
-    .filter(Boolean);
 
 const TABLE_HEAD = /^(?:navn|namn)\s+(?:funksjon|rolle|verv)\b/i;
 

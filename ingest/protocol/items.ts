@@ -9,7 +9,7 @@
 import type { ListedItem } from '../../indexes/protocol-types.ts';
 import { ITEM_HEADING, normalizeCaseId, TREATMENT_HEADING } from './case-id.ts';
 import { headingKind } from './sections.ts';
-import { collapse, type Line } from './text.ts';
+import { cells, collapse, type Line } from './text.ts';
 
 export interface ItemStart {
   /** First line of the heading, and the line after it (title continuation included). */
@@ -83,13 +83,6 @@ function headingAt(lines: Line[], i: number): Candidate | null {
     kind: 'heading',
   };
 }
-
-const cells = (raw: string) =>
-  raw
-    .trim()
-    .split(/\s{2,}|\t/)
-    .map((c) => c.trim())
-    .filter(Boolean);
 
 function continuation(lines: Line[], j: number, headRaw: string): boolean {
   const n = lines[j];

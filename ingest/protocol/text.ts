@@ -25,6 +25,14 @@ export interface Line {
 
 export const collapse = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
+/** Column cells of a table row: runs of 2+ spaces or tabs separate cells. */
+export const cells = (raw: string): string[] =>
+  raw
+    .trim()
+    .split(/\s{2,}|\t/)
+    .map((c) => c.trim())
+    .filter(Boolean);
+
 const EDGE = 3;
 const mask = (line: string) => collapse(line).replace(/\d+/g, '#').toLowerCase();
 
