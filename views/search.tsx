@@ -157,6 +157,25 @@ function documentCount(n: number): string {
 
 // --- Pieces of the result list -------------------------------------------------------------
 
+/** Items in a row with " · " between them (a separator screen readers skip). */
+function Dotted(props: { items: any[] }) {
+  return (
+    <>
+      {props.items.map((item, i) => (
+        <>
+          {i > 0 ? (
+            <span class="skille" aria-hidden="true">
+              {' '}
+              ·{' '}
+            </span>
+          ) : null}
+          {item}
+        </>
+      ))}
+    </>
+  );
+}
+
 function HitMeta(props: { hit: SearchHit }) {
   const h = props.hit;
   const items: any[] = [];
@@ -170,17 +189,7 @@ function HitMeta(props: { hit: SearchHit }) {
   if (items.length === 0) return null;
   return (
     <p class="treff-meta">
-      {items.map((text, i) => (
-        <>
-          {i > 0 ? (
-            <span class="skille" aria-hidden="true">
-              {' '}
-              ·{' '}
-            </span>
-          ) : null}
-          <span>{text}</span>
-        </>
-      ))}
+      <Dotted items={items.map((text) => <span>{text}</span>)} />
     </p>
   );
 }
@@ -212,17 +221,7 @@ export function ItemGlance(props: { item: NonNullable<SearchHit['item']> }) {
   if (facts.length === 0 && !item.isDecision) return null;
   return (
     <p class="treff-sak">
-      {facts.map((fact, i) => (
-        <>
-          {i > 0 ? (
-            <span class="skille" aria-hidden="true">
-              {' '}
-              ·{' '}
-            </span>
-          ) : null}
-          {fact}
-        </>
-      ))}
+      <Dotted items={facts} />
       {item.isDecision ? (
         <>
           {facts.length ? ' ' : null}
