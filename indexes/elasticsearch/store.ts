@@ -1017,12 +1017,7 @@ export class ElasticsearchStore implements Store {
         pageStart: s.pageStart ?? null,
         pageEnd: s.pageEnd ?? null,
         pageBreaks: s.pageBreaks ?? [],
-        title: s.title,
-        source: s.source,
-        kind: s.kind,
-        body: s.body ?? null,
-        date: s.date ?? null,
-        access: s.access,
+        ...this.documentFields(s),
         ...(s.item ? { item: s.item } : {}),
       });
     }
@@ -1068,18 +1063,13 @@ export class ElasticsearchStore implements Store {
     return f ? [f] : [];
   }
 
+  /** What a chunk and a document summary both show of their document. */
+  private documentFields(s: Source): Pick<DocumentSummary, 'title' | 'source' | 'kind' | 'body' | 'date' | 'access'> {
+    return { title: s.title, source: s.source, kind: s.kind, body: s.body ?? null, date: s.date ?? null, access: s.access };
+  }
+
   private summary(s: Source): DocumentSummary {
-    return {
-      id: s.id,
-      title: s.title,
-      source: s.source,
-      kind: s.kind,
-      body: s.body ?? null,
-      date: s.date ?? null,
-      access: s.access,
-      pageCount: s.pageCount,
-      chunkCount: s.chunkCount,
-    };
+    return { id: s.id, ...this.documentFields(s), pageCount: s.pageCount, chunkCount: s.chunkCount };
   }
 
   async getDocument(id: string, principal: Principal): Promise<StoredDocument | null> {
