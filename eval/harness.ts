@@ -63,6 +63,19 @@ export interface EvalSet {
   principal: Principal;
 }
 
+export type Half = 'tuning' | 'reporting';
+export const HALVES: Half[] = ['tuning', 'reporting'];
+
+/**
+ * The fixed split of every judged set into a tuning half and a reporting half, by a rule that
+ * knows nothing of any result: a query is in the tuning half when the first byte of
+ * sha256("<set>:<query id>") is even. Tune ranking, analysis and answers on the tuning half only;
+ * report both; keep no change that helps the tuning half only.
+ */
+export function halfOf(set: SetId, queryId: string): Half {
+  return Number.parseInt(sha256(Buffer.from(`${set}:${queryId}`)).slice(0, 2), 16) % 2 === 0 ? 'tuning' : 'reporting';
+}
+
 /** The embedder configurations compared. The first is the offline default. */
 export const EMBEDDERS: { name: string; options: LocalHashOptions }[] = [
   { name: 'local d2048 (default)', options: {} },
@@ -170,10 +183,12 @@ export async function loadReal(log: (s: string) => void = () => {}): Promise<Eva
   );
   const bySha = new Map<string, string[]>();
   for (const d of docs) bySha.set(d.sha256, [...(bySha.get(d.sha256) ?? []), d.source]);
-  const shaOf = new Map(docs.map((d) => [d.source, d.sha256]));
+  // Every file's content, ingested or not: a copy of another file is ingested once, as whichever
+  // copy came first, and a judgment may name either.
+  const shaOf = new Map(files.map((f) => [path.basename(f), sha256(fs.readFileSync(f))]));
   const queries = readQueries(path.join(ROOT, 'eval/real-corpus.json'), 'real').map((q) => {
     for (const j of q.expect) {
-      if (!shaOf.has(j.file)) throw new Error(`eval/real-corpus.json ${q.id}: ${j.file} is not in the ingested real corpus`);
+      if (!bySha.has(shaOf.get(j.file) ?? '')) throw new Error(`eval/real-corpus.json ${q.id}: ${j.file} is not in the ingested real corpus`);
     }
     const expect = q.expect.flatMap((j) => (bySha.get(shaOf.get(j.file)!) ?? [j.file]).map((file) => ({ ...j, file })));
     return { ...q, expect };

@@ -32,8 +32,11 @@ import {
   type EvalBackend,
   type EvalSet,
   elasticsearchBackend,
+  HALVES,
   HAS_NORQUAD,
   HAS_REAL,
+  type Half,
+  halfOf,
   loadFixtures,
   loadNorquad,
   loadReal,
@@ -51,6 +54,7 @@ import {
   formatTable,
   type PairedDifference,
   pairedBootstrap,
+  type QueryScores,
   type Summary,
   summarize,
 } from './metrics.ts';
@@ -139,6 +143,11 @@ class SetRunner {
   }
 }
 
+/** The scores of one half's queries. */
+function inHalf<T extends { id: string }>(set: SetId, half: Half, scores: T[]): T[] {
+  return scores.filter((x) => halfOf(set, x.id) === half);
+}
+
 function ndcgs(r: NamedRun): number[] {
   return r.result.scores.map((s) => s.ndcg10);
 }
@@ -167,7 +176,7 @@ const SET_NOTES: Record<SetId, string> = {
     'Each of the 199 passages is one unpaged text document (through the text extractor, understand(), the chunker and the index, as if a .txt file were ingested); each question has its gold passage as the one relevant document, so R@1 is "the right passage first" and page hit@10 equals R@10.',
   fixtures:
     'The demo corpus (25 real PDFs) searched as the public. Queries: fixtures/expected-queries.json (team, 36 incl. 3 no-answer), fixtures/expected-queries-compounds.json (compounds, 5) and eval/judged-extra.json (extra, 22 incl. 2 no-answer); graded 2/1 with pages.',
-  real: 'The 22 PDFs of ../shared/corpus/pdfs (not nasty/) plus the 147 election protocols of bulk-election-protocols as distractors (24 of them are scans without text and fail, as they should); queries in eval/real-corpus.json (33 incl. 2 no-answer). Ten real PDFs also sit in the bulk folder under another name; either copy counts.',
+  real: 'The 22 PDFs of ../shared/corpus/pdfs (not nasty/) plus the 147 election protocols of bulk-election-protocols as distractors (24 of them are scans without text and fail, as they should); queries in eval/real-corpus.json (33 incl. 2 no-answer). Ten real PDFs also sit in the bulk folder under another name, and some protocols twice in it: a copy is ingested once, and a judgment naming either copy counts it.',
 };
 
 interface SetReport {
@@ -200,6 +209,16 @@ async function evaluateSet(set: EvalSet): Promise<SetReport> {
     out(na);
     out();
   }
+
+  // The tuning and reporting halves (eval/harness.ts halfOf): a change is kept only when it helps both.
+  out('### Tuning half and reporting half (default embedder)');
+  out();
+  out(
+    formatTable(
+      main.filter((r) => r.embedder === 0).flatMap((r) => HALVES.map((h) => ({ name: `${h} · ${r.mode}`, s: summarize(inHalf(set.id, h, r.result.scores)) }))),
+    ),
+  );
+  out();
 
   // 2. Paired comparisons against BM25.
   out(`### Paired comparisons (nDCG@10, bootstrap 95% CI, ${BOOTSTRAP_RESAMPLES} resamples, seed ${BOOTSTRAP_SEED})`);
@@ -448,7 +467,8 @@ function savedRunNames(): string[] {
 
 interface SavedRuns {
   date: string;
-  sets: Record<string, Record<string, { ids: string[]; ndcg10: number[]; summary: Summary }>>;
+  /** Per query: ids and nDCG@10 (every saved run), and all the scores (runs saved since the halves). */
+  sets: Record<string, Record<string, { ids: string[]; ndcg10: number[]; summary: Summary; scores?: QueryScores[] }>>;
 }
 
 function saveRuns(reports: SetReport[], file: string): void {
@@ -457,14 +477,17 @@ function saveRuns(reports: SetReport[], file: string): void {
     saved.sets[rep.id] = {};
     for (const name of savedRunNames()) {
       const r = rep.runner.runs.get(name)!;
-      saved.sets[rep.id][name] = { ids: r.result.scores.map((x) => x.id), ndcg10: ndcgs(r), summary: r.summary };
+      saved.sets[rep.id][name] = { ids: r.result.scores.map((x) => x.id), ndcg10: ndcgs(r), summary: r.summary, scores: r.result.scores };
     }
   }
   fs.writeFileSync(file, JSON.stringify(saved) + '\n');
   console.error(`[eval] saved per-query scores to ${file}`);
 }
 
-/** Paired comparison with a saved run, over the queries both runs scored. */
+/**
+ * Paired comparison with a saved run, over the queries both runs scored: the whole set, then its
+ * tuning half and its reporting half (the halves' summaries need a run saved with its scores).
+ */
 function compareWithSaved(reports: SetReport[], file: string): void {
   const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedRuns;
   out(`## Compared with the run saved in ${path.basename(file)} (${saved.date.slice(0, 16).replace('T', ' ')} UTC)`);
@@ -477,15 +500,20 @@ function compareWithSaved(reports: SetReport[], file: string): void {
       const now = rep.runner.runs.get(name);
       if (!before || !now) continue;
       const old = new Map(before.ids.map((id, i) => [id, before.ndcg10[i]]));
-      const pairs = now.result.scores.filter((x) => old.has(x.id));
-      rows.push({
-        name: `${rep.id} · ${name}: now − saved`,
-        d: pairedBootstrap(
+      const paired = (half: Half | null) => {
+        const pairs = now.result.scores.filter((x) => old.has(x.id) && (!half || halfOf(rep.id, x.id) === half));
+        return pairedBootstrap(
           pairs.map((x) => old.get(x.id)!),
           pairs.map((x) => x.ndcg10),
-        ),
-      });
+        );
+      };
+      rows.push({ name: `${rep.id} · ${name}: now − saved`, d: paired(null) });
       tables.push({ name: `${rep.id} · ${name} (saved)`, s: before.summary }, { name: `${rep.id} · ${name} (now)`, s: now.summary });
+      for (const half of HALVES) {
+        rows.push({ name: `${rep.id} · ${name} · ${half}: now − saved`, d: paired(half) });
+        if (before.scores) tables.push({ name: `${rep.id} · ${name} · ${half} (saved)`, s: summarize(inHalf(rep.id, half, before.scores)) });
+        tables.push({ name: `${rep.id} · ${name} · ${half} (now)`, s: summarize(inHalf(rep.id, half, now.result.scores)) });
+      }
     }
   }
   out(formatTable(tables));
@@ -556,6 +584,9 @@ async function main() {
     `- Paired comparisons: per-query differences in nDCG@10, mean and percentile bootstrap 95% CI (${BOOTSTRAP_RESAMPLES} resamples of the queries, fixed seed ${BOOTSTRAP_SEED}). An interval containing 0 is "within noise". Wins / losses count the queries that got better / worse.`,
   );
   out(`- Embedders: ${EMBEDDERS.map((e) => `${e.name} (\`${makeEmbedder(e.options).id}\`)`).join(', ')}. BM25 does not depend on the embedder.`);
+  out(
+    '- Tuning half and reporting half: every judged set is split by a fixed rule that knows no result (a query is in the tuning half when the first byte of sha256("<set>:<query id>") is even; eval/harness.ts `halfOf`). Ranking, analysis and answer changes are tuned on the tuning half only; both halves are reported, and a change that helps only the tuning half is not kept.',
+  );
   out('- Indexes are built in memory from silver with the current code; extracted silver is cached (eval/harness.ts).');
   out();
 

@@ -15,8 +15,10 @@ import {
   EMBEDDERS,
   type EvalSet,
   elasticsearchBackend,
+  HALVES,
   HAS_NORQUAD,
   HAS_REAL,
+  halfOf,
   loadFixtures,
   loadNorquad,
   loadReal,
@@ -40,6 +42,13 @@ const MODES: SearchMode[] = ['bm25', 'vector', 'hybrid'];
 const METRICS = ['ndcg10', 'recall1', 'recall10', 'pageHit10'] as const;
 /** How close the backends must rank (issue 12: every metric within 0.01; see docs/eval.md for R@1). */
 const BACKEND_TOLERANCE = 0.01;
+
+/** The halves of each set's first eight queries when the split was fixed (2026-12-07). */
+const PINNED_HALVES: Record<SetId, string[]> = {
+  norquad: ['tuning', 'reporting', 'reporting', 'reporting', 'reporting', 'tuning', 'reporting', 'reporting'],
+  fixtures: ['reporting', 'reporting', 'tuning', 'reporting', 'tuning', 'tuning', 'reporting', 'reporting'],
+  real: ['tuning', 'reporting', 'tuning', 'reporting', 'reporting', 'tuning', 'reporting', 'reporting'],
+};
 
 const SETS: { id: SetId; load: () => Promise<EvalSet>; skip: string | null }[] = [
   { id: 'norquad', load: () => loadNorquad(), skip: HAS_NORQUAD ? null : `${path.join(CORPUS, 'eval/norquad')} not found: NorQuAD evaluation skipped` },
@@ -102,6 +111,14 @@ for (const def of SETS) {
         }
       }
       expect(problems).toEqual([]);
+    });
+
+    it('splits into a tuning half and a reporting half of similar size, fixed for good', () => {
+      const sizes = HALVES.map((h) => set.queries.filter((q) => halfOf(def.id, q.id) === h).length);
+      expect(sizes[0] + sizes[1]).toBe(set.queries.length);
+      for (const n of sizes) expect(n / set.queries.length, `halves ${sizes.join(' / ')}`).toBeGreaterThan(0.35);
+      // A changed rule would move queries someone tuned on into the reporting half: these stay put.
+      expect(set.queries.slice(0, 8).map((q) => halfOf(def.id, q.id))).toEqual(PINNED_HALVES[def.id]);
     });
 
     // Elasticsearch ranks the same sets: nDCG@10 and page hit@10 within BACKEND_TOLERANCE of the
