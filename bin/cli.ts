@@ -287,7 +287,7 @@ async function cmdAnswer(args: string[], config: Config): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const principal = principalFor(values.as as string | undefined);
-  const { Answerer, answerJson, NO_ANSWER_TEXT, EXTRACTIVE_LABEL } = await import('../server/answer/answerer.ts');
+  const { Answerer, answerJson, EXTRACTIVE_LABEL } = await import('../server/answer/answerer.ts');
   const idx = await open(config);
   try {
     const answerer = new Answerer({ store: idx.store, embedder: idx.embedder, config });
@@ -296,7 +296,7 @@ async function cmdAnswer(args: string[], config: Config): Promise<number> {
     if (values.json) {
       process.stdout.write(JSON.stringify(json) + '\n');
     } else if (json.noAnswer) {
-      console.log(`${NO_ANSWER_TEXT}.`);
+      console.log(`${json.answer}.`);
     } else {
       if (result.notice) console.log(`Note: the language model failed, so this is the extractive summary (${result.notice})\n`);
       console.log(json.mode === 'extractive' ? `(${EXTRACTIVE_LABEL})\n` : `(${result.model})\n`);

@@ -20,7 +20,7 @@ import { DataDir } from '../ingest/data-dir.ts';
 import { ingestDemo, readDemoManifest } from '../ingest/demo.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
 import { ingestPaths } from '../ingest/pipeline.ts';
-import { EXTRACTIVE_LABEL, NO_ANSWER_TEXT } from '../server/answer/answerer.ts';
+import { EXTRACTIVE_LABEL, NO_ANSWER_TEXT, NO_DIRECT_ANSWER_TEXT } from '../server/answer/answerer.ts';
 import { answerKey, LruCache, normaliseQuestion } from '../server/answer/cache.ts';
 import { CitationStream, type StreamPiece } from '../server/answer/citation-stream.ts';
 import { detectLanguage } from '../server/answer/language.ts';
@@ -320,15 +320,33 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
     expect((await ask(extractiveApp, 'budsjett', undefined, { filters: { body: 'x' } })).status).toBe(400);
   });
 
-  it('says so, and calls no model, when no source is above the relevance floor', async () => {
+  it('says so, and calls no model, when no source is above the relevance floor; names what the results are about', async () => {
     llm.reset();
+    let named = 0;
     for (const q of QUERIES.filter((x) => x.expect.length === 0)) {
       const { json } = await ask(llmApp, q.query);
-      expect(json, q.query).toMatchObject({ noAnswer: true, answer: NO_ANSWER_TEXT, citations: [] });
+      expect(json, q.query).toMatchObject({ noAnswer: true, citations: [] });
+      const found = (await (await llmApp.request(`/api/v1/search?q=${encodeURIComponent(q.query)}&limit=10`)).json()) as any;
+      const titles = [...new Set<string>(found.results.map((r: any) => r.title))];
+      if (titles.length === 0) expect(json.answer, q.query).toBe(NO_ANSWER_TEXT);
+      else {
+        // Not "nothing found" over a page of results: the first results' titles, in their order.
+        named++;
+        expect(json.answer, q.query).toBe(
+          `${NO_DIRECT_ANSWER_TEXT}. Treffene handler om ${titles
+            .slice(0, 3)
+            .map((t) => `«${t}»`)
+            .join(', ')
+            .replace(/, («[^«]*»)$/, ' og $1')}`,
+        );
+      }
     }
+    expect(named).toBeGreaterThan(0);
     expect(llm.chats()).toHaveLength(0);
-    const { events } = await sse(llmApp, 'reindrift i Finnmark');
-    expect(events.at(-1)).toContain(NO_ANSWER_TEXT);
+    const { events } = await sse(llmApp, 'hva er været i morgen');
+    expect(events.at(-1)).toContain(NO_DIRECT_ANSWER_TEXT);
+    expect(events.at(-1)).toMatch(/<li><a href="\/documents\//);
+    expect((await sse(llmApp, 'kvantefysikk xylofon')).events.at(-1)).toContain(NO_ANSWER_TEXT);
   });
 
   it('extractive: every citation quotes its document on the cited pages, and finds the judged pages', async () => {
@@ -373,16 +391,19 @@ describe('answers over HTTP (demo corpus, local model server)', () => {
     const user = req.body.messages.find((m: any) => m.role === 'user').content as string;
     const given = [...user.matchAll(/<<<KILDE-[0-9a-f]+ nr="(\d+)" tittel="([^"]*)"/g)].map((m) => ({ n: Number(m[1]), title: m[2] }));
     expect(given.length).toBeGreaterThanOrEqual(2);
+    // Numbered as the reader meets them: the model's [2] is shown as [1], its [1] as [2].
     expect(json.citations.map((c: any) => c.n)).toEqual([1, 2]);
-    for (const c of json.citations) expect(c.title).toBe(given.find((g) => g.n === c.n)!.title);
+    expect(json.answer).toMatch(/utformet \[1\]\. Månen er laget av grønn ost \[2\]\./);
+    expect(json.citations[0].title).toBe(given.find((g) => g.n === 2)!.title);
+    expect(json.citations[1].title).toBe(given.find((g) => g.n === 1)!.title);
     expect(json.answer).not.toContain('[7]');
     const byN = Object.fromEntries(json.citations.map((c: any) => [c.n, c]));
-    expect(byN[2].supported).toBe(true);
-    expect(byN[1].supported).toBe(false);
+    expect(byN[1].supported).toBe(true);
+    expect(byN[2].supported).toBe(false);
     // The page of a citation is the page of the passage that supports the sentence.
-    const doc = (await store.getDocument(byN[2].documentId, ADMIN_PRINCIPAL))!;
-    const page = doc.pages.find((p) => p.num === byN[2].pageStart)!;
-    expect(page.text.replace(/\s+/g, ' ')).toContain(byN[2].quote.slice(0, 50));
+    const doc = (await store.getDocument(byN[1].documentId, ADMIN_PRINCIPAL))!;
+    const page = doc.pages.find((p) => p.num === byN[1].pageStart)!;
+    expect(page.text.replace(/\s+/g, ' ')).toContain(byN[1].quote.slice(0, 50));
     expect(page.text.toLowerCase()).toContain('universelt utformet');
     // The request: streamed, without usage chunks, the configured model and temperature.
     expect(req.body).toMatchObject({ model: 'test-model', stream: true, temperature: 0.1 });

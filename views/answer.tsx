@@ -17,7 +17,7 @@
  */
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { Principal, SearchFilters, SearchMode } from '../indexes/types.ts';
-import { EXTRACTIVE_LABEL, GENERATED_LABEL, NO_ANSWER_TEXT } from '../server/answer/labels.ts';
+import { EXTRACTIVE_LABEL, GENERATED_LABEL, NO_ANSWER_TEXT, NO_DIRECT_ANSWER_TEXT } from '../server/answer/labels.ts';
 import { citationsJson, splitClosing } from '../server/answer/support.ts';
 import type { AnswerResult, AnswerSentence, Source } from '../server/answer/types.ts';
 import { documentUrl, filterLabels, filterParams, formatDate, searchUrl } from './format.tsx';
@@ -126,7 +126,20 @@ export function AnswerBody(props: { result: AnswerResult; q: string }): JSX.Elem
     return (
       <div class="oppsummering-svar" hx-ignore="">
         {result.notice ? <p class="varsel oppsummering-varsel">{result.notice}</p> : null}
-        <p class="oppsummering-ingen">{NO_ANSWER_TEXT}.</p>
+        {result.about.length ? (
+          <>
+            <p class="oppsummering-ingen">{NO_DIRECT_ANSWER_TEXT}. Treffene handler om:</p>
+            <ul class="oppsummering-om">
+              {result.about.map((d) => (
+                <li>
+                  <a href={documentUrl(d.documentId, null, q)}>{d.title || d.source}</a>
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : (
+          <p class="oppsummering-ingen">{NO_ANSWER_TEXT}.</p>
+        )}
       </div>
     );
   }

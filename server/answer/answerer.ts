@@ -14,13 +14,13 @@ import { type Config, searchOptions } from '../config.ts';
 import { type AnswerCache, answerKey, LruCache } from './cache.ts';
 import { CitationStream } from './citation-stream.ts';
 import { extractiveSummary } from './extractive.ts';
-import { FALLBACK_TAIL, NO_ANSWER_TEXT } from './labels.ts';
+import { FALLBACK_TAIL, noAnswerText } from './labels.ts';
 import { createSummarizer, ModelError } from './llm.ts';
 import { type Retrieval, retrieveSources } from './sources.ts';
-import { answerText, checkSupport, citationsJson, parseAnswer } from './support.ts';
+import { answerText, checkSupport, citationsJson, FirstUseNumbers, parseAnswer, renumberByFirstUse } from './support.ts';
 import type { AnswerEvent, AnswerRequest, AnswerResult, CitationJson, Summarizer } from './types.ts';
 
-export { EXTRACTIVE_LABEL, GENERATED_LABEL, NO_ANSWER_TEXT } from './labels.ts';
+export { EXTRACTIVE_LABEL, GENERATED_LABEL, NO_ANSWER_TEXT, NO_DIRECT_ANSWER_TEXT } from './labels.ts';
 export const MAX_QUESTION = 500;
 
 export interface AnswererDeps {
@@ -46,7 +46,7 @@ export function answerJson(r: AnswerResult): AnswerJson {
     question: r.question,
     mode: r.mode,
     noAnswer: r.noAnswer,
-    answer: r.noAnswer ? NO_ANSWER_TEXT : answerText(r.sentences),
+    answer: r.noAnswer ? noAnswerText(r.about) : answerText(r.sentences),
     citations: r.noAnswer ? [] : citationsJson(r.sentences, r.sources),
   };
 }
@@ -92,11 +92,11 @@ export class Answerer {
       { search: searchOptions(config), contextChars: config.llm.contextChars },
     );
     if (signal.aborted) return;
-    const base = { question, sources: retrieval.sources, droppedCitations: 0, cached: false, notice: null, model: null };
+    const base = { question, sources: retrieval.sources, about: [], droppedCitations: 0, cached: false, notice: null, model: null };
 
     // Below the relevance floor: say so, and call no model.
     if (retrieval.sources.length === 0) {
-      yield { type: 'done', result: { ...base, mode: this.mode, noAnswer: true, sentences: [] } };
+      yield { type: 'done', result: { ...base, about: retrieval.about, mode: this.mode, noAnswer: true, sentences: [] } };
       return;
     }
 
@@ -119,15 +119,18 @@ export class Answerer {
 
     yield { type: 'start', mode: 'llm', sources: retrieval.sources };
     const cites = new CitationStream(retrieval.sources.length);
+    const shown = new FirstUseNumbers();
+    const byN = new Map(retrieval.sources.map((s) => [s.n, s]));
+    const citeEvent = (n: number): AnswerEvent => ({ type: 'cite', n: shown.of(n), source: { ...byN.get(n)!, n: shown.of(n) } });
     let raw = '';
     let failure: string | null = null;
     try {
       for await (const chunk of this.summarizer.stream(question, retrieval.sources, signal)) {
         if (signal.aborted) return;
         raw += chunk;
-        yield* cites.push(chunk);
+        for (const piece of cites.push(chunk)) yield piece.type === 'cite' ? citeEvent(piece.n) : piece;
       }
-      yield* cites.end();
+      for (const piece of cites.end()) yield piece.type === 'cite' ? citeEvent(piece.n) : piece;
     } catch (err) {
       if (signal.aborted) return;
       failure = err instanceof ModelError ? err.notice : 'Språkmodellen kunne ikke lage en oppsummering.';
@@ -151,7 +154,7 @@ export class Answerer {
       mode: 'llm',
       noAnswer: false,
       model,
-      sentences: checkSupport(parsed!.sentences, retrieval.sources),
+      ...renumberByFirstUse(checkSupport(parsed!.sentences, retrieval.sources), retrieval.sources),
       droppedCitations: parsed!.dropped,
     };
     this.cache.set(key, result);
@@ -159,13 +162,13 @@ export class Answerer {
   }
 
   private extractive(question: string, retrieval: Retrieval, notice: string | null): AnswerResult {
-    const sentences = checkSupport(extractiveSummary(retrieval.sources, retrieval.weights), retrieval.sources);
+    const checked = checkSupport(extractiveSummary(retrieval.sources, retrieval.weights), retrieval.sources);
     return {
       question,
       mode: 'extractive',
-      noAnswer: sentences.length === 0,
-      sentences,
-      sources: retrieval.sources,
+      noAnswer: checked.length === 0,
+      about: checked.length === 0 ? retrieval.about : [],
+      ...renumberByFirstUse(checked, retrieval.sources),
       notice,
       model: null,
       droppedCitations: 0,

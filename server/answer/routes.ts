@@ -18,7 +18,6 @@ import { parseFilters, parseMode } from '../../indexes/search.ts';
 import type { Principal, SearchFilters, SearchMode } from '../../indexes/types.ts';
 import { AnswerPage, streamCite, streamDone, streamError, streamStart, streamText } from '../../views/answer.tsx';
 import { type Answerer, answerJson, MAX_QUESTION } from './answerer.ts';
-import type { Source } from './types.ts';
 
 type Env = { Variables: { principal: Principal } };
 
@@ -138,18 +137,14 @@ export function registerAnswerRoutes(app: Hono<Env>, answerer: Answerer, isReady
 
     return streamSSE(c, async (stream) => {
       stream.onAbort(() => ac.abort());
-      let sources: Source[] = [];
       try {
         for await (const ev of answerer.stream({ question: q, principal, mode, filters, signal: ac.signal })) {
           if (ac.signal.aborted) break;
           if (ev.type === 'start') {
-            sources = ev.sources;
             if (ev.mode === 'llm') await stream.writeSSE({ data: streamStart() });
           } else if (ev.type === 'text') await stream.writeSSE({ data: streamText(ev.text) });
-          else if (ev.type === 'cite') {
-            const src = sources.find((s) => s.n === ev.n);
-            if (src) await stream.writeSSE({ data: streamCite(src, q) });
-          } else if (ev.type === 'done') await stream.writeSSE({ data: streamDone(ev.result, q) });
+          else if (ev.type === 'cite') await stream.writeSSE({ data: streamCite(ev.source, q) });
+          else if (ev.type === 'done') await stream.writeSSE({ data: streamDone(ev.result, q) });
         }
       } catch (err) {
         if (ac.signal.aborted) return;

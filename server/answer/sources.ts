@@ -19,7 +19,7 @@ import { type SearchOptions, search } from '../../indexes/search.ts';
 import type { Store } from '../../indexes/store.ts';
 import type { Principal, SearchFilters, SearchMode } from '../../indexes/types.ts';
 import { detectLanguage, isQuestionWord, type Language } from './language.ts';
-import type { Source } from './types.ts';
+import type { AboutDocument, Source } from './types.ts';
 
 /**
  * A chunk is a source only at or above this relevance; no chunk above it means no answer
@@ -65,7 +65,12 @@ export interface Retrieval {
   candidates: { chunkId: string; documentId: string; relevance: number }[];
   /** Best candidate relevance: the floor compares this with RELEVANCE_FLOOR. */
   best: number;
+  /** The first documents the search found (at most ABOUT_DOCUMENTS), for a no-answer that names them. */
+  about: AboutDocument[];
 }
+
+/** Documents named when no passage answers: "the results are about …". */
+export const ABOUT_DOCUMENTS = 3;
 
 /** The words the floor weighs: the question's words minus its phrasing. */
 export function topicWords(parsed: ParsedQuery, lang: Language): QueryWord[] {
@@ -126,7 +131,7 @@ export async function retrieveSources(
     { query: req.question, mode: req.mode, limit: CANDIDATES, filters: req.filters, principal: req.principal },
     opts.search,
   );
-  if (res.results.length === 0) return { sources: [], language, weights: { words: [], cases: [] }, candidates: [], best: 0 };
+  if (res.results.length === 0) return { sources: [], language, weights: { words: [], cases: [] }, candidates: [], best: 0, about: [] };
 
   // The question as the search parsed it (with the store's vocabulary: decompounding needs one).
   const parsed = res.parsed!;
@@ -182,6 +187,10 @@ export async function retrieveSources(
     weights,
     candidates: candidates.map((c) => ({ chunkId: c.hit.chunkId, documentId: c.hit.documentId, relevance: Number(c.relevance.toFixed(3)) })),
     best: Number(best.toFixed(3)),
+    about: [...new Map(res.results.map((h) => [h.documentId, { documentId: h.documentId, title: h.title, source: h.source }])).values()].slice(
+      0,
+      ABOUT_DOCUMENTS,
+    ),
   };
 }
 

@@ -234,3 +234,30 @@ export function citationsJson(sentences: AnswerSentence[], sources: Source[]): C
       };
     });
 }
+
+/**
+ * Number the sources as the reader meets them: the first source the answer cites is [1], the
+ * next new one [2], and so on, so that the text and the source list below it count 1..k
+ * without gaps ("[5] [6]" over a list of two sources read as missing ones). Sources given but
+ * never cited follow, k+1..n. The model saw the retrieval order; only the numbers shown change.
+ */
+export function renumberByFirstUse(sentences: AnswerSentence[], sources: Source[]): { sentences: AnswerSentence[]; sources: Source[] } {
+  const order = new Map<number, number>();
+  for (const s of sentences) for (const n of s.citations) if (!order.has(n)) order.set(n, order.size + 1);
+  for (const s of sources) if (!order.has(s.n)) order.set(s.n, order.size + 1);
+  const to = (n: number) => order.get(n) ?? n;
+  return {
+    sentences: sentences.map((s) => ({ ...s, citations: s.citations.map(to), passages: s.passages.map((p) => ({ ...p, n: to(p.n) })) })),
+    sources: sources.map((s) => ({ ...s, n: to(s.n) })).sort((a, b) => a.n - b.n),
+  };
+}
+
+/** The same numbering while an answer streams: a source gets the next number when first cited. */
+export class FirstUseNumbers {
+  private readonly order = new Map<number, number>();
+  of(n: number): number {
+    let shown = this.order.get(n);
+    if (shown === undefined) this.order.set(n, (shown = this.order.size + 1));
+    return shown;
+  }
+}

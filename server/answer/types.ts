@@ -37,6 +37,13 @@ export interface Source {
   relevance: number;
 }
 
+/** A document the search found although none of its passages answers the question. */
+export interface AboutDocument {
+  documentId: string;
+  title: string;
+  source: string;
+}
+
 /** Where in a source a sentence is supported: the best-matching passage and its page. */
 export interface Passage {
   n: number;
@@ -76,8 +83,10 @@ export interface AnswerResult {
   mode: AnswerMode;
   noAnswer: boolean;
   sentences: AnswerSentence[];
-  /** Every source given to the summarizer (cited or not). */
+  /** Every source given to the summarizer (cited or not), numbered in order of first citation. */
   sources: Source[];
+  /** No answer, but the search found something: the documents it found, for "the results are about …". */
+  about: AboutDocument[];
   /** A short Norwegian message for the reader, e.g. why the model's answer is missing. */
   notice: string | null;
   /** The model that wrote the answer (llm mode), for the cache key and the log. */
@@ -102,8 +111,8 @@ export type AnswerEvent =
   | { type: 'start'; mode: AnswerMode; sources: Source[] }
   /** Text to append; never holds a citation marker or half of one. */
   | { type: 'text'; text: string }
-  /** A valid citation of source n, at this place in the text. */
-  | { type: 'cite'; n: number }
+  /** A valid citation at this place in the text: n is the number shown (first use), source the cited one, numbered so. */
+  | { type: 'cite'; n: number; source: Source }
   /** The model failed: the streamed text is void, a fallback follows in `done`. */
   | { type: 'fallback'; notice: string }
   | { type: 'done'; result: AnswerResult };
