@@ -51,14 +51,19 @@ export const NORQUAD_DIR = path.join(CORPUS, 'eval/norquad');
 export const HAS_NORQUAD = fs.existsSync(path.join(NORQUAD_DIR, 'norquad_test_passages.jsonl'));
 export const HAS_REAL = fs.existsSync(path.join(CORPUS, 'pdfs')) && fs.existsSync(path.join(CORPUS, 'bulk-election-protocols'));
 
-export type SetId = 'norquad' | 'fixtures' | 'real';
+export const HAS_BLIND = HAS_REAL && fs.existsSync(path.join(CORPUS, 'oslo-bydeler')) && fs.existsSync(path.join(CORPUS, 'text'));
+
+export type SetId = 'norquad' | 'fixtures' | 'real' | 'blind';
+
+/** What a judged query of the blind set asks for (eval/real-blind-*.json). */
+export type QueryKind = 'keyword' | 'question' | 'case' | 'entity' | 'no-answer';
 
 export interface EvalSet {
   id: SetId;
   title: string;
   docs: SilverDocument[];
   /** Every query, incl. no-answer ones (expect: []). */
-  queries: (JudgedQuery & { subset?: string })[];
+  queries: (JudgedQuery & { subset?: string; kind?: QueryKind; phrase?: string })[];
   /** Who searches: judgments name public documents only. */
   principal: Principal;
 }
@@ -72,7 +77,7 @@ export const HALVES: Half[] = ['tuning', 'reporting'];
  * sha256("<set>:<query id>") is even. Tune ranking, analysis and answers on the tuning half only;
  * report both; keep no change that helps the tuning half only.
  */
-export function halfOf(set: SetId, queryId: string): Half {
+export function halfOf(set: SetId | 'gold', queryId: string): Half {
   return Number.parseInt(sha256(Buffer.from(`${set}:${queryId}`)).slice(0, 2), 16) % 2 === 0 ? 'tuning' : 'reporting';
 }
 
@@ -96,9 +101,9 @@ export function plainRrf(vectorWeight: number): SearchOptions {
 // ---------------------------------------------------------------------------------------------
 // Loading the sets
 
-function readQueries(file: string, subset: string): (JudgedQuery & { subset: string })[] {
-  const { queries } = JSON.parse(fs.readFileSync(file, 'utf8')) as { queries: JudgedQuery[] };
-  return queries.map((q) => ({ id: q.id, query: q.query, expect: q.expect, subset }));
+function readQueries(file: string, subset: string): (JudgedQuery & { subset: string; kind?: QueryKind; phrase?: string })[] {
+  const { queries } = JSON.parse(fs.readFileSync(file, 'utf8')) as { queries: (JudgedQuery & { kind?: QueryKind; phrase?: string })[] };
+  return queries.map((q) => ({ id: q.id, query: q.query, expect: q.expect, subset, ...(q.kind ? { kind: q.kind } : {}), ...(q.phrase ? { phrase: q.phrase } : {}) }));
 }
 
 /** NorQuAD: each passage becomes one unpaged text document, as if a .txt file were ingested. */
@@ -173,27 +178,67 @@ export function realCorpusFiles(): string[] {
  */
 export async function loadReal(log: (s: string) => void = () => {}): Promise<EvalSet> {
   const files = realCorpusFiles();
-  const docs = await cachedSilver(
-    'real',
-    files,
-    async (ctx) => {
-      await ingestPaths(files, ctx, { access: 'public' });
-    },
-    log,
-  );
+  const docs = await cachedSilver('real', files, (ctx) => ingestPaths(files, ctx, { access: 'public' }).then(() => {}), log);
+  const queries = judgedByContent(files, docs, [{ file: path.join(ROOT, 'eval/real-corpus.json'), subset: 'real' }]);
+  return { id: 'real', title: 'Real corpus (22 PDFs + 147 distractor protocols)', docs, queries, principal: PUBLIC_PRINCIPAL };
+}
+
+/**
+ * Judgments name files; a copy of another file is ingested once, as whichever copy came first.
+ * Every file with the same bytes gets the same judgments, so finding either copy counts.
+ */
+function judgedByContent(files: string[], docs: SilverDocument[], queryFiles: { file: string; subset: string }[]): EvalSet['queries'] {
   const bySha = new Map<string, string[]>();
   for (const d of docs) bySha.set(d.sha256, [...(bySha.get(d.sha256) ?? []), d.source]);
-  // Every file's content, ingested or not: a copy of another file is ingested once, as whichever
-  // copy came first, and a judgment may name either.
   const shaOf = new Map(files.map((f) => [path.basename(f), sha256(fs.readFileSync(f))]));
-  const queries = readQueries(path.join(ROOT, 'eval/real-corpus.json'), 'real').map((q) => {
-    for (const j of q.expect) {
-      if (!bySha.has(shaOf.get(j.file) ?? '')) throw new Error(`eval/real-corpus.json ${q.id}: ${j.file} is not in the ingested real corpus`);
-    }
-    const expect = q.expect.flatMap((j) => (bySha.get(shaOf.get(j.file)!) ?? [j.file]).map((file) => ({ ...j, file })));
-    return { ...q, expect };
-  });
-  return { id: 'real', title: 'Real corpus (22 PDFs + 147 distractor protocols)', docs, queries, principal: PUBLIC_PRINCIPAL };
+  return queryFiles.flatMap(({ file, subset }) =>
+    readQueries(file, subset).map((q) => {
+      for (const j of q.expect) {
+        if (!bySha.has(shaOf.get(j.file) ?? '')) throw new Error(`${path.relative(ROOT, file)} ${q.id}: ${j.file} is not in the ingested corpus`);
+      }
+      // One judgment per ingested copy, the highest grade where a query judged both names.
+      const expanded = new Map<string, (typeof q.expect)[number]>();
+      for (const j of q.expect) {
+        for (const f of bySha.get(shaOf.get(j.file)!) ?? [j.file]) {
+          const key = `${f}\u0000${j.page}`;
+          if ((expanded.get(key)?.grade ?? -1) < j.grade) expanded.set(key, { ...j, file: f });
+        }
+      }
+      return { ...q, expect: [...expanded.values()] };
+    }),
+  );
+}
+
+/** The blind set's corpus: every real document we have a text layer or text file for. */
+export function blindCorpusFiles(): string[] {
+  const texts = fs
+    .readdirSync(path.join(CORPUS, 'text'))
+    .filter((f) => f.endsWith('.txt'))
+    .map((f) => path.join(CORPUS, 'text', f));
+  return [...realCorpusFiles(), ...expandPaths([path.join(CORPUS, 'oslo-bydeler')]).files.filter((f) => f.endsWith('.pdf')), ...texts];
+}
+
+export const BLIND_QUERY_FILES = [
+  { file: path.join(ROOT, 'eval/real-blind-a.json'), subset: 'pdfs+text' },
+  { file: path.join(ROOT, 'eval/real-blind-b.json'), subset: 'oslo+protocols' },
+];
+
+/**
+ * The blind set (issue 13): 96 queries written by people who read only the documents, never the
+ * product's output, over ../shared/corpus/pdfs, text/*.txt, oslo-bydeler and the bulk election
+ * protocols (as targets and distractors at once). Committed before any tuning on it.
+ */
+export async function loadBlind(log: (s: string) => void = () => {}): Promise<EvalSet> {
+  const files = blindCorpusFiles();
+  const docs = await cachedSilver('blind', files, (ctx) => ingestPaths(files, ctx, { access: 'public' }).then(() => {}), log);
+  const queries = judgedByContent(files, docs, BLIND_QUERY_FILES);
+  return { id: 'blind', title: 'Blind judged set over the real corpus (pdfs, text, oslo-bydeler, 147 election protocols)', docs, queries, principal: PUBLIC_PRINCIPAL };
+}
+
+/** Is the blind corpus already extracted for the current ingestion code? */
+export function blindCorpusCached(): boolean {
+  const dir = HAS_BLIND ? cacheDir('blind', blindCorpusFiles()) : null;
+  return !!dir && fs.existsSync(path.join(dir, 'complete'));
 }
 
 /** Hash of the code and inputs that silver depends on: a change re-extracts. */

@@ -34,9 +34,12 @@ import {
   elasticsearchBackend,
   HALVES,
   HAS_NORQUAD,
+  HAS_BLIND,
   HAS_REAL,
   type Half,
   halfOf,
+  blindCorpusFiles,
+  loadBlind,
   loadFixtures,
   loadNorquad,
   loadReal,
@@ -58,7 +61,9 @@ import {
   type Summary,
   summarize,
 } from './metrics.ts';
+import { type AnswerSummary, answerOutcomes, summarizeAnswers } from './answers.ts';
 import { parserEval } from './parser.ts';
+import { fieldScores, structureRows } from './structure.ts';
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -137,6 +142,11 @@ class SetRunner {
     return this.stores.get(0)?.chunks ?? 0;
   }
 
+  /** The default embedder's index, for more than rankings (answers). */
+  async index0() {
+    return this.index(0);
+  }
+
   async close(): Promise<void> {
     for (const s of this.stores.values()) await (this.build.backend ? this.build.backend.dispose(s.store) : s.store.close());
     this.stores.clear();
@@ -176,6 +186,8 @@ const SET_NOTES: Record<SetId, string> = {
     'Each of the 199 passages is one unpaged text document (through the text extractor, understand(), the chunker and the index, as if a .txt file were ingested); each question has its gold passage as the one relevant document, so R@1 is "the right passage first" and page hit@10 equals R@10.',
   fixtures:
     'The demo corpus (25 real PDFs) searched as the public. Queries: fixtures/expected-queries.json (team, 36 incl. 3 no-answer), fixtures/expected-queries-compounds.json (compounds, 5) and eval/judged-extra.json (extra, 22 incl. 2 no-answer); graded 2/1 with pages.',
+  blind:
+    'Every real document with text: the 22 PDFs of ../shared/corpus/pdfs (not nasty/), the 3 .txt files of text/, the 31 Oslo city-district documents of oslo-bydeler/ and the 147 election protocols of bulk-election-protocols (targets and distractors at once; 24 scans without text fail, as they should). Queries: eval/real-blind-a.json and eval/real-blind-b.json (96: keyword, natural question, case number, entity, no-answer), written by two helpers who read only the documents with pdftotext and never saw the product\'s output, committed (d486218) before any tuning on them. A copy of another file is ingested once, and a judgment naming either copy counts it.',
   real: 'The 22 PDFs of ../shared/corpus/pdfs (not nasty/) plus the 147 election protocols of bulk-election-protocols as distractors (24 of them are scans without text and fail, as they should); queries in eval/real-corpus.json (33 incl. 2 no-answer). Ten real PDFs also sit in the bulk folder under another name, and some protocols twice in it: a copy is ingested once, and a judgment naming either copy counts it.',
 };
 
@@ -522,6 +534,89 @@ function compareWithSaved(reports: SetReport[], file: string): void {
   out();
 }
 
+const pct = (a: number, b: number) => (b ? `${a}/${b} (${((100 * a) / b).toFixed(0)} %)` : '–');
+
+/** Issue 13's targets on the reporting half of the blind set (offline defaults). */
+export const BLIND_TARGETS = { ndcg10: 0.95, pageHit10: 0.95, citesJudged: 0.85, refused: 0.1, offCorpusAnswered: 0.1, structurePrecision: 0.95 };
+
+/** The blind set: scores per query kind, answers and document understanding, per half. */
+async function blindSection(rep: SetReport): Promise<void> {
+  const set = rep.runner.set;
+  const kinds = ['keyword', 'question', 'case', 'entity'] as const;
+  out('### Blind set by query kind (default embedder)');
+  out();
+  const rows: { name: string; s: Summary }[] = [];
+  for (const mode of ['bm25', `hybrid · ${EMBEDDERS[0].name}`]) {
+    const r = rep.runner.runs.get(mode)!;
+    for (const k of kinds) {
+      const ids = new Set(set.queries.filter((q) => q.kind === k).map((q) => q.id));
+      rows.push({ name: `${k} · ${r.mode}`, s: summarize(r.result.scores.filter((x) => ids.has(x.id))) });
+    }
+  }
+  out(formatTable(rows));
+  out();
+
+  out('### Blind set: answers (extractive, offline defaults, as the public)');
+  out();
+  const { store, embedder } = await rep.runner.index0();
+  const outcomes = await answerOutcomes(store, embedder, set);
+  const byHalf = HALVES.map((h) => ({ h, s: summarizeAnswers(outcomes.filter((o) => halfOf('blind', o.id) === h)) }));
+  out('| half | questions | cite a judged page | quote the answer phrase | questions refused | answerable queries refused | off-corpus answered |\n|---|---|---|---|---|---|---|');
+  for (const { h, s } of [...byHalf, { h: 'both', s: summarizeAnswers(outcomes) }]) {
+    out(`| ${h} | ${s.questions} | ${pct(s.citesJudged, s.questions)} | ${pct(s.quotesPhrase, s.questions)} | ${pct(s.refused, s.questions)} | ${pct(s.answerableRefused, s.answerable)} | ${pct(s.offCorpusAnswered, s.offCorpus)} |`);
+  }
+  out();
+  const misses = outcomes.filter((o) => o.kind === 'question' && o.answerable && !o.citesJudged && halfOf('blind', o.id) === 'tuning');
+  if (misses.length) {
+    out(`Tuning-half questions whose answer cites no judged page: ${misses.map((m) => `${m.id}${m.refused ? ' (refused)' : ''}`).join(', ')}.`);
+    out();
+  }
+
+  out('### Blind set: document understanding against gold (eval/real-gold.json)');
+  out();
+  const srows = structureRows(set.docs, blindCorpusFiles());
+  out('| half | field | precision | recall |\n|---|---|---|---|');
+  for (const h of [...HALVES, 'both'] as const) {
+    for (const f of fieldScores(h === 'both' ? srows : srows.filter((r) => r.half === h))) {
+      out(`| ${h} (${new Set(srows.filter((r) => h === 'both' || r.half === h).map((r) => r.file)).size} docs) | ${f.field} | ${pct(f.right, f.given)} | ${pct(f.found, f.gold)} |`);
+    }
+  }
+  out();
+  const wrong = srows.filter((r) => r.half === 'tuning' && r.ours != null && !r.right && r.field !== 'title');
+  if (wrong.length) {
+    out('Tuning-half values given wrongly (gold / ours):');
+    out();
+    for (const w of wrong) out(`- ${w.file} ${w.field}: ${w.gold ?? '(null)'} / ${w.ours}`);
+    out();
+  }
+
+  // The targets, on the reporting half.
+  const rh = (name: string) => summarize(inHalf('blind', 'reporting', rep.runner.runs.get(name)!.result.scores));
+  const a = byHalf.find((x) => x.h === 'reporting')!.s as AnswerSummary;
+  const sp = fieldScores(srows.filter((r) => r.half === 'reporting'));
+  const t = BLIND_TARGETS;
+  const lines: [string, string, boolean][] = [];
+  for (const [mode, name] of [
+    ['hybrid', `hybrid · ${EMBEDDERS[0].name}`],
+    ['bm25', 'bm25'],
+  ]) {
+    const s = rh(name);
+    lines.push([`nDCG@10 (file), ${mode}`, `${f3(s.ndcg10)} (≥ ${t.ndcg10})`, s.ndcg10 >= t.ndcg10]);
+    lines.push([`page hit@10, ${mode}`, `${f3(s.pageHit10)} (≥ ${t.pageHit10})`, s.pageHit10 >= t.pageHit10]);
+  }
+  lines.push(['natural questions cite a judged page', `${pct(a.citesJudged, a.questions)} (≥ 85 %)`, a.citesJudged >= t.citesJudged * a.questions]);
+  lines.push(['answerable questions refused', `${pct(a.refused, a.questions)} (≤ 10 %)`, a.refused <= t.refused * a.questions]);
+  lines.push(['off-corpus questions answered', `${pct(a.offCorpusAnswered, a.offCorpus)} (≤ 10 %)`, a.offCorpusAnswered <= t.offCorpusAnswered * a.offCorpus]);
+  for (const f of sp.filter((x) => x.field !== 'title')) {
+    lines.push([`${f.field} precision`, `${f3(f.precision)} (≥ ${t.structurePrecision})`, f.precision >= t.structurePrecision]);
+  }
+  out('**Issue 13 targets, reporting half of the blind set:**');
+  out();
+  out('| target | measured | |\n|---|---|---|');
+  for (const [name, value, ok] of lines) out(`| ${name} | ${value} | ${ok ? 'met' : '**not met**'} |`);
+  out();
+}
+
 function machine(): string {
   const cpu = os.cpus()[0]?.model?.trim() ?? 'unknown CPU';
   return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
@@ -597,10 +692,13 @@ async function main() {
   sets.push(await loadFixtures(log));
   if (WITH_REAL && HAS_REAL) sets.push(await loadReal(log));
   else out(`Real corpus skipped: ${WITH_REAL ? '../shared/corpus/pdfs or bulk-election-protocols not found' : '--no-real'}.\n`);
+  if (WITH_REAL && HAS_BLIND) sets.push(await loadBlind(log));
+  else out(`Blind set skipped: ${WITH_REAL ? '../shared/corpus/oslo-bydeler or text not found' : '--no-real'}.\n`);
   for (const set of sets) {
     const rep = await evaluateSet(set);
     reports.push(rep);
     if (set.id === 'norquad') missesSection(rep.runner.runs.get(`hybrid · ${EMBEDDERS[0].name}`)!, set);
+    if (set.id === 'blind') await blindSection(rep);
   }
   verdicts(reports);
   if (BACKEND === 'both') await backendsSection(reports);

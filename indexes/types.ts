@@ -48,6 +48,14 @@ export type DocumentKind =
   | 'forskrift'
   | 'annet';
 
+export type OrganisationType = 'kommune' | 'bydel' | 'fylkeskommune' | 'departement' | 'direktorat' | 'statlig' | 'helseforetak' | 'utenlandsk';
+
+/** Who issued a document, by its proper name ("Bykle kommune", "Bydel Grünerløkka"). */
+export interface Organisation {
+  name: string;
+  type: OrganisationType;
+}
+
 /** One page of extracted text. `num` is the 1-based PDF page, or null for non-paged text. */
 export interface PageText {
   num: number | null;
@@ -61,6 +69,8 @@ export interface SilverDocument {
   source: string; // base name of the ingested file
   mediaType: string; // application/pdf, text/plain, text/markdown, text/html
   title: string;
+  /** The issuing organisation (kommune, bydel, fylkeskommune, …); null when the document does not say. Absent in silver written before it existed. */
+  organisation?: Organisation | null;
   kind: DocumentKind;
   body: string | null; // utvalg
   date: string | null; // YYYY-MM-DD

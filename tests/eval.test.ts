@@ -48,6 +48,7 @@ const PINNED_HALVES: Record<SetId, string[]> = {
   norquad: ['tuning', 'reporting', 'reporting', 'reporting', 'reporting', 'tuning', 'reporting', 'reporting'],
   fixtures: ['reporting', 'reporting', 'tuning', 'reporting', 'tuning', 'tuning', 'reporting', 'reporting'],
   real: ['tuning', 'reporting', 'tuning', 'reporting', 'reporting', 'tuning', 'reporting', 'reporting'],
+  blind: ['reporting', 'reporting', 'reporting', 'reporting', 'tuning', 'tuning', 'tuning', 'reporting'],
 };
 
 const SETS: { id: SetId; load: () => Promise<EvalSet>; skip: string | null }[] = [
