@@ -103,7 +103,14 @@ export function plainRrf(vectorWeight: number): SearchOptions {
 
 function readQueries(file: string, subset: string): (JudgedQuery & { subset: string; kind?: QueryKind; phrase?: string })[] {
   const { queries } = JSON.parse(fs.readFileSync(file, 'utf8')) as { queries: (JudgedQuery & { kind?: QueryKind; phrase?: string })[] };
-  return queries.map((q) => ({ id: q.id, query: q.query, expect: q.expect, subset, ...(q.kind ? { kind: q.kind } : {}), ...(q.phrase ? { phrase: q.phrase } : {}) }));
+  return queries.map((q) => ({
+    id: q.id,
+    query: q.query,
+    expect: q.expect,
+    subset,
+    ...(q.kind ? { kind: q.kind } : {}),
+    ...(q.phrase ? { phrase: q.phrase } : {}),
+  }));
 }
 
 /** NorQuAD: each passage becomes one unpaged text document, as if a .txt file were ingested. */
@@ -232,7 +239,13 @@ export async function loadBlind(log: (s: string) => void = () => {}): Promise<Ev
   const files = blindCorpusFiles();
   const docs = await cachedSilver('blind', files, (ctx) => ingestPaths(files, ctx, { access: 'public' }).then(() => {}), log);
   const queries = judgedByContent(files, docs, BLIND_QUERY_FILES);
-  return { id: 'blind', title: 'Blind judged set over the real corpus (pdfs, text, oslo-bydeler, 147 election protocols)', docs, queries, principal: PUBLIC_PRINCIPAL };
+  return {
+    id: 'blind',
+    title: 'Blind judged set over the real corpus (pdfs, text, oslo-bydeler, 147 election protocols)',
+    docs,
+    queries,
+    principal: PUBLIC_PRINCIPAL,
+  };
 }
 
 /** Is the blind corpus already extracted for the current ingestion code? */
@@ -248,7 +261,7 @@ function cacheKey(inputs: string[]): string {
     for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(dir, e.name);
       if (e.isDirectory()) walk(full);
-      else if (e.name.endsWith('.ts')) h.update(full).update(fs.readFileSync(full));
+      else if (e.name.endsWith('.ts') || e.name.endsWith('.json')) h.update(full).update(fs.readFileSync(full));
     }
   };
   walk(path.join(ROOT, 'ingest'));

@@ -25,7 +25,9 @@ import type { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import type { SearchOptions } from '../indexes/search.ts';
 import type { Store } from '../indexes/store.ts';
 import type { SearchMode } from '../indexes/types.ts';
+import { type AnswerSummary, answerOutcomes, summarizeAnswers } from './answers.ts';
 import {
+  blindCorpusFiles,
   buildIndex,
   defaultSearchOptions,
   EMBEDDERS,
@@ -33,12 +35,11 @@ import {
   type EvalSet,
   elasticsearchBackend,
   HALVES,
-  HAS_NORQUAD,
   HAS_BLIND,
+  HAS_NORQUAD,
   HAS_REAL,
   type Half,
   halfOf,
-  blindCorpusFiles,
   loadBlind,
   loadFixtures,
   loadNorquad,
@@ -61,7 +62,6 @@ import {
   type Summary,
   summarize,
 } from './metrics.ts';
-import { type AnswerSummary, answerOutcomes, summarizeAnswers } from './answers.ts';
 import { parserEval } from './parser.ts';
 import { fieldScores, structureRows } from './structure.ts';
 
@@ -187,7 +187,7 @@ const SET_NOTES: Record<SetId, string> = {
   fixtures:
     'The demo corpus (25 real PDFs) searched as the public. Queries: fixtures/expected-queries.json (team, 36 incl. 3 no-answer), fixtures/expected-queries-compounds.json (compounds, 5) and eval/judged-extra.json (extra, 22 incl. 2 no-answer); graded 2/1 with pages.',
   blind:
-    'Every real document with text: the 22 PDFs of ../shared/corpus/pdfs (not nasty/), the 3 .txt files of text/, the 31 Oslo city-district documents of oslo-bydeler/ and the 147 election protocols of bulk-election-protocols (targets and distractors at once; 24 scans without text fail, as they should). Queries: eval/real-blind-a.json and eval/real-blind-b.json (96: keyword, natural question, case number, entity, no-answer), written by two helpers who read only the documents with pdftotext and never saw the product\'s output, committed (d486218) before any tuning on them. A copy of another file is ingested once, and a judgment naming either copy counts it.',
+    "Every real document with text: the 22 PDFs of ../shared/corpus/pdfs (not nasty/), the 3 .txt files of text/, the 31 Oslo city-district documents of oslo-bydeler/ and the 147 election protocols of bulk-election-protocols (targets and distractors at once; 24 scans without text fail, as they should). Queries: eval/real-blind-a.json and eval/real-blind-b.json (96: keyword, natural question, case number, entity, no-answer), written by two helpers who read only the documents with pdftotext and never saw the product's output, committed (d486218) before any tuning on them. A copy of another file is ingested once, and a judgment naming either copy counts it.",
   real: 'The 22 PDFs of ../shared/corpus/pdfs (not nasty/) plus the 147 election protocols of bulk-election-protocols as distractors (24 of them are scans without text and fail, as they should); queries in eval/real-corpus.json (33 incl. 2 no-answer). Ten real PDFs also sit in the bulk folder under another name, and some protocols twice in it: a copy is ingested once, and a judgment naming either copy counts it.',
 };
 
@@ -561,9 +561,13 @@ async function blindSection(rep: SetReport): Promise<void> {
   const { store, embedder } = await rep.runner.index0();
   const outcomes = await answerOutcomes(store, embedder, set);
   const byHalf = HALVES.map((h) => ({ h, s: summarizeAnswers(outcomes.filter((o) => halfOf('blind', o.id) === h)) }));
-  out('| half | questions | cite a judged page | quote the answer phrase | questions refused | answerable queries refused | off-corpus answered |\n|---|---|---|---|---|---|---|');
+  out(
+    '| half | questions | cite a judged page | quote the answer phrase | questions refused | answerable queries refused | off-corpus answered |\n|---|---|---|---|---|---|---|',
+  );
   for (const { h, s } of [...byHalf, { h: 'both', s: summarizeAnswers(outcomes) }]) {
-    out(`| ${h} | ${s.questions} | ${pct(s.citesJudged, s.questions)} | ${pct(s.quotesPhrase, s.questions)} | ${pct(s.refused, s.questions)} | ${pct(s.answerableRefused, s.answerable)} | ${pct(s.offCorpusAnswered, s.offCorpus)} |`);
+    out(
+      `| ${h} | ${s.questions} | ${pct(s.citesJudged, s.questions)} | ${pct(s.quotesPhrase, s.questions)} | ${pct(s.refused, s.questions)} | ${pct(s.answerableRefused, s.answerable)} | ${pct(s.offCorpusAnswered, s.offCorpus)} |`,
+    );
   }
   out();
   const misses = outcomes.filter((o) => o.kind === 'question' && o.answerable && !o.citesJudged && halfOf('blind', o.id) === 'tuning');
@@ -578,7 +582,9 @@ async function blindSection(rep: SetReport): Promise<void> {
   out('| half | field | precision | recall |\n|---|---|---|---|');
   for (const h of [...HALVES, 'both'] as const) {
     for (const f of fieldScores(h === 'both' ? srows : srows.filter((r) => r.half === h))) {
-      out(`| ${h} (${new Set(srows.filter((r) => h === 'both' || r.half === h).map((r) => r.file)).size} docs) | ${f.field} | ${pct(f.right, f.given)} | ${pct(f.found, f.gold)} |`);
+      out(
+        `| ${h} (${new Set(srows.filter((r) => h === 'both' || r.half === h).map((r) => r.file)).size} docs) | ${f.field} | ${pct(f.right, f.given)} | ${pct(f.found, f.gold)} |`,
+      );
     }
   }
   out();

@@ -63,7 +63,8 @@ export function readGold(): GoldDocument[] {
 }
 
 function accepted(g: GoldDocument, field: Field): string[] {
-  const also = g.alsoAccept?.[field] ?? [];
+  // An accepted organisation may be written as a name or as { name, type }.
+  const also = ((g.alsoAccept?.[field] ?? []) as unknown[]).map((a) => (typeof a === 'string' ? a : String((a as { name?: string }).name ?? '')));
   switch (field) {
     case 'organisation':
       return g.organisation ? [g.organisation.name, ...(g.organisation.aliases ?? []), ...also] : also;

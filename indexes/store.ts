@@ -36,6 +36,16 @@ import type {
  */
 export const TOTAL_CAP = 1000;
 
+/**
+ * What every chunk of a document is also found by, in the weighted title field of both
+ * backends: the title, the issuing organisation and the body (utvalg). A query naming Bykle or
+ * Valgstyret finds each chunk of Bykle's election protocol, not only the one that repeats it.
+ */
+export function metadataText(doc: { title: string; organisation?: { name: string } | string | null; body: string | null }): string {
+  const organisation = typeof doc.organisation === 'string' ? doc.organisation : (doc.organisation?.name ?? null);
+  return [doc.title, organisation, doc.body].filter(Boolean).join('\n');
+}
+
 export interface EmbedderInfo {
   id: string;
   dimensions: number;
@@ -105,6 +115,8 @@ export interface RankResult {
 export interface ChunkRecord extends Chunk {
   title: string;
   source: string;
+  /** The issuing organisation's name ("Bykle kommune", "Bydel Grünerløkka"), null when unknown. */
+  organisation: string | null;
   kind: string;
   body: string | null;
   date: string | null;

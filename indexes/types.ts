@@ -147,6 +147,8 @@ export interface SearchHit {
   chunkId: string;
   title: string;
   source: string;
+  /** The issuing organisation ("Bykle kommune"), null when unknown. */
+  organisation: string | null;
   kind: string;
   body: string | null;
   date: string | null;
@@ -193,6 +195,7 @@ export interface DocumentSummary {
   id: string;
   title: string;
   source: string;
+  organisation: string | null;
   kind: string;
   body: string | null;
   date: string | null;

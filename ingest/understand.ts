@@ -5,7 +5,8 @@
  *
  * Glossary: utvalg = political body; møtedato = meeting date; saksnummer = case number.
  */
-import type { DocumentKind, PageText } from '../indexes/types.ts';
+import type { DocumentKind, Organisation, PageText } from '../indexes/types.ts';
+import { findOrganisation } from './organisation.ts';
 
 /** Norwegian month names -> 1-12. */
 export const MONTHS: Record<string, number> = {
@@ -32,20 +33,22 @@ const KIND_RULES: [RegExp, DocumentKind][] = [
   [/saksframlegg|saksfremlegg|orienteringssak/i, 'saksframlegg'],
   [/innsiktsrapport|innsikt|kartlegging|brukerundersøkelse|spørreundersøkelse/i, 'innsiktsrapport'],
   [/utredning|evaluering|levekårsundersøkelse|planbeskrivelse|risikovurdering|notat/i, 'utredning'],
-  [/rapport|report|veileder/i, 'rapport'],
+  [/\brapport(?:en|er|ene)?\b|\breport\b|\bveileder\b/i, 'rapport'],
   [/\bbrev\b|svar på innsyn/i, 'brev'],
   [/forskrift|lovtidend|reguleringsbestemmelser/i, 'forskrift'],
 ];
 
 /** A labelled body ("Utvalg: Bydelsutvalget") wins over any body merely named near the top. */
 const LABELLED_BODY = /^\s*(?:utvalg|utval|organ|styre\/råd\/utval|møte i)\s*[:-]\s*(.{3,80})$/im;
+/** A meeting header run together on one line: "Møte: Eldrerådet Møtested: …". */
+const INLINE_BODY = /\bM[øo]te\s*:\s*([\p{L}][\p{L}\s,-]{2,79}?)\s+(?:M[øo]tested|M[øo]tetid|Sted|Tid|Dato)\s*:/u;
 /** Otherwise the body named EARLIEST on the first pages. */
 const BODY_PATTERNS: RegExp[] = [
   /\b(bydelsutvalget(?: i bydel [\p{L} ]+)?)\b/iu,
   /\b([\p{L}-]+(?:-,? [\p{L}-]+)*(?: og [\p{L}-]+)?komiteen)\b/iu,
-  /\b((?:eldre|ungdoms|fylkesvals|fylkesvalg|valg|val|stemme)(?:rådet|styret|styre))\b/iu,
+  /\b((?:eldre|ungdoms|fylkesval|fylkesvalg|valg|val|stemme)(?:rådet|styret|styre))\b/iu,
   /\b(rådet for personer med funksjonsnedsettelse)\b/iu,
-  /\b(kommunestyret|formannskapet|bystyret|byrådet|fylkestinget|bydelsadministrasjonen)\b/iu,
+  /\b(kommunestyret|formannskapet|bystyret|byrådet|fylkestinget)\b/iu,
   /\b(utval(?:get)? for [\p{L} ,]+?)(?:\s{2,}|\t|\d|$)/imu,
 ];
 
@@ -91,7 +94,7 @@ export function findBody(text: string): string | null {
       .replace(/\s*\([\p{Lu}]{2,8}\)$/u, '');
     return n.length >= 3 ? n.charAt(0).toUpperCase() + n.slice(1) : null;
   };
-  const labelled = text.match(LABELLED_BODY);
+  const labelled = text.match(LABELLED_BODY) ?? text.match(INLINE_BODY);
   if (labelled) return tidy(labelled[1]);
   let best: { index: number; name: string } | null = null;
   for (const re of BODY_PATTERNS) {
@@ -115,8 +118,17 @@ export function findKind(title: string, firstPage: string, fileName: string): Do
       if (m && m.index === 0) return kind;
     }
   }
-  for (const hay of [title, firstPage.slice(0, 1500), fileName.replace(/[-_]/g, ' ')]) {
-    for (const [re, kind] of KIND_RULES) if (re.test(hay)) return kind;
+  // Otherwise the kind word that comes first: a notice opens with "Møteinnkalling" and then
+  // lists "Protokoll fra forrige møte" among its cases; a protocol opens with "Protokoll".
+  // The letterhead first (a transcript puts it all on one line: "Oslo kommune Bydel Nordstrand
+  // Møteinnkalling 5/09 Møte: …"), then the title, then the top of page 1, then the file name.
+  for (const hay of [firstPage.slice(0, 200), title, firstPage.slice(0, 1500), fileName.replace(/[-_]/g, ' ')]) {
+    let first: { index: number; kind: DocumentKind } | null = null;
+    for (const [re, kind] of KIND_RULES) {
+      const m = re.exec(hay);
+      if (m && (!first || m.index < first.index)) first = { index: m.index, kind };
+    }
+    if (first) return first.kind;
   }
   return 'annet';
 }
@@ -145,14 +157,42 @@ export function findTitle(pages: PageText[], fileName: string, extractedTitle?: 
   const lines = firstLines(pages);
   const keyword = /m[øo]teprotokoll|m[øo]tebok|saksprotokoll|protokoll|rapport|utredning|evaluering|undersøkelse|saksframlegg|veileder|forskrift|plan/i;
   const candidate = (l: string) => l.length >= 6 && l.length <= 160 && !GENERIC_LINES.test(l) && /\p{L}{3}/u.test(l);
-  const withKeyword = lines.find((l) => candidate(l) && keyword.test(l) && l.split(' ').length <= 18);
-  if (withKeyword) return withKeyword;
-  const first = lines.find((l) => candidate(l) && l.split(' ').length >= 2 && l.split(' ').length <= 18);
-  return first ?? titleFromFileName(fileName);
+  const at = lines.findIndex((l) => candidate(l) && keyword.test(l) && l.split(' ').length <= 18);
+  const first = at >= 0 ? at : lines.findIndex((l) => candidate(l) && l.split(' ').length >= 2 && l.split(' ').length <= 18);
+  return first >= 0 ? continued(lines, first) : titleFromFileName(fileName);
 }
+
+/** A line that cannot end a title: it ends on a preposition, a conjunction or a dash. */
+const DANGLING = /(?:\s(?:i|for|av|om|til|med|og|på|fra|ved|frå|etter|mot)|[-–:,])$/i;
+
+/**
+ * A title set over several lines ("Valgprotokoll for valgstyret i" / "Bykle kommune, Agder
+ * fylke"): while the title ends on a word that needs what follows, the next line belongs to it.
+ */
+function continued(lines: string[], at: number): string {
+  // A bare kind word ("UTREDNING", "Rapport") heads the title below it.
+  if (BARE_KIND.test(lines[at]) && at + 1 < lines.length) {
+    const rest = continued(lines, at + 1);
+    const kind = lines[at].charAt(0).toUpperCase() + lines[at].slice(1).toLowerCase();
+    return `${kind}: ${rest}`.slice(0, 200);
+  }
+  let title = lines[at];
+  for (let i = at + 1; i < lines.length && title.length < 160; i++) {
+    const next = lines[i];
+    if (GENERIC_LINES.test(next) || /[.:]$/.test(title)) break;
+    // Ends on a word that needs what follows, or the next line goes on in lower case.
+    if (!DANGLING.test(title) && !(/^\p{Ll}/u.test(next) && next.length <= 80 && !/[.!?]$/.test(title))) break;
+    title = `${title} ${next}`.replace(/\s+/g, ' ');
+  }
+  return title.slice(0, 200);
+}
+
+/** A line that is only a kind word: the title is what follows it. */
+const BARE_KIND = /^(utredning|rapport|notat|evaluering|innsiktsrapport|saksframlegg|veileder)$/i;
 
 export interface Understood {
   title: string;
+  organisation: Organisation | null;
   kind: DocumentKind;
   body: string | null;
   date: string | null;
@@ -171,6 +211,7 @@ export function understand(pages: PageText[], fileName: string, extractedTitle?:
   const date = findDate(head);
   return {
     title,
+    organisation: findOrganisation(title, head),
     kind: findKind(title, head, fileName),
     body: findBody(head),
     date,

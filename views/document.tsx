@@ -132,6 +132,7 @@ export function DocumentPage(p: DocumentPageProps): JSX.Element {
         <table class="metadata">
           <caption class="skjult">Om dokumentet</caption>
           <tbody>
+            <MetaRow label="Organisasjon" value={doc.organisation} />
             <MetaRow label="Utvalg" value={doc.body} />
             <MetaRow label="Dato" value={formatDate(doc.date)} />
             <MetaRow label="Dokumenttype" value={kindLabel(doc.kind)} />

@@ -11,6 +11,7 @@
  * normalised token `sak45x2024`, so every spelling finds the same agenda item.
  */
 import { stemmer } from '@orama/stemmers/norwegian';
+import nynorsk from './nynorsk.json' with { type: 'json' };
 import { NORWEGIAN_STOPWORDS } from './stopwords.ts';
 
 export { NORWEGIAN_STOPWORDS };
@@ -29,13 +30,44 @@ export function isStopword(token: string): boolean {
   return NORWEGIAN_STOPWORDS.has(token);
 }
 
+const NN_WORDS = new Map(Object.entries(nynorsk.words as Record<string, string>));
+const NN_PREFIXES = Object.entries(nynorsk.prefixes as Record<string, string>).sort((a, b) => b[0].length - a[0].length);
+const NN_PREFIX_NEEDS = nynorsk.prefixNeeds as string[];
+const NN_SUFFIXES = Object.entries(nynorsk.suffixes as Record<string, string>).sort((a, b) => b[0].length - a[0].length);
+
+/**
+ * The bokmål form of a nynorsk word of this genre (nynorsk.json), or the word itself: "valet" ->
+ * "valget", "kommunestyrevalet" -> "kommunestyrevalget", "valstyret" -> "valgstyret",
+ * "førehandsrøyster" -> "forhåndsstemmer". Stemming goes through it, so both forms share a stem.
+ */
+export function toBokmal(token: string): string {
+  const whole = NN_WORDS.get(token);
+  if (whole) return whole;
+  let t = token;
+  for (const [from, to] of NN_SUFFIXES) {
+    if (t.length - from.length >= 3 && t.endsWith(from)) {
+      t = t.slice(0, -from.length) + to;
+      break;
+    }
+  }
+  for (const [from, to] of NN_PREFIXES) {
+    const rest = t.slice(from.length);
+    if (rest.length >= 3 && t.startsWith(from) && NN_PREFIX_NEEDS.some((n) => rest.startsWith(n))) {
+      t = to + (NN_WORDS.get(rest) ?? toBokmal(rest));
+      break;
+    }
+  }
+  return t;
+}
+
 const stemCache = new Map<string, string>();
-/** Snowball Norwegian stem of one lowercased token. Numbers are left alone. */
+/** Snowball Norwegian stem of one lowercased token, through its bokmål form. Numbers are left alone. */
 export function stem(token: string): string {
   if (/^\p{N}+$/u.test(token)) return token;
   let s = stemCache.get(token);
   if (s === undefined) {
-    s = token.length <= 2 ? token : stemmer(token);
+    const t = toBokmal(token);
+    s = t.length <= 2 ? t : stemmer(t);
     if (stemCache.size > 200_000) stemCache.clear();
     stemCache.set(token, s);
   }

@@ -52,7 +52,7 @@ import type {
   StoredDocument,
   StoreStats,
 } from '../store.ts';
-import { TOTAL_CAP } from '../store.ts';
+import { metadataText, TOTAL_CAP } from '../store.ts';
 import type {
   AccessLevel,
   BodyMeeting,
@@ -439,7 +439,7 @@ export class ElasticsearchStore implements Store {
       const index = await this.ensureScope(doc.access, doc.groups, p.embedder.dimensions);
       home.set(doc.id, await this.concrete(index));
       p.chunks.forEach((c, i) => {
-        const fields = analysedFields(doc.title, c.heading, c.text);
+        const fields = analysedFields(metadataText(doc), c.heading, c.text);
         for (const t of fields.terms) if (!this.written.has(t)) vocab.add(t);
         chunkOps.push({
           op: 'index',
@@ -535,6 +535,7 @@ export class ElasticsearchStore implements Store {
       pageBreaks: c.pageBreaks,
       title: doc.title,
       source: doc.source,
+      organisation: doc.organisation?.name ?? null,
       kind: doc.kind,
       body: doc.body,
       date,
@@ -557,6 +558,7 @@ export class ElasticsearchStore implements Store {
       source: doc.source,
       mediaType: doc.mediaType,
       title: doc.title,
+      organisation: doc.organisation?.name ?? null,
       kind: doc.kind,
       body: doc.body,
       date: isDate(doc.date) ? doc.date : null,
@@ -751,7 +753,7 @@ export class ElasticsearchStore implements Store {
       // A chunk index holds analysed fields outside _source: each chunk is written whole again.
       for (const h of rows.chunks) {
         const s = h.source!;
-        const fields = analysedFields(s.title, s.heading, s.text);
+        const fields = analysedFields(metadataText({ title: s.title, organisation: s.organisation ?? null, body: s.body ?? null }), s.heading, s.text);
         ops.push({ op: 'index', index, id: h._id, routing: id, doc: { ...s, ...readers, stems: fields.stems, exact: fields.exact, prior: fields.prior } });
         if (h._index !== (await this.concrete(index))) ops.push({ op: 'delete', index: h._index, id: h._id, routing: id });
       }
@@ -1064,8 +1066,16 @@ export class ElasticsearchStore implements Store {
   }
 
   /** What a chunk and a document summary both show of their document. */
-  private documentFields(s: Source): Pick<DocumentSummary, 'title' | 'source' | 'kind' | 'body' | 'date' | 'access'> {
-    return { title: s.title, source: s.source, kind: s.kind, body: s.body ?? null, date: s.date ?? null, access: s.access };
+  private documentFields(s: Source): Pick<DocumentSummary, 'title' | 'source' | 'organisation' | 'kind' | 'body' | 'date' | 'access'> {
+    return {
+      title: s.title,
+      source: s.source,
+      organisation: s.organisation ?? null,
+      kind: s.kind,
+      body: s.body ?? null,
+      date: s.date ?? null,
+      access: s.access,
+    };
   }
 
   private summary(s: Source): DocumentSummary {

@@ -44,6 +44,7 @@ import type {
   StoredDocument,
   StoreStats,
 } from '../store.ts';
+import { metadataText } from '../store.ts';
 import type {
   AccessLevel,
   BodyMeeting,
@@ -128,6 +129,7 @@ CREATE TABLE IF NOT EXISTS documents (
   source TEXT NOT NULL,
   media_type TEXT NOT NULL,
   title TEXT NOT NULL,
+  organisation TEXT,
   kind TEXT NOT NULL,
   body TEXT,
   date TEXT,
@@ -238,6 +240,7 @@ interface DocRow {
   source: string;
   media_type: string;
   title: string;
+  organisation: string | null;
   kind: string;
   body: string | null;
   date: string | null;
@@ -255,6 +258,7 @@ function summary(r: DocRow): DocumentSummary {
     id: r.id,
     title: r.title,
     source: r.source,
+    organisation: r.organisation ?? null,
     kind: r.kind,
     body: r.body,
     date: r.date,
@@ -295,6 +299,9 @@ export class SqliteStore implements Store {
     if (!opts.readonly) {
       this.db.exec(SCHEMA);
       this.db.exec(PROTOCOL_SCHEMA);
+      // Indexes written before documents.organisation existed: add it (null until a reindex).
+      const docCols = this.db.prepare(`PRAGMA table_info(documents)`).all() as { name: string }[];
+      if (!docCols.some((c) => c.name === 'organisation')) this.db.exec(`ALTER TABLE documents ADD COLUMN organisation TEXT`);
       // Indexes written before chunks.chars existed: add and fill it once.
       const cols = this.db.prepare(`PRAGMA table_info(chunks)`).all() as { name: string }[];
       if (!cols.some((c) => c.name === 'chars')) this.db.exec(`ALTER TABLE chunks ADD COLUMN chars INTEGER`);
@@ -423,8 +430,8 @@ export class SqliteStore implements Store {
       this.removeDocumentRows(doc.id);
       this.db
         .prepare(
-          `INSERT INTO documents (id, sha256, source, media_type, title, kind, body, date, case_numbers, access, groups, paged, page_count, ingested_at)
-           VALUES (@id, @sha256, @source, @mediaType, @title, @kind, @body, @date, @caseNumbers, @access, @groups, @paged, @pageCount, @ingestedAt)`,
+          `INSERT INTO documents (id, sha256, source, media_type, title, organisation, kind, body, date, case_numbers, access, groups, paged, page_count, ingested_at)
+           VALUES (@id, @sha256, @source, @mediaType, @title, @organisation, @kind, @body, @date, @caseNumbers, @access, @groups, @paged, @pageCount, @ingestedAt)`,
         )
         .run({
           id: doc.id,
@@ -432,6 +439,7 @@ export class SqliteStore implements Store {
           source: doc.source,
           mediaType: doc.mediaType,
           title: doc.title,
+          organisation: doc.organisation?.name ?? null,
           kind: doc.kind,
           body: doc.body,
           date: doc.date,
@@ -456,7 +464,7 @@ export class SqliteStore implements Store {
       const insVec = this.db.prepare(`INSERT INTO chunk_vectors (rowid, embedding) VALUES (?, ?)`);
       const insVocab = this.db.prepare(`INSERT OR IGNORE INTO vocab (term) VALUES (?)`);
       const terms = new Set<string>();
-      const title = analyze(doc.title);
+      const title = analyze(metadataText(doc));
       chunks.forEach((c, i) => {
         const rowid = BigInt(nextRowid++);
         const heading = analyze(c.heading ?? '');
@@ -809,7 +817,7 @@ export class SqliteStore implements Store {
     const rows = this.db
       .prepare(
         `SELECT c.rowid AS rowid, c.id, c.document_id, c.ord, c.heading, c.text, c.page_start, c.page_end, c.page_breaks,
-                d.title, d.source, d.kind, d.body, d.date, d.access
+                d.title, d.source, d.organisation, d.kind, d.body, d.date, d.access
          FROM chunks c JOIN documents d ON d.id = c.document_id
          WHERE ${where} AND ${acl.sql}`,
       )
@@ -826,6 +834,7 @@ export class SqliteStore implements Store {
         pageBreaks: JSON.parse(r.page_breaks),
         title: r.title,
         source: r.source,
+        organisation: r.organisation ?? null,
         kind: r.kind,
         body: r.body,
         date: r.date,
