@@ -658,7 +658,12 @@ function writeFloors(reports: SetReport[]): void {
           .join(',\n')}\n    }`,
     )
     .join(',\n');
-  fs.writeFileSync(file, `{\n  "note": ${JSON.stringify(doc.note)},\n  "margin": ${doc.margin},\n  "sets": {\n${body}\n  }\n}\n`);
+  // Floors of the blind set's understanding and answers (written by hand from docs/eval.md) stay.
+  const kept = Object.entries(prev)
+    .filter(([k]) => !['note', 'margin', 'sets'].includes(k))
+    .map(([k, v]) => `,\n  ${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+    .join('');
+  fs.writeFileSync(file, `{\n  "note": ${JSON.stringify(doc.note)},\n  "margin": ${doc.margin},\n  "sets": {\n${body}\n  }${kept}\n}\n`);
   console.log(`[eval] wrote ${path.relative(ROOT, file)}`);
 }
 
