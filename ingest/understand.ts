@@ -48,7 +48,7 @@ const BODY_PATTERNS: RegExp[] = [
   /\b([\p{L}-]+(?:-,? [\p{L}-]+)*(?: og [\p{L}-]+)?komiteen)\b/iu,
   /\b((?:eldre|ungdoms|fylkesval|fylkesvalg|valg|val|stemme)(?:rådet|styret|styre))\b/iu,
   /\b(rådet for personer med funksjonsnedsettelse)\b/iu,
-  /\b(kommunestyret|formannskapet|bystyret|byrådet|fylkestinget)\b/iu,
+  /\b(kommunestyret|formannskapet|bystyret|byrådet|fylkestinget|bydelsadministrasjonen)\b/iu,
   /\b(utval(?:get)? for [\p{L} ,]+?)(?:\s{2,}|\t|\d|$)/imu,
 ];
 

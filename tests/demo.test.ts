@@ -252,6 +252,7 @@ describe('the web app on the demo corpus', () => {
       'documentId',
       'item',
       'kind',
+      'organisation',
       'page',
       'pageEnd',
       'pageStart',

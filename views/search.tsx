@@ -179,10 +179,10 @@ function Dotted(props: { items: any[] }) {
 function HitMeta(props: { hit: SearchHit }) {
   const h = props.hit;
   const items: any[] = [];
-  // Who issued it first: thirty protocols of thirty municipalities read alike otherwise.
-  if (h.organisation) items.push(h.organisation);
   // The body page lists meetings of protocols: link the body only for hits from an agenda item.
   if (h.body) items.push(h.item ? <a href={bodyUrl(h.body)}>{h.body}</a> : h.body);
+  // Who issued it: thirty protocols of thirty municipalities read alike otherwise.
+  if (h.organisation) items.push(h.organisation);
   const date = formatDate(h.date);
   if (date) items.push(date);
   const kind = kindLabel(h.kind);
