@@ -10,19 +10,12 @@
  *   separated by runs of spaces (Levanger, ACOS/Elements exports).
  */
 
-import type { Absentee, Attendee } from '../../indexes/protocol-types.ts';
+import type { Absentee, Attendee, Meeting } from '../../indexes/protocol-types.ts';
 import { findBody, findDate, MONTHS, ymd } from '../understand.ts';
 import { cells, collapse, type Line } from './text.ts';
 
-export interface Header {
-  body: string | null;
-  date: string | null;
-  startTime: string | null;
-  endTime: string | null;
-  place: string | null;
-  attendees: Attendee[];
-  absent: Absentee[];
-}
+/** The meeting fields a header gives. */
+export type Header = Pick<Meeting, 'body' | 'date' | 'startTime' | 'endTime' | 'place' | 'attendees' | 'absent'>;
 
 /** "14.03.2024" | "14. mars 2024" -> "2024-03-14"; null otherwise. */
 export function isoDate(text: string): string | null {
