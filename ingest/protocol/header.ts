@@ -10,7 +10,7 @@
  *   separated by runs of spaces (Levanger, ACOS/Elements exports).
  */
 
-import type { Absentee, Attendee, Meeting } from '../../indexes/protocol-types.ts';
+import type { Attendee, Meeting } from '../../indexes/protocol-types.ts';
 import { findBody, findDate, MONTHS, ymd } from '../understand.ts';
 import { cells, collapse, type Line } from './text.ts';
 
