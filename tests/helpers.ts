@@ -61,6 +61,19 @@ export function unitVector(dims: number, axis: number, noise = 0.01): Float32Arr
   return v.map((x) => x / n);
 }
 
+/** Index documents one chunk per page, document i with a unit vector along axis i (8 dimensions). */
+export function indexByPage(store: SqliteStore, docs: SilverDocument[]): void {
+  docs.forEach((doc, i) => {
+    const chunks = pageChunks(doc);
+    store.upsertSync(
+      doc,
+      chunks,
+      chunks.map(() => unitVector(8, i)),
+      { id: 't', dimensions: 8 },
+    );
+  });
+}
+
 /** The chunks of ranked rows the principal may read, in rank order. */
 export function rankedRecords(store: SqliteStore, ranked: { rowid: number }[], principal: Principal = ADMIN_PRINCIPAL): ChunkRecord[] {
   const recs = store.chunksByRowid(

@@ -8,7 +8,7 @@ import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import { search } from '../indexes/search.ts';
 import { ADMIN_PRINCIPAL, PUBLIC_PRINCIPAL } from '../indexes/types.ts';
-import { pageChunks, silverDoc, tempDir, unitVector } from './helpers.ts';
+import { indexByPage, silverDoc, tempDir } from './helpers.ts';
 
 describe('query syntax', () => {
   it('reads phrases, exclusions and words', () => {
@@ -77,16 +77,12 @@ describe('query features in the embedded store', () => {
   };
   beforeAll(() => {
     store = new SqliteStore(path.join(tempDir(), 'index.sqlite'));
-    Object.entries(docs).forEach(([id, text], i) => {
-      const doc = silverDoc(id, [text], { title: `Dokument nummer ${i + 1}`, body: null, access: id === 'hemmelig' ? 'internal' : 'public' });
-      const chunks = pageChunks(doc);
-      store.upsertSync(
-        doc,
-        chunks,
-        chunks.map(() => unitVector(8, i)),
-        { id: 't', dimensions: 8 },
-      );
-    });
+    indexByPage(
+      store,
+      Object.entries(docs).map(([id, text], i) =>
+        silverDoc(id, [text], { title: `Dokument nummer ${i + 1}`, body: null, access: id === 'hemmelig' ? 'internal' : 'public' }),
+      ),
+    );
   });
   afterAll(() => store.close());
 

@@ -8,7 +8,7 @@ import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
 import { ADMIN_PRINCIPAL } from '../indexes/types.ts';
 import { findOrganisation } from '../ingest/organisation.ts';
 import { findKind, understand } from '../ingest/understand.ts';
-import { pageChunks, silverDoc, tempDir, unitVector } from './helpers.ts';
+import { indexByPage, rankedRecords, silverDoc } from './helpers.ts';
 
 describe('the issuing organisation', () => {
   it('names the kommune, bydel or fylkeskommune as it calls itself', () => {
@@ -85,38 +85,17 @@ describe('organisation and body in every chunk', () => {
   beforeAll(() => {
     store = new SqliteStore(':memory:');
     const texts = ['Valgstyret godkjente opptellingen.', 'Stemmesedler forkastet: 12. Merknader fra stemmestyrene.'];
-    const protocol = {
-      ...silverDoc('bykle', texts, { title: 'Valgprotokoll for valgstyret', body: 'Valgstyret' }),
-      organisation: { name: 'Bykle kommune', type: 'kommune' as const },
-    };
-    const other = {
-      ...silverDoc('kristiansand', texts, { title: 'Valgprotokoll for valgstyret', body: 'Valgstyret' }),
-      organisation: { name: 'Kristiansand kommune', type: 'kommune' as const },
-    };
-    for (const [i, doc] of [protocol, other].entries()) {
-      const chunks = pageChunks(doc);
-      store.upsertSync(
-        doc,
-        chunks,
-        chunks.map(() => unitVector(8, i)),
-        { id: 't', dimensions: 8 },
-      );
-    }
+    const protocol = (id: string, name: string) =>
+      silverDoc(id, texts, { title: 'Valgprotokoll for valgstyret', body: 'Valgstyret', organisation: { name, type: 'kommune' } });
+    indexByPage(store, [protocol('bykle', 'Bykle kommune'), protocol('kristiansand', 'Kristiansand kommune')]);
   });
   afterAll(() => store.close());
 
   it('finds each chunk of the named organisation, and only its own', () => {
     const { ranked } = store.bm25Rows('forkastet stemmesedler Bykle', { principal: ADMIN_PRINCIPAL, limit: 10 });
-    const hits = [
-      ...store
-        .chunksByRowid(
-          ranked.map((r) => r.rowid),
-          ADMIN_PRINCIPAL,
-        )
-        .values(),
-    ];
+    const hits = rankedRecords(store, ranked);
     // The page that never says "Bykle" ranks first for its own municipality, over its twin.
-    const first = store.chunksByRowid([ranked[0].rowid], ADMIN_PRINCIPAL).get(ranked[0].rowid)!;
+    const first = hits[0];
     expect(first.documentId).toBe('bykle');
     expect(first.text).not.toContain('Bykle');
     expect(first.organisation).toBe('Bykle kommune');
