@@ -41,9 +41,8 @@ export const TOTAL_CAP = 1000;
  * backends: the title, the issuing organisation and the body (utvalg). A query naming Bykle or
  * Valgstyret finds each chunk of Bykle's election protocol, not only the one that repeats it.
  */
-export function metadataText(doc: { title: string; organisation?: { name: string } | string | null; body: string | null }): string {
-  const organisation = typeof doc.organisation === 'string' ? doc.organisation : (doc.organisation?.name ?? null);
-  return [doc.title, organisation, doc.body].filter(Boolean).join('\n');
+export function metadataText(doc: { title: string; organisation: string | null; body: string | null }): string {
+  return [doc.title, doc.organisation, doc.body].filter(Boolean).join('\n');
 }
 
 export interface EmbedderInfo {

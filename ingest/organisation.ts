@@ -31,7 +31,7 @@ const COUNTY_BOARD = new RegExp(
   'u',
 );
 /** A form's label and the name on the same or the next line ("Kommune:\nEigersund"). */
-const LABELLED_MUNICIPALITY = /^(?:Kommune|Kommunenavn)\s*:\s*\n?\s*(\p{Lu}[\p{L}'-]+(?:[ -]\p{Lu}[\p{L}'-]+){0,2})\s*$/mu;
+const LABELLED_MUNICIPALITY = new RegExp(`^(?:Kommune|Kommunenavn)\\s*:\\s*\\n?\\s*(${NAME})\\s*$`, 'mu');
 /** A letterhead: a line that starts with "<Name> kommune" / "<Name> fylkeskommune". Not "i Oslo kommune" inside a sentence. */
 const LETTERHEAD = new RegExp(`^\\s*(?:\\d+\\s+)?(${NAME})\\s+(kommune|herad|Kommune|fylkeskommune)\\b`, 'mu');
 /** "Fastsatt av Kommunal- og moderniseringsdepartementet": who issued a regulation. */

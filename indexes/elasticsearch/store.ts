@@ -439,7 +439,7 @@ export class ElasticsearchStore implements Store {
       const index = await this.ensureScope(doc.access, doc.groups, p.embedder.dimensions);
       home.set(doc.id, await this.concrete(index));
       p.chunks.forEach((c, i) => {
-        const fields = analysedFields(metadataText(doc), c.heading, c.text);
+        const fields = analysedFields(metadataText({ ...doc, organisation: doc.organisation?.name ?? null }), c.heading, c.text);
         for (const t of fields.terms) if (!this.written.has(t)) vocab.add(t);
         chunkOps.push({
           op: 'index',
@@ -753,7 +753,7 @@ export class ElasticsearchStore implements Store {
       // A chunk index holds analysed fields outside _source: each chunk is written whole again.
       for (const h of rows.chunks) {
         const s = h.source!;
-        const fields = analysedFields(metadataText({ title: s.title, organisation: s.organisation ?? null, body: s.body ?? null }), s.heading, s.text);
+        const fields = analysedFields(metadataText(this.documentFields(s)), s.heading, s.text);
         ops.push({ op: 'index', index, id: h._id, routing: id, doc: { ...s, ...readers, stems: fields.stems, exact: fields.exact, prior: fields.prior } });
         if (h._index !== (await this.concrete(index))) ops.push({ op: 'delete', index: h._index, id: h._id, routing: id });
       }

@@ -464,7 +464,7 @@ export class SqliteStore implements Store {
       const insVec = this.db.prepare(`INSERT INTO chunk_vectors (rowid, embedding) VALUES (?, ?)`);
       const insVocab = this.db.prepare(`INSERT OR IGNORE INTO vocab (term) VALUES (?)`);
       const terms = new Set<string>();
-      const title = analyze(metadataText(doc));
+      const title = analyze(metadataText({ ...doc, organisation: doc.organisation?.name ?? null }));
       chunks.forEach((c, i) => {
         const rowid = BigInt(nextRowid++);
         const heading = analyze(c.heading ?? '');

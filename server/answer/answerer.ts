@@ -121,7 +121,10 @@ export class Answerer {
     const cites = new CitationStream(retrieval.sources.length);
     const shown = new FirstUseNumbers();
     const byN = new Map(retrieval.sources.map((s) => [s.n, s]));
-    const citeEvent = (n: number): AnswerEvent => ({ type: 'cite', n: shown.of(n), source: { ...byN.get(n)!, n: shown.of(n) } });
+    const citeEvent = (n: number): AnswerEvent => {
+      const source = { ...byN.get(n)!, n: shown.of(n) };
+      return { type: 'cite', n: source.n, source };
+    };
     let raw = '';
     let failure: string | null = null;
     try {
