@@ -242,10 +242,10 @@ export function citationsJson(sentences: AnswerSentence[], sources: Source[]): C
  * never cited follow, k+1..n. The model saw the retrieval order; only the numbers shown change.
  */
 export function renumberByFirstUse(sentences: AnswerSentence[], sources: Source[]): { sentences: AnswerSentence[]; sources: Source[] } {
-  const order = new Map<number, number>();
-  for (const s of sentences) for (const n of s.citations) if (!order.has(n)) order.set(n, order.size + 1);
-  for (const s of sources) if (!order.has(s.n)) order.set(s.n, order.size + 1);
-  const to = (n: number) => order.get(n) ?? n;
+  const shown = new FirstUseNumbers();
+  for (const s of sentences) for (const n of s.citations) shown.of(n);
+  for (const s of sources) shown.of(s.n);
+  const to = (n: number) => shown.of(n);
   return {
     sentences: sentences.map((s) => ({ ...s, citations: s.citations.map(to), passages: s.passages.map((p) => ({ ...p, n: to(p.n) })) })),
     sources: sources.map((s) => ({ ...s, n: to(s.n) })).sort((a, b) => a.n - b.n),
