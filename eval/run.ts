@@ -115,7 +115,8 @@ class SetRunner {
     private readonly build: { plainChunks?: boolean; backend?: EvalBackend } = {},
   ) {}
 
-  private async index(e: number) {
+  /** The index of embedder e (built once), for rankings and for the answers. */
+  async index(e: number) {
     let s = this.stores.get(e);
     if (!s) {
       const t0 = performance.now();
@@ -140,11 +141,6 @@ class SetRunner {
 
   chunks(): number {
     return this.stores.get(0)?.chunks ?? 0;
-  }
-
-  /** The default embedder's index, for more than rankings (answers). */
-  async index0() {
-    return this.index(0);
   }
 
   async close(): Promise<void> {
@@ -558,7 +554,7 @@ async function blindSection(rep: SetReport): Promise<void> {
 
   out('### Blind set: answers (extractive, offline defaults, as the public)');
   out();
-  const { store, embedder } = await rep.runner.index0();
+  const { store, embedder } = await rep.runner.index(0);
   const outcomes = await answerOutcomes(store, embedder, set);
   const byHalf = HALVES.map((h) => ({ h, s: summarizeAnswers(outcomes.filter((o) => halfOf('blind', o.id) === h)) }));
   out(
