@@ -41,9 +41,8 @@ const NATIONAL = data.national.map((o) => ({ ...o, re: new RegExp(`(?<![\\p{L}])
 /** Words that look like a name before "kommune" but are not one ("Oslo kommune" is; "Denne kommune" is not). */
 const NOT_NAMES = /^(denne|den|vår|hver|hele|annen|egen|samme|en|ein|i|og|for|til|fra|av|om|sin|din|deres)$/i;
 
-function properName(name: string): string | null {
-  const n = name.trim();
-  return n.length >= 2 && !NOT_NAMES.test(n.split(/\s+/)[0]) ? n : null;
+function isName(name: string): boolean {
+  return name.trim().length >= 2 && !NOT_NAMES.test(name.trim().split(/\s+/)[0]);
 }
 
 /**
@@ -72,16 +71,16 @@ export function findOrganisation(title: string, head: string): Organisation | nu
     return { name: `Bydel ${canonical}`, type: 'bydel' };
   }
   const board = BOARD_OF.exec(text);
-  if (board && properName(board[1])) return { name: `${board[1]} ${board[2]}`, type: 'kommune' };
+  if (board && isName(board[1])) return { name: `${board[1]} ${board[2]}`, type: 'kommune' };
   const county = COUNTY_BOARD.exec(text);
-  if (county && properName(county[1])) return { name: `${county[1]} fylkeskommune`, type: 'fylkeskommune' };
+  if (county && isName(county[1])) return { name: `${county[1]} fylkeskommune`, type: 'fylkeskommune' };
   const labelled = LABELLED_MUNICIPALITY.exec(text);
-  if (labelled && properName(labelled[1])) return { name: `${labelled[1]} kommune`, type: 'kommune' };
+  if (labelled && isName(labelled[1])) return { name: `${labelled[1]} kommune`, type: 'kommune' };
   const lines = text.split('\n').slice(0, 40);
   const national = nationalBody(lines);
   if (national) return national;
   const letterhead = LETTERHEAD.exec(lines.join('\n'));
-  if (letterhead && properName(letterhead[1])) {
+  if (letterhead && isName(letterhead[1])) {
     const county = letterhead[2] === 'fylkeskommune';
     return { name: `${letterhead[1]} ${letterhead[2]}`, type: county ? 'fylkeskommune' : 'kommune' };
   }

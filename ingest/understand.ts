@@ -162,8 +162,8 @@ export function findTitle(pages: PageText[], fileName: string, extractedTitle?: 
   return first >= 0 ? continued(lines, first) : titleFromFileName(fileName);
 }
 
-/** A line that cannot end a title: it ends on a preposition, a conjunction or a dash. */
-const DANGLING = /(?:\s(?:i|for|av|om|til|med|og|på|fra|ved|frå|etter|mot)|[-–:,])$/i;
+/** A line that cannot end a title: it ends on a preposition, a conjunction, a dash or a comma. */
+const DANGLING = /(?:\s(?:i|for|av|om|til|med|og|på|fra|ved|frå|etter|mot)|[-–,])$/i;
 
 /**
  * A title set over several lines ("Valgprotokoll for valgstyret i" / "Bykle kommune, Agder
