@@ -65,6 +65,7 @@ Options:
   --mode <mode>      hybrid (default) | bm25 | vector
   --as <who>         read as: admin (default) | public | internal | group:<name>
   --body <name>      only documents of this body (utvalg); repeatable
+  --organisation <name>  only documents issued by this organisation ("Bydel Grünerløkka"); repeatable
   --kind <kind>      only this document kind (møteprotokoll, innsiktsrapport ...); repeatable
   --year <yyyy>      only documents dated in this year
   --from <date>      only documents dated on or after this date (YYYY-MM-DD)
@@ -229,6 +230,7 @@ async function cmdSearch(args: string[], config: Config): Promise<number> {
     mode: { type: 'string' },
     as: { type: 'string' },
     body: { type: 'string', multiple: true },
+    organisation: { type: 'string', multiple: true },
     kind: { type: 'string', multiple: true },
     year: { type: 'string' },
     from: { type: 'string' },

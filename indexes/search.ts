@@ -289,15 +289,17 @@ export function searchJson(res: SearchResponse) {
 
 /**
  * Filters from URL or command-line parameters, shared by the API, the results page and the
- * CLI: `body` and `kind` (repeatable), `year` (YYYY), `from` and `to` (YYYY-MM-DD), and
+ * CLI: `body`, `organisation` and `kind` (repeatable), `year` (YYYY), `from` and `to` (YYYY-MM-DD), and
  * `decisions=1` for decisions (vedtak) only.
  * Throws RangeError with a message that names the bad value.
  */
 export function parseFilters(get: (key: string) => string[]): SearchFilters {
   const f: SearchFilters = {};
   const body = get('body').filter(Boolean);
+  const organisation = get('organisation').filter(Boolean);
   const kind = get('kind').filter(Boolean);
   if (body.length) f.body = body;
+  if (organisation.length) f.organisation = organisation;
   if (kind.length) f.kind = kind;
   const date = (key: string) => {
     const v = get(key)[0];

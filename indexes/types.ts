@@ -118,6 +118,8 @@ export type SearchMode = 'hybrid' | 'bm25' | 'vector';
 export interface SearchFilters {
   kind?: string[];
   body?: string[];
+  /** The issuing organisation by name ("Bydel Grünerløkka", "Bykle kommune"). */
+  organisation?: string[];
   dateFrom?: string; // YYYY-MM-DD
   dateTo?: string;
   documentId?: string;
@@ -213,6 +215,7 @@ export interface FacetValue {
 /** Facet counts of a query: matching documents per body (utvalg), year and kind. */
 export interface Facets {
   body: FacetValue[];
+  organisation: FacetValue[];
   year: FacetValue[];
   kind: FacetValue[];
   /** Matching documents with a matching decision (vedtak) chunk. */

@@ -177,6 +177,28 @@ for (const backend of BACKENDS) {
         expect(vec.vector!.map((r) => r.documentId)).toEqual(['gammel']);
       });
 
+      it('filters and counts by the issuing organisation, only readable documents, and finds every chunk by its name', async () => {
+        await put('bykle', ['Lekeplass ved skolen.', 'Budsjett for vinteren.'], { organisation: { name: 'Bykle kommune', type: 'kommune' } }, 3);
+        await put('sagene', ['Lekeplass i parken.'], { organisation: { name: 'Bydel Sagene', type: 'bydel' }, access: 'internal' }, 4);
+        const ids = async (filters: SearchFilters, p = ADMIN_PRINCIPAL) => (await bm25Ids('lekeplass', p, filters)).sort();
+        expect(await ids({ organisation: ['Bykle kommune'] })).toEqual(['bykle']);
+        expect(await ids({ organisation: ['Bykle kommune', 'Bydel Sagene'] })).toEqual(['bykle', 'sagene']);
+        expect(await ids({ organisation: ['Bydel Sagene'] }, PUBLIC_PRINCIPAL)).toEqual([]);
+        const pub = await store.facets(await q('lekeplass'), { principal: PUBLIC_PRINCIPAL, filters: { organisation: ['Bykle kommune'] } });
+        expect(pub.organisation).toEqual([{ value: 'Bykle kommune', count: 1 }]);
+        const all = await store.facets(await q('lekeplass'), { principal: ADMIN_PRINCIPAL });
+        expect(all.organisation).toEqual([
+          { value: 'Bydel Sagene', count: 1 },
+          { value: 'Bykle kommune', count: 1 },
+        ]);
+        // The second page never names Bykle; the organisation is in every chunk's title field.
+        const byName = await bm25('budsjett bykle', ADMIN_PRINCIPAL);
+        expect(byName.ranked[0]).toMatchObject({ documentId: 'bykle' });
+        expect((await store.chunks([byName.ranked[0].chunkId], ADMIN_PRINCIPAL)).get(byName.ranked[0].chunkId)).toMatchObject({
+          organisation: 'Bykle kommune',
+        });
+      });
+
       it('ranks title and exact matches above stem-only matches', async () => {
         await put('tittel', ['Her står det lite.'], { title: 'Sykehjemsplasser i bydelen' }, 11);
         await put('tekst', ['Sykehjemsplassene ble diskutert lenge. Mye annen tekst her om mange ting.'], { title: 'Protokoll' }, 12);

@@ -337,6 +337,7 @@ describe('browse and filter (facets, chips, sorting)', () => {
         { value: 'møteprotokoll', count: 9 },
         { value: 'innsiktsrapport', count: 1 },
       ],
+      organisation: [],
       decisions: 4,
       ...over,
     };
@@ -344,6 +345,25 @@ describe('browse and filter (facets, chips, sorting)', () => {
   const links = (html: string) => [...html.matchAll(/<a [^>]*>/g)].map((m) => m[0]);
   const hrefOf = (a: string) => a.match(/href="([^"]*)"/)![1].replace(/&amp;/g, '&');
   const panelOf = (html: string) => html.match(/<details class="fasetter"[\s\S]*?<\/details>\s*<div class="resultat-hoved">/)![0];
+
+  it('offers the issuing organisation as a facet, a chip and a hidden control of the form', () => {
+    const orgs = facets({
+      organisation: [
+        { value: 'Bydel Grünerløkka', count: 3 },
+        { value: EVIL_BODY, count: 1 },
+      ],
+    });
+    const panel = panelOf(render(SearchResults(props({ result: result({ totalDocuments: 4 }), facets: orgs }))));
+    expect(panel).toContain('<legend>Organisasjon</legend>');
+    expect(panel).toMatch(
+      /href="\/\?q=lekeplass&amp;organisation=Bydel%20Gr%C3%BCnerl%C3%B8kka"[^>]*><span class="fasett-navn" hx-ignore="">Bydel Grünerløkka<\/span><span class="antall">3/,
+    );
+    expect(panel).not.toContain('<script>alert(1)');
+    const chosen = render(SearchResults(props({ result: result({ totalDocuments: 3 }), facets: orgs, filters: { organisation: ['Bydel Grünerløkka'] } })));
+    expect(chosen).toContain('<input type="hidden" name="organisation" value="Bydel Grünerløkka" form="sok"/>');
+    // A removable chip that drops the organisation and keeps the query.
+    expect(chosen).toMatch(/<a href="\/\?q=lekeplass" id="fjern-organisation-[^"]*" class="brikke"[^>]*>.*?<span class="brikke-etikett">Organisasjon<\/span>/s);
+  });
 
   it('shows the facets with counts beside the results, as fieldsets with legends', () => {
     const html = render(SearchResults(props({ result: result({ totalDocuments: 12 }), facets: facets() })));
@@ -491,7 +511,9 @@ describe('browse and filter (facets, chips, sorting)', () => {
     expect(err).not.toContain('fasetter');
     expect(err).not.toContain('form="sok"');
     const none = render(
-      SearchResults(props({ result: result({ totalDocuments: 0, groups: [] }), facets: facets({ body: [], year: [], kind: [], decisions: 0 }) })),
+      SearchResults(
+        props({ result: result({ totalDocuments: 0, groups: [] }), facets: facets({ body: [], organisation: [], year: [], kind: [], decisions: 0 }) }),
+      ),
     );
     expect(none).not.toContain('fasetter');
     expect(none).not.toContain('sortering');

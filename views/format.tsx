@@ -82,11 +82,12 @@ export function selectedYear(f: SearchFilters): string | null {
   return m && f.dateTo === `${m[1]}-12-31` ? m[1] : null;
 }
 
-/** The filters as URL parameters (`body`, `kind`, `year` or `from`/`to`, `decisions=1`), as parseFilters reads them. */
+/** The filters as URL parameters (`body`, `organisation`, `kind`, `year` or `from`/`to`, `decisions=1`), as parseFilters reads them. */
 export function filterParams(f: SearchFilters): string[] {
   const params: string[] = [];
   const add = (k: string, v: string) => params.push(`${k}=${encodeURIComponent(v)}`);
   for (const b of f.body ?? []) add('body', b);
+  for (const o of f.organisation ?? []) add('organisation', o);
   for (const k of f.kind ?? []) add('kind', k);
   const year = selectedYear(f);
   if (year) add('year', year);
@@ -100,7 +101,7 @@ export function filterParams(f: SearchFilters): string[] {
 
 /** The filters in words, for a line such as "Avgrenset til: Bydelsutvalget · 2024 · bare vedtak". */
 export function filterLabels(f: SearchFilters): string[] {
-  const out: string[] = [...(f.body ?? []), ...(f.kind ?? []).map((k) => kindLabel(k) ?? k)];
+  const out: string[] = [...(f.body ?? []), ...(f.organisation ?? []), ...(f.kind ?? []).map((k) => kindLabel(k) ?? k)];
   const year = selectedYear(f);
   if (year) out.push(year);
   else {

@@ -99,7 +99,7 @@ export interface SearchState {
 export { selectedYear };
 
 export function hasFilters(f: SearchFilters | undefined): boolean {
-  return !!f && !!(f.body?.length || f.kind?.length || f.dateFrom || f.dateTo || f.decisionsOnly);
+  return !!f && !!(f.body?.length || f.organisation?.length || f.kind?.length || f.dateFrom || f.dateTo || f.decisionsOnly);
 }
 
 /**
@@ -119,7 +119,7 @@ export function stateUrl(s: SearchState, page = 1): string {
 const toggle = (list: string[] | undefined, value: string): string[] => (list?.includes(value) ? list.filter((v) => v !== value) : [...(list ?? []), value]);
 
 /** The state with one facet value switched on or off (a year replaces the date range). */
-export function toggled(s: SearchState, dim: 'body' | 'kind' | 'year', value: string): SearchState {
+export function toggled(s: SearchState, dim: FacetDim, value: string): SearchState {
   const f: SearchFilters = { ...s.filters };
   if (dim === 'year') {
     const on = selectedYear(f) === value;
@@ -333,7 +333,7 @@ function Pagination(props: { state: SearchState; page: number; pages: number }) 
 /** Facet values shown before "Vis alle". */
 const FACET_SHOWN = 8;
 
-type FacetDim = 'body' | 'kind' | 'year';
+type FacetDim = 'body' | 'organisation' | 'kind' | 'year';
 
 function FacetLink(props: { state: SearchState; dim: FacetDim; value: FacetValue; selected: boolean; label: string }) {
   const { state, dim, value, selected, label } = props;
@@ -386,14 +386,20 @@ function FacetGroup(props: { legend: string; dim: FacetDim; values: FacetValue[]
 }
 
 function activeFilterCount(f: SearchFilters): number {
-  return (f.body?.length ?? 0) + (f.kind?.length ?? 0) + (selectedYear(f) ? 1 : (f.dateFrom ? 1 : 0) + (f.dateTo ? 1 : 0)) + (f.decisionsOnly ? 1 : 0);
+  return (
+    (f.body?.length ?? 0) +
+    (f.organisation?.length ?? 0) +
+    (f.kind?.length ?? 0) +
+    (selectedYear(f) ? 1 : (f.dateFrom ? 1 : 0) + (f.dateTo ? 1 : 0)) +
+    (f.decisionsOnly ? 1 : 0)
+  );
 }
 
 /** The filter panel: a sidebar on wide screens, a folded "Avgrens søket" on narrow ones. */
 function FacetPanel(props: { state: SearchState; facets: Facets | null }) {
   const { state } = props;
   const f = state.filters;
-  const facets = props.facets ?? { body: [], year: [], kind: [], decisions: 0 };
+  const facets = props.facets ?? { body: [], organisation: [], year: [], kind: [], decisions: 0 };
   const year = selectedYear(f);
   const active = activeFilterCount(f);
   const control = {
@@ -409,6 +415,7 @@ function FacetPanel(props: { state: SearchState; facets: Facets | null }) {
       <summary class="fasetter-knapp">{active ? `Avgrens søket (${active} valgt)` : 'Avgrens søket'}</summary>
       <div class="fasetter-innhold">
         <h2 class="fasetter-tittel">Avgrens søket</h2>
+        <FacetGroup legend="Organisasjon" dim="organisation" values={facets.organisation} selected={f.organisation ?? []} state={state} />
         <FacetGroup legend="Utvalg" dim="body" values={facets.body} selected={f.body ?? []} state={state} />
         <FacetGroup legend="År" dim="year" values={facets.year} selected={year ? [year] : []} state={state} />
         <FacetGroup legend="Dokumenttype" dim="kind" values={facets.kind} selected={f.kind ?? []} state={state} label={(k) => kindLabel(k) ?? k} />
@@ -455,6 +462,9 @@ function StateInputs(props: { state: SearchState }) {
       {(f.body ?? []).map((b) => (
         <input type="hidden" name="body" value={b} form={FORM_ID} />
       ))}
+      {(f.organisation ?? []).map((o) => (
+        <input type="hidden" name="organisation" value={o} form={FORM_ID} />
+      ))}
       {(f.kind ?? []).map((k) => (
         <input type="hidden" name="kind" value={k} form={FORM_ID} />
       ))}
@@ -476,6 +486,13 @@ function chipsOf(state: SearchState): Chip[] {
   const out: Chip[] = [];
   for (const b of f.body ?? [])
     out.push({ id: valueId('fjern-body', b), label: 'Utvalg', value: b, remove: without({ ...f, body: f.body!.filter((x) => x !== b) }) });
+  for (const o of f.organisation ?? [])
+    out.push({
+      id: valueId('fjern-organisation', o),
+      label: 'Organisasjon',
+      value: o,
+      remove: without({ ...f, organisation: f.organisation!.filter((x) => x !== o) }),
+    });
   for (const k of f.kind ?? [])
     out.push({ id: valueId('fjern-kind', k), label: 'Type', value: kindLabel(k) ?? k, remove: without({ ...f, kind: f.kind!.filter((x) => x !== k) }) });
   const year = selectedYear(f);
@@ -657,7 +674,8 @@ export function SearchResults(p: SearchPageProps): JSX.Element {
 
   const browsing = hasQuery && !p.error;
   const facets = p.facets ?? null;
-  const anyFacet = !!facets && (facets.body.length > 0 || facets.year.length > 0 || facets.kind.length > 0 || facets.decisions > 0);
+  const anyFacet =
+    !!facets && (facets.body.length > 0 || facets.organisation.length > 0 || facets.year.length > 0 || facets.kind.length > 0 || facets.decisions > 0);
   const panel = browsing && (anyFacet || filtered);
   const showSort = browsing && (state.sort === 'date' || (result?.totalDocuments ?? 0) > 1);
   const tools =

@@ -135,6 +135,7 @@ export function filterClauses(f: SearchFilters | undefined, on: 'chunks' | 'docu
   if (!f) return out;
   if (f.kind?.length) out.push({ terms: { kind: f.kind } });
   if (f.body?.length) out.push({ terms: { body: f.body } });
+  if (f.organisation?.length) out.push({ terms: { organisation: f.organisation } });
   if (f.dateFrom || f.dateTo) out.push({ range: { date: { ...(f.dateFrom ? { gte: f.dateFrom } : {}), ...(f.dateTo ? { lte: f.dateTo } : {}) } } });
   if (f.documentId) out.push({ term: { [on === 'chunks' ? 'documentId' : 'id']: f.documentId } });
   if (f.decisionsOnly && on === 'chunks') out.push({ term: { isDecision: true } });

@@ -1027,7 +1027,7 @@ export class ElasticsearchStore implements Store {
   }
 
   async facets(query: ParsedQuery, req: { principal: Principal; filters?: SearchFilters }): Promise<Facets> {
-    const out: Facets = { body: [], year: [], kind: [], decisions: 0 };
+    const out: Facets = { body: [], organisation: [], year: [], kind: [], decisions: 0 };
     const match = matchQuery(query);
     const { indices, filter } = await this.readable(req.principal);
     if (!match || !indices.length) return out;
@@ -1044,6 +1044,7 @@ export class ElasticsearchStore implements Store {
       query: { bool: { must: [match], filter } },
       aggs: {
         body: dim('body', { ...f, body: undefined }),
+        organisation: dim('organisation', { ...f, organisation: undefined }),
         kind: dim('kind', { ...f, kind: undefined }),
         year: dim('year', { ...f, dateFrom: undefined, dateTo: undefined }),
         decisions: { filter: { bool: { filter: filterClauses({ ...f, decisionsOnly: true }) } }, aggs: { docs } },
@@ -1053,6 +1054,7 @@ export class ElasticsearchStore implements Store {
     const values = (name: string): FacetValue[] => aggs[name].values!.buckets.map((b) => ({ value: String(b.key), count: b.docs.value }));
     const byValue = (a: FacetValue, b: FacetValue) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
     out.body = values('body').sort((a, b) => b.count - a.count || byValue(a, b));
+    out.organisation = values('organisation').sort((a, b) => b.count - a.count || byValue(a, b));
     out.kind = values('kind').sort((a, b) => b.count - a.count || byValue(a, b));
     out.year = values('year').sort((a, b) => byValue(b, a));
     out.decisions = aggs.decisions.docs!.value;

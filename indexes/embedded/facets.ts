@@ -1,6 +1,6 @@
 /**
  * Facet counts for a query on the embedded store: how many matching documents per body
- * (utvalg), year and kind. Counted inside SQL with the same access filter as the search, so a
+ * (utvalg), issuing organisation, year and kind. Counted inside SQL with the same access filter as the search, so a
  * count never reveals a document the caller may not read. Each dimension is counted with the
  * other dimensions' filters applied but not its own, so choosing one body still shows the
  * counts of the others.
@@ -14,6 +14,7 @@ import { filterClause, type SqliteStore } from './sqlite-store.ts';
 
 const DIMENSIONS = {
   body: { column: 'd.body', without: (f: SearchFilters): SearchFilters => ({ ...f, body: undefined }) },
+  organisation: { column: 'd.organisation', without: (f: SearchFilters): SearchFilters => ({ ...f, organisation: undefined }) },
   kind: { column: 'd.kind', without: (f: SearchFilters): SearchFilters => ({ ...f, kind: undefined }) },
   year: { column: 'substr(d.date, 1, 4)', without: (f: SearchFilters): SearchFilters => ({ ...f, dateFrom: undefined, dateTo: undefined }) },
 } as const;
@@ -32,7 +33,7 @@ function docFilter(filters: SearchFilters): { sql: string; params: Record<string
 export function facetCounts(store: SqliteStore, query: ParsedQuery, req: { principal: Principal; filters?: SearchFilters }): Facets {
   // The rows the BM25 leg ranks.
   const match = store.matchExpression(query);
-  const out: Facets = { body: [], year: [], kind: [], decisions: 0 };
+  const out: Facets = { body: [], organisation: [], year: [], kind: [], decisions: 0 };
   if (!match) return out;
   const acl = accessClause(req.principal);
   const filters = req.filters ?? {};
@@ -72,6 +73,7 @@ export function facetCounts(store: SqliteStore, query: ParsedQuery, req: { princ
   }
   const byValue = (a: FacetValue, b: FacetValue) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
   out.body.sort((a, b) => b.count - a.count || byValue(a, b));
+  out.organisation.sort((a, b) => b.count - a.count || byValue(a, b));
   out.kind.sort((a, b) => b.count - a.count || byValue(a, b));
   out.year.sort((a, b) => byValue(b, a));
   return out;

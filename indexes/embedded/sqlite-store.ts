@@ -211,6 +211,10 @@ export function filterClause(filters: SearchFilters | undefined): { sql: string;
     parts.push(`d.body IN (SELECT value FROM json_each(@f_body))`);
     params.f_body = JSON.stringify(filters.body);
   }
+  if (filters.organisation?.length) {
+    parts.push(`d.organisation IN (SELECT value FROM json_each(@f_org))`);
+    params.f_org = JSON.stringify(filters.organisation);
+  }
   if (filters.dateFrom) {
     parts.push(`d.date >= @f_from`);
     params.f_from = filters.dateFrom;
