@@ -7,6 +7,8 @@
 import path from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { INDEX_BACKENDS, type IndexBackend } from '../indexes/config.ts';
+import { MeteredEmbedder } from '../indexes/embeddings/meter.ts';
+import type { Embedder } from '../indexes/embeddings/types.ts';
 import { type OpenIndex, openEmbedder, openIndex, openStore } from '../indexes/open.ts';
 import { parseFilters, parseMode, search, searchJson } from '../indexes/search.ts';
 import { ACCESS_LEVELS, type AccessLevel, ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL, type SearchFilters, type SearchMode } from '../indexes/types.ts';
@@ -145,13 +147,39 @@ function intOption(value: string | undefined, name: string, dflt: number): numbe
   return n;
 }
 
-function progressBar(done: number, total: number, label: string): void {
+function progressBar(done: number, total: number, label: string, detail = ''): void {
   if (!process.stderr.isTTY) return;
   const width = 30;
   const filled = total ? Math.round((done / total) * width) : width;
   const name = label.length > 40 ? '…' + label.slice(-39) : label;
-  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${name.padEnd(40)}`);
+  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${name.padEnd(40)}${detail ? ` ${detail}` : ''}\x1b[K`);
   if (done === total) process.stderr.write('\n');
+}
+
+/**
+ * A progress bar over files (or documents) that also shows the chunks embedded and their rate,
+ * redrawn after every embedding request: one large PDF with a semantic model takes minutes.
+ */
+function embeddingProgress(embedder: Embedder) {
+  let done = 0;
+  let total = 0;
+  let label = '';
+  const metered = new MeteredEmbedder(embedder, (m) => {
+    if (done < total) progressBar(done, total, label, m.describe());
+  });
+  return {
+    embedder: metered,
+    start(n: number) {
+      total = n;
+      progressBar(0, total, '');
+    },
+    file(d: number, n: number, name: string) {
+      done = d;
+      total = n;
+      label = name;
+      progressBar(done, total, label, metered.describe());
+    },
+  };
 }
 
 /** The configured index and the data directory (silver, bronze) beside it. */
@@ -183,16 +211,17 @@ async function cmdIngest(args: string[], config: Config): Promise<number> {
   lowerPriority(config.ingestNice);
   const idx = await open(config);
   const t0 = performance.now();
+  const progress = embeddingProgress(idx.embedder);
   let results: IngestResult[];
   try {
     results = await ingestPaths(
       positionals,
-      { ...idx, defaultAccess: config.defaultAccess },
+      { ...idx, embedder: progress.embedder, defaultAccess: config.defaultAccess },
       {
         access,
         groups,
-        onStart: (total) => progressBar(0, total, ''),
-        onFile: (r, done, total) => progressBar(done, total, path.basename(r.file)),
+        onStart: (total) => progress.start(total),
+        onFile: (r, done, total) => progress.file(done, total, path.basename(r.file)),
       },
     );
     // New documents leave FTS5 segments behind; every query reads each of them.
@@ -219,6 +248,7 @@ async function cmdIngest(args: string[], config: Config): Promise<number> {
     }
     const count = (s: string) => results.filter((r) => r.status === s).length;
     console.log(`\n${results.length} files in ${seconds.toFixed(1)} s: ${count('ok')} ok, ${count('unchanged')} unchanged, ${count('failed')} failed`);
+    if (progress.embedder.texts > 0) console.log(`${progress.embedder.describe()} with ${idx.embedder.id}`);
   }
   return results.length > 0 && results.every((r) => r.status === 'failed') ? 1 : 0;
 }
@@ -425,16 +455,17 @@ async function cmdReindex(args: string[], config: Config): Promise<number> {
   const dataDir = new DataDir(config.dataDir);
   const embedder = await openEmbedder(config.index);
   const store = await openStore(config.index, to);
+  const progress = embeddingProgress(embedder);
   let res: ReindexResult;
   try {
-    res = await reindex(store, dataDir, embedder, (done, total) => progressBar(done, total, 'reindex'));
+    res = await reindex(store, dataDir, progress.embedder, (done, total) => progress.file(done, total, 'reindex'));
   } finally {
     await store.close();
   }
   if (values.json) process.stdout.write(JSON.stringify({ ...res, backend: to, embedder: { id: embedder.id, dimensions: embedder.dimensions } }) + '\n');
   else {
     console.log(
-      `Reindexed ${res.documents} documents (${res.chunks} chunks) with ${embedder.id} into ${to} (${res.target}) in ${(res.tookMs / 1000).toFixed(1)} s.`,
+      `Reindexed ${res.documents} documents (${res.chunks} chunks) with ${embedder.id} into ${to} (${res.target}) in ${(res.tookMs / 1000).toFixed(1)} s (${progress.embedder.describe()}).`,
     );
     if (to !== config.index.backend) console.log(`Set INNSIKT_INDEX=${to} to search it.`);
     for (const f of res.failed) console.log(`failed ${f.documentId}: ${f.reason}`);

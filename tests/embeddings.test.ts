@@ -326,7 +326,7 @@ describe('createEmbedder', () => {
   it('says what is missing or wrong', () => {
     expect(() => createEmbedder({ INNSIKT_EMBEDDER: 'openai' })).toThrow(/OPENAI_API_KEY.*OPENAI_BASE_URL/);
     expect(() => createEmbedder({ INNSIKT_EMBEDDER: 'azure', AZURE_OPENAI_API_KEY: 'k' })).toThrow(/AZURE_OPENAI_ENDPOINT.*DEPLOYMENT_NAME/);
-    expect(() => createEmbedder({ INNSIKT_EMBEDDER: 'bert' })).toThrow(/local, openai or azure/);
+    expect(() => createEmbedder({ INNSIKT_EMBEDDER: 'bert' })).toThrow(/local, e5, openai or azure/);
     expect(() => createEmbedder({ INNSIKT_LOCAL_DIMENSIONS: 'many' })).toThrow(/INNSIKT_LOCAL_DIMENSIONS must be a positive whole number/);
     expect(() => createEmbedder({ INNSIKT_EMBEDDER: 'openai', OPENAI_API_KEY: 'k', INNSIKT_EMBEDDING_DIMENSIONS: '0' })).toThrow(
       /INNSIKT_EMBEDDING_DIMENSIONS/,

