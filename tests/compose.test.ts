@@ -46,7 +46,9 @@ describe('docker-compose.yml', () => {
     expect(compose).toMatch(/\n  embeddings:\n[\s\S]*?profiles: \["semantic"\]/);
     expect(compose).toContain(`pip install --no-cache-dir --quiet ${pinned} `);
     expect(compose).toMatch(/INNSIKT_E5_URL: http:\/\/embeddings:8089\/v1/);
-    expect(loadConfig({ INNSIKT_EMBEDDER: 'e5', INNSIKT_E5_URL: 'http://embeddings:8089/v1' }).index.embedderEnv.INNSIKT_E5_URL).toBe('http://embeddings:8089/v1');
+    expect(loadConfig({ INNSIKT_EMBEDDER: 'e5', INNSIKT_E5_URL: 'http://embeddings:8089/v1' }).index.embedderEnv.INNSIKT_E5_URL).toBe(
+      'http://embeddings:8089/v1',
+    );
   });
 
   it('gives the app only settings it reads and the README documents, and they parse', () => {
