@@ -28,6 +28,30 @@ export const DEFAULT_LEG_WEIGHTS: { bm25: number; vector: number; vectorWhenAllM
   vectorWhenAllMatched: 0.01,
 };
 
+/**
+ * A semantic model (INNSIKT_EMBEDDER=e5, openai, azure): the vector leg gets `vector` when BM25's
+ * best chunk lacks a query word (a paraphrase, another language: what the model is for), and
+ * nothing when that chunk holds every word (indexes/search.ts, confidentBm25 'best-covers').
+ *
+ * Measured with multilingual-e5-small by `npm run eval` (docs/eval.md, "Semantic embedder"),
+ * chosen on the mean nDCG@10 of the five sets' tuning halves (bm25 alone 0.807): plain RRF at
+ * 0.1 / 0.25 / 0.5 / 1.0 gave 0.816 / 0.812 / 0.807 / 0.796 (any weight on every query costs
+ * NorQuAD, whose questions BM25 answers at 0.98); adaptive 0 / 0.25 gave 0.824, 0 / 0.35 0.822,
+ * 0 / 0.5 0.821, 0 / 1 0.815, 0 / 2 0.796, 0.1 / 1 0.813. The model alone scores 0.710: it
+ * ranks below BM25 except on paraphrases. OpenAI and Azure models get the same weights until
+ * they are measured on their own.
+ */
+export const SEMANTIC_LEG_WEIGHTS: { bm25: number; vector: number; vectorWhenAllMatched?: number } = {
+  bm25: 1.0,
+  vector: 0.25,
+  vectorWhenAllMatched: 0,
+};
+
+/** The leg weights of an embedder family (indexes/embeddings/index.ts embedderFamily). */
+export function legWeightsFor(family: 'hash' | 'semantic'): { bm25: number; vector: number; vectorWhenAllMatched?: number } {
+  return family === 'semantic' ? SEMANTIC_LEG_WEIGHTS : DEFAULT_LEG_WEIGHTS;
+}
+
 export interface RankedLeg<K> {
   /** Keys best first. */
   keys: readonly K[];

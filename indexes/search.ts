@@ -2,7 +2,17 @@
  * Hybrid search over any Store: analysis -> BM25 leg and vector leg (same principal, same
  * filters, each applied inside its own query) -> weighted reciprocal rank fusion -> snippets.
  */
-import { type AnalysisOptions, DEFAULT_ANALYSIS, highlightStemsOf, type ParsedQuery, parseQuery, relaxPhrases, wordQuery } from './analysis/query.ts';
+import { analyze } from './analysis/index.ts';
+import {
+  type AnalysisOptions,
+  coversWord,
+  DEFAULT_ANALYSIS,
+  highlightStemsOf,
+  type ParsedQuery,
+  parseQuery,
+  relaxPhrases,
+  wordQuery,
+} from './analysis/query.ts';
 import type { Embedder } from './embeddings/types.ts';
 import { DEFAULT_LEG_WEIGHTS, reciprocalRankFusion } from './fusion.ts';
 import { makeSnippet, pageAt } from './snippet.ts';
@@ -27,6 +37,14 @@ export interface SearchOptions {
    * (see rank()); 'always': on every hybrid query. Env INNSIKT_VECTOR_TIEBREAK.
    */
   vectorTieBreak?: 'always' | 'when-short';
+  /**
+   * When BM25 counts as sure of itself, so that the vector leg gets `vectorWhenAllMatched`
+   * instead of `vector`: 'found' (default; the hashed embedder) whenever BM25 found anything;
+   * 'best-covers' (a semantic model) when BM25's best chunk holds every query word in some form.
+   * A paraphrase or a question in another language leaves words uncovered, and the model's
+   * ranking gets its full weight.
+   */
+  confidentBm25?: 'found' | 'best-covers';
 }
 
 export const DEFAULT_CANDIDATES = 100;
@@ -37,6 +55,20 @@ export const DEFAULT_CANDIDATES = 100;
  * "kvantefysikk" 0.047). Re-measure after changing the embedder.
  */
 export const DEFAULT_MIN_SIMILARITY = 0.1;
+/**
+ * For a semantic model, whose cosines are compressed into a narrow high band: measured with
+ * multilingual-e5-small (`npm run eval`, docs/eval.md "Semantic embedder"), the top chunk of
+ * an answerable query scores 0.83-0.87 at the 10th percentile (per set, tuning halves) and of
+ * a no-answer query up to 0.90, so no floor separates them. 0.8 cost the tuning halves 0.004
+ * nDCG@10 (a paraphrase whose best chunk scores 0.78, and deeper relevant chunks); 0.7 is below
+ * every answerable query's relevant chunks measured and only drops text in another script.
+ */
+export const SEMANTIC_MIN_SIMILARITY = 0.7;
+
+/** The vector leg's similarity floor for an embedder family. */
+export function minSimilarityFor(family: 'hash' | 'semantic'): number {
+  return family === 'semantic' ? SEMANTIC_MIN_SIMILARITY : DEFAULT_MIN_SIMILARITY;
+}
 export const MAX_LIMIT = 100;
 
 export function parseMode(value: unknown): SearchMode {
@@ -83,7 +115,9 @@ async function rank(
   // weight whenever some query word matched nothing only reordered BM25's hits, with 0 wins and
   // 2 losses over NorQuAD, the fixtures and the real corpus; its wins are all queries where
   // BM25 found nothing.
-  const tieBreakOnly = (bm25: LegResult | null) => mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined && !!bm25 && bm25.ranked.length > 0;
+  const confidence = opts.confidentBm25 ?? 'found';
+  const tieBreakOnly = (bm25: LegResult | null) =>
+    confidence === 'found' && mode === 'hybrid' && weights.vectorWhenAllMatched !== undefined && !!bm25 && bm25.ranked.length > 0;
   // As a tie-breaker (weight w = 0.01) the vector leg adds at most w / (k + 1) = 0.00016 to a
   // hit: less than the gap between BM25's ranks i and i + 1, 1 / ((k + i)(k + i + 1)), for i up
   // to 17, and its own candidates land after BM25's. So with BM25's list full it cannot change
@@ -122,7 +156,8 @@ async function rank(
   const totalRelation = bm25?.totalRelation ?? 'eq';
   if (mode === 'bm25') return { ranked: bm25!.ranked, total: bm25!.total, totalRelation };
   if (mode === 'vector') return { ranked: vector ?? [], total: vector?.length ?? 0, totalRelation: 'eq' };
-  const vectorWeight = tieBreakOnly(bm25) ? weights.vectorWhenAllMatched! : weights.vector;
+  const sure = confidence === 'found' ? tieBreakOnly(bm25) : weights.vectorWhenAllMatched !== undefined && (await bestCovers(store, req, parsed, bm25));
+  const vectorWeight = sure ? weights.vectorWhenAllMatched! : weights.vector;
   const byId = new Map<string, ScoredChunk>();
   for (const r of [...bm25!.ranked, ...(vector ?? [])]) if (!byId.has(r.chunkId)) byId.set(r.chunkId, r);
   const fused = reciprocalRankFusion([
@@ -130,6 +165,18 @@ async function rank(
     { keys: (vector ?? []).map((r) => r.chunkId), weight: vectorWeight },
   ]).map((f) => ({ ...byId.get(f.key)!, score: f.score }));
   return { ranked: fused, total: Math.max(bm25!.total, fused.length), totalRelation };
+}
+
+/** Whether BM25's best chunk holds every word of the query (title, heading and text, any form). */
+async function bestCovers(store: Store, req: SearchRequest, parsed: ParsedQuery, bm25: LegResult | null): Promise<boolean> {
+  const top = bm25?.ranked[0];
+  if (!top || parsed.words.length === 0) return false;
+  const rec = (await store.chunks([top.chunkId], req.principal)).get(top.chunkId);
+  if (!rec) return false;
+  const a = analyze([rec.title, rec.heading ?? '', rec.text].join('\n'));
+  const stems = new Set(a.stems);
+  const exact = new Set(a.exact);
+  return parsed.words.every((w) => coversWord(w, stems, exact));
 }
 
 async function hydrate(store: Store, req: SearchRequest, parsed: ParsedQuery, ranked: ScoredChunk[]): Promise<SearchHit[]> {

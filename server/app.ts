@@ -12,6 +12,7 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import { type GroupedResponse, MAX_LIMIT, parseFilters, parseMode, search, searchDocuments, searchJson } from '../indexes/search.ts';
+import { type SimilarDocument, similarDocuments } from '../indexes/similar.ts';
 import type { Store } from '../indexes/store.ts';
 import { type Facets, type Principal, PUBLIC_PRINCIPAL, type SearchFilters, type SearchMode } from '../indexes/types.ts';
 import type { DataDir } from '../ingest/data-dir.ts';
@@ -59,6 +60,8 @@ const HTMX_FILE = path.join(path.dirname(require.resolve('htmx.org/package.json'
 const HTMX_SSE_FILE = path.join(path.dirname(require.resolve('htmx.org/package.json')), 'dist', 'ext', 'hx-sse.min.js');
 const STATIC_DIR = path.resolve(here, '../views/static');
 const PER_PAGE = 10;
+/** Similar documents one API call returns at most. */
+const MAX_SIMILAR = 20;
 
 function html(c: Context, body: unknown, status = 200): Response {
   return c.html('<!DOCTYPE html>' + String(body), status as any);
@@ -165,6 +168,26 @@ export function createApp(ctx: AppContext): Hono<Env> {
     const doc = await store.getDocument(c.req.param('id'), c.get('principal'));
     if (!doc) return c.json({ error: 'Document not found' }, 404);
     return c.json(doc);
+  });
+
+  // "More like this": the documents nearest to this one that the caller may read (indexes/similar.ts).
+  app.get('/api/v1/documents/:id/similar', async (c) => {
+    const principal = c.get('principal');
+    let limit: number;
+    try {
+      limit = positiveInt(c.req.query('limit'), 5, MAX_SIMILAR);
+    } catch (err) {
+      return c.json({ error: (err as Error).message }, 400);
+    }
+    const doc = await store.getDocument(c.req.param('id'), principal);
+    if (!doc) return c.json({ error: 'Document not found' }, 404);
+    try {
+      const similar = await similarDocuments(store, embedder, doc, principal, { limit, minSimilarity: config.minSimilarity });
+      return c.json({ documentId: doc.id, embedder: embedder.id, results: similar });
+    } catch (err) {
+      console.error(`[innsikt] similar documents failed for ${doc.id}: ${(err as Error).message}`);
+      return c.json({ error: 'The embedding model did not answer; try again later' }, 503);
+    }
   });
 
   // --- Answers (cited summaries): POST /api/v1/answer and the summary panel /oppsummering ---
@@ -277,7 +300,14 @@ export function createApp(ctx: AppContext): Hono<Env> {
     const cited = c.req.query('kilde');
     const chunk = cited ? (await store.chunks([cited], principal)).get(cited) : undefined;
     const passage = chunk && chunk.documentId === doc.id ? chunk.text : null;
-    return html(c, DocumentPage({ doc, q: c.req.query('q') ?? '', page, principal, meetings, passage }));
+    // Similar documents are a help, not the page: without them (the model's server is down) it still renders.
+    let similar: SimilarDocument[] = [];
+    try {
+      similar = await similarDocuments(store, embedder, doc, principal, { minSimilarity: config.minSimilarity });
+    } catch (err) {
+      console.error(`[innsikt] similar documents failed for ${doc.id}: ${(err as Error).message}`);
+    }
+    return html(c, DocumentPage({ doc, q: c.req.query('q') ?? '', page, principal, meetings, passage, similar }));
   });
 
   app.get('/documents/:id/file', async (c) => {

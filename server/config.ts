@@ -6,8 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type IndexConfig, indexConfig } from '../indexes/config.ts';
-import { DEFAULT_LEG_WEIGHTS } from '../indexes/fusion.ts';
-import { DEFAULT_MIN_SIMILARITY } from '../indexes/search.ts';
+import { embedderFamily } from '../indexes/embeddings/index.ts';
+import { legWeightsFor } from '../indexes/fusion.ts';
+import { minSimilarityFor } from '../indexes/search.ts';
 import { ACCESS_LEVELS, type AccessLevel, type Principal } from '../indexes/types.ts';
 
 let dotenvLoaded = false;
@@ -127,15 +128,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const defaultAccess = (env.INNSIKT_DEFAULT_ACCESS || 'public') as AccessLevel;
   if (!ACCESS_LEVELS.includes(defaultAccess)) throw new Error(`INNSIKT_DEFAULT_ACCESS must be one of ${ACCESS_LEVELS.join(', ')}`);
   const dataDir = path.resolve(env.INNSIKT_DATA_DIR || './data');
+  const family = embedderFamily(env);
+  const legs = legWeightsFor(family);
   return {
     dataDir,
     index: indexConfig(env, dataDir),
     port: num(env, 'PORT', num(env, 'INNSIKT_PORT', 3000)),
     host: env.INNSIKT_HOST || '127.0.0.1',
     defaultAccess,
-    vectorWeight: num(env, 'INNSIKT_VECTOR_WEIGHT', DEFAULT_LEG_WEIGHTS.vector),
-    vectorWeightAllMatched: num(env, 'INNSIKT_VECTOR_WEIGHT_MATCHED', DEFAULT_LEG_WEIGHTS.vectorWhenAllMatched ?? DEFAULT_LEG_WEIGHTS.vector),
-    minSimilarity: num(env, 'INNSIKT_MIN_SIMILARITY', DEFAULT_MIN_SIMILARITY),
+    // The defaults depend on the embedder: a hashed one breaks ties, a semantic model ranks.
+    vectorWeight: num(env, 'INNSIKT_VECTOR_WEIGHT', legs.vector),
+    vectorWeightAllMatched: num(env, 'INNSIKT_VECTOR_WEIGHT_MATCHED', legs.vectorWhenAllMatched ?? legs.vector),
+    minSimilarity: num(env, 'INNSIKT_MIN_SIMILARITY', minSimilarityFor(family)),
     tokens: parseTokens(env.INNSIKT_TOKENS),
     llm: llmConfig(env),
     cacheEntries: wholeNumber(env, 'INNSIKT_CACHE_ENTRIES', 500),
@@ -168,5 +172,7 @@ export function searchOptions(config: Config) {
   return {
     weights: { bm25: 1, vector: config.vectorWeight, vectorWhenAllMatched: config.vectorWeightAllMatched },
     minSimilarity: config.minSimilarity,
+    // A semantic model's weight depends on whether BM25's best hit holds every query word (indexes/search.ts).
+    confidentBm25: embedderFamily(config.env) === 'semantic' ? ('best-covers' as const) : ('found' as const),
   };
 }

@@ -61,6 +61,34 @@ export function canaryTests(ctx: () => { app: ReturnType<typeof createApp>; resu
     }
   });
 
+  it('"Lignende dokumenter" on a document page lists only documents the reader may read', async () => {
+    const nonPublicIds = new Set(nonPublic.map((d) => idOf(d.file)));
+    const listed = (html: string) =>
+      [...(/<nav class="lignende"[\s\S]*?<\/nav>/.exec(html)?.[0] ?? '').matchAll(/href="\/documents\/([^"?]+)/g)].map((m) => decodeURIComponent(m[1]));
+    const publicIds = manifest.documents.filter((d) => d.access === 'public').map((d) => idOf(d.file));
+    let shownToStaff = 0;
+    let shownAtAll = 0;
+    for (const id of publicIds) {
+      const anon = listed(await (await get(`/documents/${id}`)).text());
+      shownAtAll += anon.length;
+      for (const other of anon) expect(nonPublicIds.has(other), `${other} listed on the public page of ${id}`).toBe(false);
+    }
+    // The API's longer list: never a non-public document to the public; internal ones to staff.
+    const similar = async (id: string, token?: string) => {
+      const res = await get(`/api/v1/documents/${id}/similar?limit=20`, token);
+      expect(res.status).toBe(200);
+      return ((await res.json()).results as { documentId: string }[]).map((r) => r.documentId);
+    };
+    for (const id of publicIds) {
+      for (const other of await similar(id)) expect(nonPublicIds.has(other), `${other} in the API's similar documents of ${id}`).toBe(false);
+      for (const other of await similar(id, INTERNAL_TOKEN)) if (nonPublicIds.has(other)) shownToStaff++;
+    }
+    for (const d of nonPublic) expect((await get(`/api/v1/documents/${idOf(d.file)}/similar`)).status).toBe(404);
+    // The list exists, and staff do get internal documents in it: the filter, not an empty list, keeps them from the public.
+    expect(shownAtAll).toBeGreaterThan(0);
+    expect(shownToStaff).toBeGreaterThan(0);
+  });
+
   it('rejects an unknown bearer token instead of treating it as anonymous', async () => {
     expect((await get('/api/v1/search?q=budsjett', 'wrong-token-123456')).status).toBe(401);
   });

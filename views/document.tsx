@@ -5,9 +5,10 @@
  * processes anything inside it.
  */
 import type { JSX } from 'hono/jsx/jsx-runtime';
+import type { SimilarDocument } from '../indexes/similar.ts';
 import type { StoredDocument } from '../indexes/store.ts';
 import type { DocumentMeeting, PageText, Principal } from '../indexes/types.ts';
-import { accessLabel, fileUrl, formatCount, formatDate, kindLabel, searchUrl } from './format.tsx';
+import { accessLabel, documentUrl, fileUrl, formatCount, formatDate, kindLabel, searchUrl } from './format.tsx';
 import { highlightParts, Marked, stemsFor } from './highlight.tsx';
 import { Layout } from './layout.tsx';
 import { meetingUrl } from './protocol.tsx';
@@ -21,6 +22,26 @@ export interface DocumentPageProps {
   meetings?: DocumentMeeting[];
   /** The text of a passage a summary cited: its paragraphs on the cited page are highlighted. */
   passage?: string | null;
+  /** "Lignende dokumenter": the nearest documents the principal may read (indexes/similar.ts). */
+  similar?: SimilarDocument[];
+}
+
+function Similar(props: { docs: SimilarDocument[] }) {
+  return (
+    <nav class="lignende" aria-labelledby="lignende-tittel">
+      <h2 id="lignende-tittel" class="lignende-tittel">
+        Lignende dokumenter
+      </h2>
+      <ul>
+        {props.docs.map((d) => (
+          <li>
+            <a href={documentUrl(d.documentId, null, '')}>{d.title || d.source}</a>
+            <span class="lignende-meta">{` ${[d.organisation, d.body, formatDate(d.date), kindLabel(d.kind)].filter(Boolean).join(' · ')}`}</span>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
 }
 
 const squash = (t: string) => t.replace(/\s+/g, ' ').trim().toLowerCase();
@@ -162,6 +183,7 @@ export function DocumentPage(p: DocumentPageProps): JSX.Element {
           </a>
           {isPdf && active != null ? <span class="original-hint"> Åpner på side {String(active)}.</span> : null}
         </p>
+        {p.similar?.length ? <Similar docs={p.similar} /> : null}
         {numbered.length > 1 ? (
           <nav class="sidenav" aria-label="Gå til side">
             <p class="sidenav-tittel">Gå til side:</p>

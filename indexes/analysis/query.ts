@@ -67,6 +67,26 @@ export interface ParsedQuery {
   caseNumbers: string[];
 }
 
+/**
+ * Whether a text, given as its analysed stems and exact forms, holds a query word in any of its
+ * forms: exact form, stem, synonym, or all parts of a decompounded compound.
+ */
+export function coversWord(word: QueryWord, stems: Set<string>, exact: Set<string>): boolean {
+  if (stems.has(word.stem) || exact.has(word.exact)) return true;
+  return word.alternatives.some((a) => {
+    switch (a.kind) {
+      case 'stem':
+        return stems.has(a.token);
+      case 'exact':
+        return exact.has(a.token);
+      case 'phrase':
+        return a.tokens.every((t) => exact.has(t));
+      case 'near':
+        return a.stems.every((t) => stems.has(t));
+    }
+  });
+}
+
 /** A query of one word alone (how common it is, whether a caller's documents have it). */
 export function wordQuery(word: QueryWord): ParsedQuery {
   return { words: [word], phrases: [], excluded: [], caseNumbers: [] };

@@ -8,6 +8,8 @@
  * Failures never leave the reader empty-handed: a model that times out, is rate limited, fails
  * or answers nothing gives a short Norwegian notice and the extractive summary instead.
  */
+
+import { embedderFamily } from '../../indexes/embeddings/index.ts';
 import type { Embedder } from '../../indexes/embeddings/types.ts';
 import type { Store } from '../../indexes/store.ts';
 import { type Config, searchOptions } from '../config.ts';
@@ -89,7 +91,7 @@ export class Answerer {
       store,
       embedder,
       { question, principal: req.principal, mode: req.mode, filters: req.filters },
-      { search: searchOptions(config), contextChars: config.llm.contextChars },
+      { search: searchOptions(config), contextChars: config.llm.contextChars, semantic: embedderFamily(config.env) === 'semantic' },
     );
     if (signal.aborted) return;
     const base = { question, sources: retrieval.sources, about: [], droppedCitations: 0, cached: false, notice: null, model: null };
