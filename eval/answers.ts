@@ -24,8 +24,9 @@ export interface AnswerOutcome {
 
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
 
-export async function answerOutcomes(store: Store, embedder: Embedder, set: EvalSet): Promise<AnswerOutcome[]> {
-  const answerer = new Answerer({ store, embedder, config: loadConfig({}), summarizer: null });
+/** `env`: the installation's settings (none: the offline defaults; { INNSIKT_EMBEDDER: 'e5' } with e5). */
+export async function answerOutcomes(store: Store, embedder: Embedder, set: EvalSet, env: Record<string, string> = {}): Promise<AnswerOutcome[]> {
+  const answerer = new Answerer({ store, embedder, config: loadConfig(env), summarizer: null });
   const out: AnswerOutcome[] = [];
   for (const q of set.queries) {
     const json = answerJson(await answerer.answer({ question: q.query, principal: set.principal }));

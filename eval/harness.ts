@@ -32,6 +32,7 @@ import { analyze } from '../indexes/analysis/index.ts';
 import { parseQuery } from '../indexes/analysis/query.ts';
 import { indexConfig } from '../indexes/config.ts';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
+import { DEFAULT_E5_URL, e5Embedder } from '../indexes/embeddings/index.ts';
 import { LocalHashEmbedder, type LocalHashOptions } from '../indexes/embeddings/local.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import { type SearchOptions, searchDocuments } from '../indexes/search.ts';
@@ -43,6 +44,7 @@ import { extractBuffer, shutdownExtractors } from '../ingest/extract/index.ts';
 import { expandPaths, indexSilver, ingestPaths } from '../ingest/pipeline.ts';
 import { understand } from '../ingest/understand.ts';
 import { loadConfig, searchOptions } from '../server/config.ts';
+import { CachedEmbedder } from './embedding-cache.ts';
 import { type JudgedQuery, type QueryScores, type RankedHit, scoreQuery } from './metrics.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,10 +55,10 @@ export const HAS_REAL = fs.existsSync(path.join(CORPUS, 'pdfs')) && fs.existsSyn
 
 export const HAS_BLIND = HAS_REAL && fs.existsSync(path.join(CORPUS, 'oslo-bydeler')) && fs.existsSync(path.join(CORPUS, 'text'));
 
-export type SetId = 'norquad' | 'fixtures' | 'real' | 'blind';
+export type SetId = 'norquad' | 'fixtures' | 'real' | 'blind' | 'semantic';
 
 /** What a judged query of the blind set asks for (eval/real-blind-*.json). */
-export type QueryKind = 'keyword' | 'question' | 'case' | 'entity' | 'no-answer';
+export type QueryKind = 'keyword' | 'question' | 'case' | 'entity' | 'no-answer' | 'paraphrase' | 'cross-language';
 
 export interface EvalSet {
   id: SetId;
@@ -248,6 +250,28 @@ export async function loadBlind(log: (s: string) => void = () => {}): Promise<Ev
   };
 }
 
+export const SEMANTIC_QUERY_FILES = [{ file: path.join(ROOT, 'eval/real-blind-c.json'), subset: 'paraphrase+cross-language' }];
+
+/**
+ * The semantic set (issue 14): the blind set's corpus with 32 queries whose words are not on the
+ * page that answers them: paraphrases, and questions in another language than the page
+ * (Norwegian over the English OSCE report and the Danish Aarhus documents, English over
+ * Norwegian pages). Written like the blind set, by a helper who read only the documents,
+ * committed (5642e77) before any run with the semantic model. A set of its own, so that the
+ * blind set's numbers (issue 13) stay comparable. Give the blind set to share its documents.
+ */
+export async function loadSemantic(blind?: EvalSet, log: (s: string) => void = () => {}): Promise<EvalSet> {
+  const files = blindCorpusFiles();
+  const docs = blind?.docs ?? (await cachedSilver('blind', files, (ctx) => ingestPaths(files, ctx, { access: 'public' }).then(() => {}), log));
+  return {
+    id: 'semantic',
+    title: 'Semantic set: paraphrases and other languages over the real corpus',
+    docs,
+    queries: judgedByContent(files, docs, SEMANTIC_QUERY_FILES),
+    principal: PUBLIC_PRINCIPAL,
+  };
+}
+
 /** Is the blind corpus already extracted for the current ingestion code? */
 export function blindCorpusCached(): boolean {
   const dir = HAS_BLIND ? cacheDir('blind', blindCorpusFiles()) : null;
@@ -392,6 +416,41 @@ export function elasticsearchBackend(url = process.env.ELASTICSEARCH_URL): EvalB
 
 export function makeEmbedder(options: LocalHashOptions): LocalHashEmbedder {
   return new LocalHashEmbedder(options);
+}
+
+/** The e5 server's URL for the eval (INNSIKT_E5_URL, else where `npm run embeddings:start` puts it). */
+export function e5Url(): string {
+  return process.env.INNSIKT_E5_URL?.trim() || DEFAULT_E5_URL;
+}
+
+/** Whether the e5 server answers (the eval's semantic section runs only then, or fails with INNSIKT_EVAL_E5=1). */
+export async function e5Available(url = e5Url()): Promise<boolean> {
+  try {
+    const res = await fetch(`${url.replace(/\/+$/, '')}/models`, { signal: AbortSignal.timeout(3000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * multilingual-e5-small through the e5 server, with its vectors cached on disk beside the
+ * extracted silver (eval/embedding-cache.ts; INNSIKT_EVAL_CACHE=off keeps them in memory).
+ */
+export function e5EvalEmbedder(log: (s: string) => void = () => {}): CachedEmbedder {
+  const inner = e5Embedder(e5Url());
+  const setting = process.env.INNSIKT_EVAL_CACHE;
+  const off = setting === 'off' || setting === '0';
+  const base = setting && !off ? path.resolve(setting) : path.join(os.tmpdir(), 'innsikt-eval-cache');
+  const file = off ? ':memory:' : path.join(base, `embeddings-${sha256(Buffer.from(inner.id)).slice(0, 12)}.sqlite`);
+  let last = 0;
+  const t0 = performance.now();
+  return new CachedEmbedder(inner, file, (n) => {
+    if (n - last >= 100) {
+      last = n;
+      log(`[eval] e5: ${n} texts embedded (${(n / ((performance.now() - t0) / 1000)).toFixed(1)}/s)`);
+    }
+  });
 }
 
 export interface NoAnswerResult {

