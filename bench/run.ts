@@ -39,7 +39,7 @@ const list = (k: string, d: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-const SECTIONS = ['ingest', 'scale', 'vector', 'memory', 'http', 'backends'] as const;
+const SECTIONS = ['ingest', 'scale', 'vector', 'memory', 'http', 'backends', 'semantic'] as const;
 const REPORT_FILE = path.join(ROOT, 'docs/benchmarks.md');
 
 function version(pkg: string): string {
@@ -225,6 +225,7 @@ export function writeReport(): void {
     memory: 'Memory and start-up',
     http: 'HTTP under load',
     backends: 'The two backends side by side',
+    semantic: 'The semantic model (multilingual-e5-small, INNSIKT_EMBEDDER=e5)',
   };
   let last = '';
   for (const r of results) {
@@ -273,7 +274,12 @@ async function main() {
     .map(parseSize)
     .sort((a, b) => a - b);
   // The backends section needs an Elasticsearch node: it runs by default when one is configured.
-  const sections = list('BENCH_SECTIONS', SECTIONS.filter((s) => s !== 'backends' || env.ELASTICSEARCH_URL).join(','));
+  // The semantic section needs the e5 server (npm run embeddings:start): it runs by default when one answers.
+  const e5Up = await fetch(`${env.INNSIKT_E5_URL?.trim() || 'http://127.0.0.1:8089/v1'}/models`).then(
+    (r) => r.ok,
+    () => false,
+  );
+  const sections = list('BENCH_SECTIONS', SECTIONS.filter((s) => (s !== 'backends' || env.ELASTICSEARCH_URL) && (s !== 'semantic' || e5Up)).join(','));
   const repeat = intEnv('BENCH_REPEAT', 3);
   console.log(`Benchmarks: sections ${sections.join(', ')}; sizes ${sizes.map(sizeLabel).join(', ')}; cache ${CACHE_DIR}`);
   if (sections.includes('ingest')) {
@@ -299,6 +305,15 @@ async function main() {
   if (sections.includes('backends')) {
     const { backendsSection } = await import('./backends.ts');
     for (const s of sizes.filter((x) => x <= 1e5)) await runSection('backends', sizeLabel(s), () => backendsSection(s, intEnv('BENCH_SEARCH_REPEAT', 3)));
+  }
+  if (sections.includes('semantic')) {
+    const { semanticSection } = await import('./semantic.ts');
+    await runSection('semantic', '', () =>
+      semanticSection(
+        sizes.filter((x) => x <= 1e5),
+        intEnv('BENCH_SEARCH_REPEAT', 3),
+      ),
+    );
   }
   // Last: it compares options with each other, and its graph builds take long.
   if (sections.includes('vector')) {
