@@ -11,9 +11,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Embedder, EmbedKind } from '../indexes/embeddings/types.ts';
+import { type Embedder, type EmbedKind, WrappedEmbedder } from '../indexes/embeddings/types.ts';
 
-export class CachedEmbedder implements Embedder {
+export class CachedEmbedder extends WrappedEmbedder {
   private readonly db: Database.Database;
   private readonly getStmt: Database.Statement<[string], { v: Buffer }>;
   private readonly putStmt: Database.Statement<[string, Buffer]>;
@@ -21,28 +21,17 @@ export class CachedEmbedder implements Embedder {
   misses = 0;
 
   constructor(
-    private readonly inner: Embedder,
+    inner: Embedder,
     file: string,
     private readonly onProgress?: (embedded: number) => void,
   ) {
+    super(inner);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.exec('CREATE TABLE IF NOT EXISTS vectors (k TEXT PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID');
     this.getStmt = this.db.prepare('SELECT v FROM vectors WHERE k = ?');
     this.putStmt = this.db.prepare('INSERT OR REPLACE INTO vectors (k, v) VALUES (?, ?)');
-  }
-
-  get id(): string {
-    return this.inner.id;
-  }
-
-  get dimensions(): number {
-    return this.inner.dimensions;
-  }
-
-  async init(): Promise<void> {
-    await this.inner.init?.();
   }
 
   private key(kind: EmbedKind, text: string): string {

@@ -10,20 +10,15 @@
  */
 import { embeddingText } from '../ingest/chunk.ts';
 import type { Embedder } from './embeddings/types.ts';
-import type { Store, StoredDocument } from './store.ts';
+import type { ChunkRecord, Store, StoredDocument } from './store.ts';
 import type { Principal } from './types.ts';
 
-export interface SimilarDocument {
+/** A similar document: what its best chunk's record says of it, and how near it is. */
+export type SimilarDocument = Pick<ChunkRecord, 'title' | 'source' | 'organisation' | 'kind' | 'body' | 'date'> & {
   documentId: string;
-  title: string;
-  source: string;
-  organisation: string | null;
-  kind: string;
-  body: string | null;
-  date: string | null;
   /** Cosine of the probe and the document's best chunk. */
   similarity: number;
-}
+};
 
 /** Characters of the document's text in the probe: about one chunk's worth. */
 const PROBE_CHARS = 2000;

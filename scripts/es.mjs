@@ -15,10 +15,10 @@
 // Node 20 built-ins only: this runs before and apart from the TypeScript toolchain.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { portTaken, quote, readPidFile, runCommand, sleep } from './local-service.mjs';
 
 // Downloads go through Maven, and the runnable Elasticsearch on Maven Central is this
 // "integ-test-zip": the server with only the modules Elastic's own REST tests need
@@ -79,20 +79,11 @@ const home = path.join(dirs.dist, version, `elasticsearch-${version}`);
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-function quote(arg) {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
 /** Runs a command to completion; on failure exits with the exact command line and its output. */
-function run(cmd, args, { hint, ...options } = {}) {
-  const line = [cmd, ...args].map(quote).join(' ');
-  const res = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
-  if (res.error || res.status !== 0) {
-    const output = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim().split('\n').slice(-40).join('\n');
-    const why = res.error ? res.error.message : res.signal ? `killed by ${res.signal}` : `exit code ${res.status}`;
-    fail(`command failed (${why}):\n  ${line}${output ? `\n${output}` : ''}${hint ? `\n${hint}` : ''}`);
-  }
-  return res.stdout ?? '';
+function run(cmd, args, options = {}) {
+  const res = runCommand(cmd, args, options);
+  if (res.error) fail(res.error);
+  return res.stdout;
 }
 
 function which(cmd) {
@@ -105,8 +96,6 @@ function which(cmd) {
   }
   return null;
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** GET on the node; null when nothing answers (refused, reset, timeout). */
 async function get(pathAndQuery, timeoutMs = 5000) {
@@ -123,30 +112,11 @@ async function get(pathAndQuery, timeoutMs = 5000) {
   }
 }
 
-/** Whether anything accepts TCP connections on the port (Elasticsearch or not). */
-function portTaken() {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (taken) => {
-      socket.destroy();
-      resolve(taken);
-    };
-    socket.setTimeout(2000, () => done(true));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // The running node: its pid file, and whether that pid is still our Elasticsearch
 
 function readPid() {
-  try {
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
+  return readPidFile(pidFile);
 }
 
 /** The process's arguments, or null when there is no such process. */
@@ -414,7 +384,7 @@ async function start() {
     fail(`our node (pid ${runningPid}) does not answer on ${url}; \`npm run es:stop\` and start again\n${logTails()}`);
   }
   if (runningPid) fs.rmSync(pidFile, { force: true }); // stale: that node is gone
-  if (await portTaken()) {
+  if (await portTaken(port)) {
     fail(
       `port ${port} is already in use by ${await describePort()}, not by the node of this repository; ` + `stop that one or choose another port with ES_PORT`,
     );

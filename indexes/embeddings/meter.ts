@@ -3,28 +3,18 @@
  * and `innsikt reindex`: a semantic model on 2 cores embeds a few chunks a second, so a long
  * run must say how far it is and how fast it goes.
  */
-import type { Embedder, EmbedKind } from './types.ts';
+import { type Embedder, type EmbedKind, WrappedEmbedder } from './types.ts';
 
-export class MeteredEmbedder implements Embedder {
+export class MeteredEmbedder extends WrappedEmbedder {
   /** Document texts embedded so far, and the time spent waiting for them. */
   texts = 0;
   ms = 0;
 
   constructor(
-    private readonly inner: Embedder,
+    inner: Embedder,
     private readonly onEmbedded?: (m: MeteredEmbedder) => void,
-  ) {}
-
-  get id(): string {
-    return this.inner.id;
-  }
-
-  get dimensions(): number {
-    return this.inner.dimensions;
-  }
-
-  async init(): Promise<void> {
-    await this.inner.init?.();
+  ) {
+    super(inner);
   }
 
   async embed(texts: string[], kind?: EmbedKind): Promise<Float32Array[]> {

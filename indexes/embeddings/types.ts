@@ -21,6 +21,28 @@ export interface Embedder {
   init?(): Promise<void>;
 }
 
+/**
+ * An embedder that wraps another (to count, to cache): the same id, dimensions and init;
+ * subclasses decide what `embed` adds.
+ */
+export abstract class WrappedEmbedder implements Embedder {
+  constructor(protected readonly inner: Embedder) {}
+
+  get id(): string {
+    return this.inner.id;
+  }
+
+  get dimensions(): number {
+    return this.inner.dimensions;
+  }
+
+  async init(): Promise<void> {
+    await this.inner.init?.();
+  }
+
+  abstract embed(texts: string[], kind?: EmbedKind): Promise<Float32Array[]>;
+}
+
 /** What the index remembers about the embedder that built it. */
 export interface EmbedderIdentity {
   id: string;
