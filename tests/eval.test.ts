@@ -214,45 +214,47 @@ for (const def of SETS) {
     // Issue 14: the semantic model on the sets it is judged on, where its server runs (CI starts
     // it): at or above its own floors, the demo's floors kept, and better than BM25 where words
     // do not match.
-    describe.skipIf(E5_SKIP !== null || !E5_SETS.includes(def.id))(`with the semantic model (e5)${E5_SKIP ? ` (skipped: ${E5_SKIP})` : ''}`, () => {
-      const e5Summaries = new Map<'bm25' | 'hybrid', Summary>();
-      beforeAll(async () => {
-        const embedder = e5EvalEmbedder((s) => console.log(s));
-        await embedder.init();
-        const e5Store = await buildIndex(set.docs, embedder);
-        try {
-          for (const mode of ['bm25', 'hybrid'] as const)
-            e5Summaries.set(mode, summarize((await runQueries(e5Store, embedder, set, mode, semanticSearchOptions())).scores));
-        } finally {
-          await e5Store.close();
-          embedder.close();
+    // Registered for those sets only, so CI (where the server runs) reports nothing skipped.
+    if (E5_SETS.includes(def.id))
+      describe.skipIf(E5_SKIP !== null)(`with the semantic model (e5)${E5_SKIP ? ` (skipped: ${E5_SKIP})` : ''}`, () => {
+        const e5Summaries = new Map<'bm25' | 'hybrid', Summary>();
+        beforeAll(async () => {
+          const embedder = e5EvalEmbedder((s) => console.log(s));
+          await embedder.init();
+          const e5Store = await buildIndex(set.docs, embedder);
+          try {
+            for (const mode of ['bm25', 'hybrid'] as const)
+              e5Summaries.set(mode, summarize((await runQueries(e5Store, embedder, set, mode, semanticSearchOptions())).scores));
+          } finally {
+            await e5Store.close();
+            embedder.close();
+          }
+          console.log(formatTable([...e5Summaries].map(([m, s]) => ({ name: `${def.id} ${m} (e5)`, s }))));
+        }, 45 * 60_000);
+
+        for (const mode of ['bm25', 'hybrid'] as const) {
+          it(`${mode} with e5 stays at or above eval/floors.json (e5)`, () => {
+            const floor = FLOORS.e5?.[def.id]?.[mode];
+            expect(floor, `no e5 floors for ${def.id} ${mode}: run npm run eval -- --write-floors with the e5 server up`).toBeDefined();
+            const s = e5Summaries.get(mode)!;
+            expect(s.n).toBe(floor!.n);
+            const below = METRICS.filter((k) => s[k] < floor![k]).map((k) => `${k} ${s[k].toFixed(3)} < floor ${floor![k]}`);
+            expect(below, `${def.id} ${mode} (e5) fell below its floor`).toEqual([]);
+          });
         }
-        console.log(formatTable([...e5Summaries].map(([m, s]) => ({ name: `${def.id} ${m} (e5)`, s }))));
-      }, 45 * 60_000);
 
-      for (const mode of ['bm25', 'hybrid'] as const) {
-        it(`${mode} with e5 stays at or above eval/floors.json (e5)`, () => {
-          const floor = FLOORS.e5?.[def.id]?.[mode];
-          expect(floor, `no e5 floors for ${def.id} ${mode}: run npm run eval -- --write-floors with the e5 server up`).toBeDefined();
-          const s = e5Summaries.get(mode)!;
-          expect(s.n).toBe(floor!.n);
-          const below = METRICS.filter((k) => s[k] < floor![k]).map((k) => `${k} ${s[k].toFixed(3)} < floor ${floor![k]}`);
-          expect(below, `${def.id} ${mode} (e5) fell below its floor`).toEqual([]);
-        });
-      }
-
-      if (def.id === 'fixtures') {
-        it('keeps the demo floors of the offline default (nDCG@10, page hit@10)', () => {
-          const s = e5Summaries.get('hybrid')!;
-          for (const k of ['ndcg10', 'pageHit10'] as const) expect(s[k], k).toBeGreaterThanOrEqual(FLOORS.sets.fixtures.hybrid[k]);
-        });
-      }
-      if (def.id === 'semantic') {
-        it('ranks paraphrases and questions in another language better than BM25', () => {
-          expect(e5Summaries.get('hybrid')!.ndcg10).toBeGreaterThan(e5Summaries.get('bm25')!.ndcg10);
-        });
-      }
-    });
+        if (def.id === 'fixtures') {
+          it('keeps the demo floors of the offline default (nDCG@10, page hit@10)', () => {
+            const s = e5Summaries.get('hybrid')!;
+            for (const k of ['ndcg10', 'pageHit10'] as const) expect(s[k], k).toBeGreaterThanOrEqual(FLOORS.sets.fixtures.hybrid[k]);
+          });
+        }
+        if (def.id === 'semantic') {
+          it('ranks paraphrases and questions in another language better than BM25', () => {
+            expect(e5Summaries.get('hybrid')!.ndcg10).toBeGreaterThan(e5Summaries.get('bm25')!.ndcg10);
+          });
+        }
+      });
 
     for (const mode of MODES) {
       it(`${mode} stays at or above eval/floors.json`, () => {
