@@ -21,11 +21,13 @@
  * (seconds, default 30), BENCH_HTTP_SIZES (default 100k), BENCH_VECTOR_SIZES (default 100k
  * and 1M when measured), BENCH_PROFILE=1 (profile ingestion even when on target).
  */
+
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { e5Available } from '../indexes/embeddings/index.ts';
 import { buildIndex } from './build-index.ts';
 import { CACHE_DIR, parseSize, ROOT, sizeLabel } from './corpus.ts';
 import { fmt, loadResults, renderTable, runSection, type SectionResult } from './report.ts';
@@ -275,10 +277,7 @@ async function main() {
     .sort((a, b) => a - b);
   // The backends section needs an Elasticsearch node: it runs by default when one is configured.
   // The semantic section needs the e5 server (npm run embeddings:start): it runs by default when one answers.
-  const e5Up = await fetch(`${env.INNSIKT_E5_URL?.trim() || 'http://127.0.0.1:8089/v1'}/models`).then(
-    (r) => r.ok,
-    () => false,
-  );
+  const e5Up = await e5Available();
   const sections = list('BENCH_SECTIONS', SECTIONS.filter((s) => (s !== 'backends' || env.ELASTICSEARCH_URL) && (s !== 'semantic' || e5Up)).join(','));
   const repeat = intEnv('BENCH_REPEAT', 3);
   console.log(`Benchmarks: sections ${sections.join(', ')}; sizes ${sizes.map(sizeLabel).join(', ')}; cache ${CACHE_DIR}`);

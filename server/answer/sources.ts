@@ -14,7 +14,7 @@
 
 import { analyze } from '../../indexes/analysis/index.ts';
 import { coversWord, type ParsedQuery, type QueryWord, wordQuery } from '../../indexes/analysis/query.ts';
-import type { Embedder } from '../../indexes/embeddings/types.ts';
+import { type Embedder, QueryMemoEmbedder } from '../../indexes/embeddings/types.ts';
 import { type SearchOptions, search } from '../../indexes/search.ts';
 import type { Store } from '../../indexes/store.ts';
 import type { Principal, SearchFilters, SearchMode } from '../../indexes/types.ts';
@@ -140,9 +140,11 @@ export async function retrieveSources(
   opts: { search?: SearchOptions; contextChars?: number; semantic?: boolean } = {},
 ): Promise<Retrieval> {
   const language = detectLanguage(req.question);
+  // With the model's view below, the question is embedded once for both.
+  const model = opts.semantic ? new QueryMemoEmbedder(embedder) : embedder;
   const res = await search(
     store,
-    embedder,
+    model,
     { query: req.question, mode: req.mode, limit: CANDIDATES, filters: req.filters, principal: req.principal },
     opts.search,
   );
@@ -172,7 +174,7 @@ export async function retrieveSources(
     const { vector } = await store.rank({
       principal: req.principal,
       filters: req.filters,
-      vector: { embedding: async () => (await embedder.embed([req.question], 'query'))[0], limit: SEMANTIC_CANDIDATES, minSimilarity: -1 },
+      vector: { embedding: async () => (await model.embed([req.question], 'query'))[0], limit: SEMANTIC_CANDIDATES, minSimilarity: -1 },
     });
     similarity = new Map((vector ?? []).map((v) => [v.chunkId, v.score]));
     baseline = vector?.[SEMANTIC_BASELINE_RANK - 1]?.score ?? Number.POSITIVE_INFINITY;
