@@ -1,4 +1,10 @@
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Pages read by OCR, shared by every test file and run (ingest/extract/index.ts ocrCached): the
+// real scans are read once per machine, not once per test that ingests them.
+process.env.INNSIKT_OCR_CACHE ??= path.join(os.tmpdir(), 'innsikt-test-ocr-cache');
 
 export default defineConfig({
   test: {

@@ -350,6 +350,9 @@ async function cachedSilver(
   if (!useCache || !fs.existsSync(done)) {
     const t0 = performance.now();
     fs.rmSync(dir, { recursive: true, force: true });
+    // Pages read by OCR outlive the silver cache (which every change to ingest/ starts anew):
+    // the scans are read once per machine (ingest/extract/index.ts ocrCached).
+    if (useCache) process.env.INNSIKT_OCR_CACHE ??= path.join(path.dirname(dir), 'ocr');
     const store = new SqliteStore(':memory:');
     try {
       await ingest({ store, embedder: new LocalHashEmbedder(), dataDir, defaultAccess: 'public' });

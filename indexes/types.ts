@@ -60,6 +60,8 @@ export interface Organisation {
 export interface PageText {
   num: number | null;
   text: string;
+  /** Read by OCR (silver only): Tesseract's mean word confidence 0-100, `low` below the floor. */
+  ocr?: { confidence: number | null; low?: boolean };
 }
 
 /** SILVER: the structured document, re-derivable from bronze. */

@@ -16,6 +16,7 @@ import {
 } from '../ingest/extract/index.ts';
 import { assessPage, formatPageRanges } from '../ingest/extract/quality.ts';
 import { decodeText } from '../ingest/extract/text.ts';
+import { HAS_OCR_TOOLS, pdfPageText, scannedPdf } from './scan-fixture.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(here, '..');
@@ -260,7 +261,7 @@ describe.skipIf(!haveCorpus)('PDF extraction on the real corpus', () => {
     expect(buf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
   });
 
-  /** What each nasty file really does (checked against pdftotext/pdfinfo). */
+  /** What each nasty file really does (checked against pdftotext/pdfinfo), text layer only (OCR off; see below). */
   const NASTY_EXPECTED: Record<string, { code: ExtractionErrorCode | 'ok'; check?: (x: Extraction) => void }> = {
     'no_bo-kommune_plankart_breisas-syd_2012_A1-MAP.pdf': {
       code: 'ok',
@@ -327,7 +328,7 @@ describe.skipIf(!haveCorpus)('PDF extraction on the real corpus', () => {
       let x: Extraction | null = null;
       let err: unknown = null;
       try {
-        x = await extractFile(path.join(NASTY, file), { timeoutMs: 20_000 });
+        x = await extractFile(path.join(NASTY, file), { timeoutMs: 20_000, ocr: { enabled: false } });
       } catch (e) {
         err = e;
       }
@@ -342,7 +343,7 @@ describe.skipIf(!haveCorpus)('PDF extraction on the real corpus', () => {
         expect(e.code).toBe(want.code);
         expect(e.message).toContain(file);
         if (want.code === 'encrypted') expect(e.message).toMatch(/password/i);
-        if (want.code === 'no-text') expect(e.message).toMatch(/OCR/);
+        if (want.code === 'no-text') expect(e.message).toMatch(/needs OCR, which is turned off here \(INNSIKT_OCR=off\)/);
         if (want.code === 'corrupt') expect(e.message).toMatch(/Invalid Root reference/); // pdf.js' reason
       }
     });
@@ -351,7 +352,7 @@ describe.skipIf(!haveCorpus)('PDF extraction on the real corpus', () => {
   it('extracts all nasty files in parallel as one batch, without hanging', { timeout: 60_000 }, async () => {
     const files = Object.keys(NASTY_EXPECTED);
     const started = Date.now();
-    const codes = await Promise.all(files.map((f) => codeOf(extractFile(path.join(NASTY, f), { timeoutMs: 30_000 }))));
+    const codes = await Promise.all(files.map((f) => codeOf(extractFile(path.join(NASTY, f), { timeoutMs: 30_000, ocr: { enabled: false } }))));
     expect(codes).toEqual(files.map((f) => NASTY_EXPECTED[f].code));
     expect(Date.now() - started).toBeLessThan(45_000);
   });
@@ -396,6 +397,50 @@ describe.skipIf(!haveCorpus)('PDF extraction on the real corpus', () => {
     });
     expect(out.trim()).toBe('pages=2');
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
+/**
+ * OCR (issue 15) of the real scans and the garbled text layer, through the shared OCR cache
+ * (vitest.config.ts sets INNSIKT_OCR_CACHE), so only a cold run reads the 67 pages.
+ */
+describe.skipIf(!haveCorpus || !HAS_OCR_TOOLS)('OCR of scanned and garbled PDFs from the real corpus', () => {
+  it('reads the scanned Namsskogan protocol page by page, with its municipality and numbers', { timeout: 600_000 }, async () => {
+    const x = await extractFile(path.join(NASTY, 'no_namsskogan_valgprotokoll-2019_SCANNED-NO-TEXT.pdf'));
+    expect(x.method).toBe('pdf-ocr');
+    expect(x.pages.map((p) => p.num)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(x.pages[0].text).toMatch(/Valgprotokoll for valgstyret i\s+Namsskogan kommune/);
+    expect(x.pages.every((p) => p.ocr && p.ocr.confidence !== null && p.ocr.confidence > 0 && p.ocr.confidence <= 100)).toBe(true);
+    expect(x.pages.filter((p) => p.ocr?.low).length).toBeLessThanOrEqual(2);
+  });
+
+  it('replaces an unusable (garbled) text layer by OCR, and says nothing is garbled any more', { timeout: 600_000 }, async () => {
+    const x = await extractFile(path.join(NASTY, 'no_harstad_valgprotokoll-2019_GARBLED-TEXT-LAYER.pdf'));
+    expect(x.method).toBe('pdf-ocr');
+    expect(x.pages).toHaveLength(46);
+    expect(x.pages[0].text).toContain('Harstad kommune');
+    expect(x.warnings.join('\n')).not.toMatch(/garbled/);
+  });
+
+  it('OCRs only the scanned pages of a mixed document, keeping its page numbers', { timeout: 120_000 }, async () => {
+    const from = path.join(projectRoot, 'fixtures/demo/2024-03-14-bydelsutvalget.pdf');
+    const pdf = await scannedPdf(from, [{ text: 'Forside med tekstlag: Bydel Gamle Oslo, innkalling.' }, { scan: 2 }, { text: 'Vedlegg med tekstlag.' }]);
+    const seen: number[] = [];
+    const x = await extractBuffer(pdf, 'application/pdf', { ocr: { onPage: (d) => seen.push(d) } });
+    expect(x.method).toBe('pdf-text+ocr');
+    expect(x.pages.map((p) => [p.num, !!p.ocr])).toEqual([
+      [1, false],
+      [2, true],
+      [3, false],
+    ]);
+    expect(x.pages[0].text).toContain('Forside med tekstlag');
+    // Page 2 of the source, read from its image.
+    const words = pdfPageText(from, 2)
+      .split(/\s+/)
+      .filter((w) => /^\p{L}{6,}$/u.test(w));
+    const got = new Set(x.pages[1].text.split(/[\s.,:;()]+/));
+    expect(words.filter((w) => got.has(w)).length / words.length).toBeGreaterThan(0.9);
+    expect(seen).toEqual([1]);
   });
 });
 

@@ -14,11 +14,13 @@
  *   INNSIKT_EXTRACT_WORKERS     PDF worker threads (default min(2, cores))
  *   INNSIKT_MAX_FILE_MB         largest accepted file (default 200)
  */
-import { open, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanPdfPageText, normalizeText } from './clean.ts';
 import { ExtractionError } from './errors.ts';
 import { htmlToText, sniffHtmlCharset } from './html.ts';
+import { ocrPdfPages, ocrSettings } from './ocr.ts';
 import { defaultTimeoutMs, parsePdfInWorker, shutdownPdfPool } from './pdf.ts';
 import { formatPageRanges, garbledPages } from './quality.ts';
 import { decodeText } from './text.ts';
@@ -27,18 +29,31 @@ export type { ExtractionErrorCode } from './errors.ts';
 export { ExtractionError } from './errors.ts';
 
 export interface Extraction {
-  /** Pages in order. `num` is the 1-based page number, or null for unpaged text. */
-  pages: { num: number | null; text: string }[];
+  /**
+   * Pages in order. `num` is the 1-based page number, or null for unpaged text. `ocr` marks a
+   * page read by OCR, with Tesseract's mean word confidence (0-100) and `low` when that is below
+   * INNSIKT_OCR_MIN_CONFIDENCE (flagged, not hidden).
+   */
+  pages: ExtractedPage[];
   paged: boolean;
   mediaType: string;
-  method: 'pdf-text' | 'text' | 'markdown' | 'html';
+  /** pdf-ocr: every page read by OCR; pdf-text+ocr: a text layer with some scanned pages. */
+  method: 'pdf-text' | 'pdf-ocr' | 'pdf-text+ocr' | 'text' | 'markdown' | 'html';
   warnings: string[];
   title?: string;
+}
+
+export interface ExtractedPage {
+  num: number | null;
+  text: string;
+  ocr?: { confidence: number | null; low?: boolean };
 }
 
 export interface ExtractOptions {
   /** Per-file timeout for PDF parsing; default INNSIKT_EXTRACT_TIMEOUT_MS or 60 s. */
   timeoutMs?: number;
+  /** OCR of scanned pages; default: as INNSIKT_OCR_* say (ocr.ts), without a cache. */
+  ocr?: { enabled?: boolean; cacheDir?: string | null; onPage?: (done: number, total: number) => void };
 }
 
 const MEDIA_TYPES: Record<string, string> = {
@@ -87,7 +102,7 @@ export async function extractBuffer(buf: Buffer, mediaType: string, opts: Extrac
     // One copy into a buffer we own, which is then transferred (not copied) to the worker.
     const own = new Uint8Array(buf.length);
     own.set(buf);
-    return extractPdf(own, opts);
+    return extractPdf(own, opts, buf);
   }
   return extractTextual(buf, type);
 }
@@ -109,7 +124,7 @@ export async function extractFile(filePath: string, opts: ExtractOptions = {}): 
     checkSize(info.size, name);
     // Read into a fresh ArrayBuffer of exactly the file's size; for PDFs it is transferred.
     const data = await readWhole(filePath, info.size);
-    if (type === 'application/pdf') return await extractPdf(data, opts);
+    if (type === 'application/pdf') return await extractPdf(data, opts, filePath);
     return extractTextual(Buffer.from(data.buffer, data.byteOffset, data.byteLength), type);
   } catch (err) {
     if (err instanceof ExtractionError) {
@@ -156,7 +171,7 @@ function describeNonPdf(data: Uint8Array): string | null {
   return 'it does not start with a PDF header (%PDF-)';
 }
 
-async function extractPdf(data: Uint8Array, opts: ExtractOptions): Promise<Extraction> {
+async function extractPdf(data: Uint8Array, opts: ExtractOptions, original: string | Uint8Array): Promise<Extraction> {
   const notPdf = describeNonPdf(data);
   if (notPdf) {
     throw new ExtractionError('corrupt', `The file is not a readable PDF: ${notPdf}. Check the file, or give it the right extension.`);
@@ -169,24 +184,55 @@ async function extractPdf(data: Uint8Array, opts: ExtractOptions): Promise<Extra
     throw new ExtractionError('corrupt', 'The PDF has no pages. The file is damaged or incomplete; try re-downloading it.');
   }
 
-  const garbled = garbledPages(raw.pages);
-  const pages = raw.pages.map((p) => ({ num: p.num as number | null, text: cleanPdfPageText(p.text) }));
+  const garbled = new Set(garbledPages(raw.pages));
+  const pages: ExtractedPage[] = raw.pages.map((p) => ({ num: p.num as number | null, text: cleanPdfPageText(p.text) }));
+
+  // Scanned pages (no text layer) and pages whose text layer is unusable are read by OCR.
+  const settings = ocrSettings();
+  const ocrOn = opts.ocr?.enabled ?? settings.enabled;
+  const scanned = pages.filter((p) => p.num !== null && (p.text.trim() === '' || garbled.has(p.num))).map((p) => p.num as number);
+  let ocrCount = 0;
+  if (ocrOn && scanned.length > 0) {
+    const read = await ocrCached(original, scanned, settings, opts.ocr?.cacheDir ?? null, opts.ocr?.onPage);
+    const low: number[] = [];
+    for (const page of pages) {
+      const r = page.num === null ? undefined : read.get(page.num);
+      if (!r) continue;
+      page.text = r.text;
+      page.ocr = { confidence: r.confidence };
+      if (r.confidence !== null && r.confidence < settings.minConfidence && r.text.trim() !== '') {
+        page.ocr.low = true;
+        low.push(page.num as number);
+      }
+      garbled.delete(page.num as number);
+      ocrCount++;
+    }
+    if (low.length > 0) {
+      warnings.push(
+        `OCR read page${low.length === 1 ? '' : 's'} ${formatPageRanges(low)} with a mean word confidence below ${settings.minConfidence} %: ` +
+          'the text there may have misread words (the pages are searchable and flagged).',
+      );
+    }
+  }
 
   if (pages.every((p) => p.text.trim() === '')) {
+    const n = `${pages.length} page${pages.length === 1 ? '' : 's'}`;
     throw new ExtractionError(
       'no-text',
-      `The PDF has no text layer on any of its ${pages.length} page${pages.length === 1 ? '' : 's'}: it is a scanned or image-only document. ` +
-        'It needs OCR (optical character recognition), which is not yet supported. ' +
-        'Run it through an OCR tool (e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result.',
+      ocrCount > 0
+        ? `OCR found no text on any of its ${n}: the scans are blank or not of text (photos, drawings). Check the file.`
+        : `The PDF has no text layer on any of its ${n}: it is a scanned or image-only document. ` +
+            'It needs OCR, which is turned off here (INNSIKT_OCR=off). Turn it on (the default), or run it through an OCR tool first.',
     );
   }
-  for (const p of pages) if (p.text.trim() === '') warnings.push(`page ${p.num} has no text layer`);
+  for (const p of pages) if (p.text.trim() === '' && !p.ocr) warnings.push(`page ${p.num} has no text layer`);
 
-  if (garbled.length > 0) {
+  if (garbled.size > 0) {
+    const list = [...garbled];
     warnings.push(
-      `the text layer looks garbled on ${garbled.length === pages.length ? 'all pages' : `page${garbled.length === 1 ? '' : 's'} ${formatPageRanges(garbled)}`} ` +
+      `the text layer looks garbled on ${list.length === pages.length ? 'all pages' : `page${list.length === 1 ? '' : 's'} ${formatPageRanges(list)}`} ` +
         '(mostly symbols or control characters: the fonts do not map to Unicode); search will not find the words on these pages. ' +
-        'OCR the PDF or get a better export of the document.',
+        'Turn OCR on (INNSIKT_OCR=on) or get a better export of the document.',
     );
   }
 
@@ -195,10 +241,60 @@ async function extractPdf(data: Uint8Array, opts: ExtractOptions): Promise<Extra
     warnings.push(`pdf.js reported problems while reading the file (text may be incomplete): ${pdfjsNotes.slice(0, 3).join('; ')}`);
   }
 
-  const result: Extraction = { pages, paged: true, mediaType: 'application/pdf', method: 'pdf-text', warnings };
+  const method = ocrCount === 0 ? 'pdf-text' : ocrCount === pages.length ? 'pdf-ocr' : 'pdf-text+ocr';
+  const result: Extraction = { pages, paged: true, mediaType: 'application/pdf', method, warnings };
   const title = usableTitle(raw.title);
   if (title) result.title = title;
   return result;
+}
+
+/**
+ * OCR of the given pages, through a cache of pages already read (by the PDF's SHA-256, the
+ * language and the resolution): a job that is stopped half-way (kill -9, a crash) resumes at
+ * the next unread page, and re-ingesting or re-extracting the same bytes reads nothing again.
+ */
+async function ocrCached(
+  original: string | Uint8Array,
+  nums: number[],
+  settings: ReturnType<typeof ocrSettings>,
+  cacheDir: string | null,
+  onPage?: (done: number, total: number) => void,
+): Promise<Map<number, { text: string; confidence: number | null }>> {
+  const got = new Map<number, { text: string; confidence: number | null }>();
+  let cacheFile: string | null = null;
+  if (cacheDir) {
+    const bytes = typeof original === 'string' ? await readFile(original) : original;
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    cacheFile = path.join(cacheDir, `${sha}.${settings.lang.replace(/[^a-z0-9+_-]/gi, '_')}.${settings.dpi}.json`);
+    try {
+      const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, { text: string; confidence: number | null }>;
+      for (const n of nums) if (cached[n]) got.set(n, cached[n]);
+    } catch {
+      // no cache yet, or a damaged one: read again
+    }
+  }
+  const todo = nums.filter((n) => !got.has(n));
+  const total = nums.length;
+  let done = total - todo.length;
+  if (done > 0) onPage?.(done, total);
+  if (todo.length === 0) return got;
+  const save = async () => {
+    if (!cacheFile) return;
+    await mkdir(path.dirname(cacheFile), { recursive: true });
+    const tmp = `${cacheFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await writeFile(tmp, JSON.stringify(Object.fromEntries(got)));
+    await rename(tmp, cacheFile);
+  };
+  let saving = Promise.resolve();
+  await ocrPdfPages(original, todo, {
+    onPage: (p) => {
+      got.set(p.num, { text: p.text, confidence: p.confidence });
+      saving = saving.then(save, save);
+      onPage?.(++done, total);
+    },
+  });
+  await saving;
+  return got;
 }
 
 /** pdf.js warnings worth telling the user: structural damage, not font trivia. */
