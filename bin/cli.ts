@@ -4,6 +4,7 @@
  * otherwise (e.g. `--as public` to see what the public search page would show).
  */
 
+import fs from 'node:fs';
 import path from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { INDEX_BACKENDS, type IndexBackend } from '../indexes/config.ts';
@@ -14,9 +15,11 @@ import { parseFilters, parseMode, search, searchJson } from '../indexes/search.t
 import { ACCESS_LEVELS, type AccessLevel, ADMIN_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL, type SearchFilters, type SearchMode } from '../indexes/types.ts';
 import { DataDir } from '../ingest/data-dir.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
-import { deleteDocument, type IngestResult, ingestPaths } from '../ingest/pipeline.ts';
+import { deleteDocument, expandPaths, type IngestResult, ingestPaths } from '../ingest/pipeline.ts';
 import { lowerPriority } from '../ingest/priority.ts';
+import { JobQueue } from '../ingest/queue.ts';
 import { type ReindexResult, reindex } from '../ingest/reindex.ts';
+import { Worker } from '../ingest/worker.ts';
 import { type Config, loadConfig, searchOptions } from '../server/config.ts';
 
 class UsageError extends Error {}
@@ -43,6 +46,8 @@ Commands:
   show <documentId>            Print a stored (silver) document
   delete <documentId>          Remove a document from the index
   reindex                      Rebuild the index from the stored silver layer
+  worker                       Work the ingestion queue (uploads, inbox, ingest --queue)
+  jobs                         List the ingestion queue's jobs; retry a failed one
 
 Run "innsikt <command> --help" for the options of a command.
 Data directory: INNSIKT_DATA_DIR (default ./data).`,
@@ -55,10 +60,33 @@ Options:
   --access <level>   public | internal | protected (new files: INNSIKT_DEFAULT_ACCESS,
                      default public; existing documents keep theirs unless given)
   --groups <a,b>     groups that may read protected documents
+  --queue            do not read the files here: queue them for \`innsikt worker\` and return
   --json             print one JSON object with a result per file
   -h, --help         show this help
 
+Scanned pages (no text layer, or an unusable one) are read by OCR (Tesseract) as part of the
+run; INNSIKT_OCR=off turns that off.
+
 Exit status: 0 when the run completed (failed files are reported), 1 when every file failed.`,
+  worker: `Usage: innsikt worker [--once] [--json]
+
+Works the ingestion queue in the data directory (queue.sqlite): files queued by
+\`innsikt ingest --queue\`, uploads from the web page, staff actions (delete, change access,
+OCR again, reindex) and the inbox folder INNSIKT_INBOX (files dropped there are ingested and
+moved to done/, or to failed/ beside a .reason.txt). One document at a time, at the priority
+INNSIKT_INGEST_NICE. A job interrupted by a crash or kill -9 runs again when a worker starts;
+one that stopped its worker 3 times is set aside as failed. Several workers may share a data
+directory: each job is claimed by one.
+
+Options:
+  --once             work until the queue is empty, then exit
+  --json             print one JSON object with the counts at the end
+  -h, --help         show this help`,
+  jobs: `Usage: innsikt jobs [--failed] [--limit <n>] [--json]
+       innsikt jobs retry <jobId>
+
+Lists the ingestion queue's jobs (newest first; running and queued ones on top), or queues a
+failed job again.`,
   search: `Usage: innsikt search "<query>" [options]
 
 Options:
@@ -179,6 +207,10 @@ function embeddingProgress(embedder: Embedder) {
       label = name;
       progressBar(done, total, label, metered.describe());
     },
+    /** Progress inside a file (OCR pages), shown while it is the one being read. */
+    detail(name: string, text: string) {
+      if (done < total) progressBar(done, total, name, text);
+    },
   };
 }
 
@@ -196,7 +228,7 @@ function formatBytes(n: number): string {
 }
 
 async function cmdIngest(args: string[], config: Config): Promise<number> {
-  const { values, positionals } = parse(args, { access: { type: 'string' }, groups: { type: 'string' } });
+  const { values, positionals } = parse(args, { access: { type: 'string' }, groups: { type: 'string' }, queue: { type: 'boolean' } });
   if (values.help) return help('ingest');
   if (positionals.length === 0) throw new UsageError('ingest needs at least one file or folder');
   const access = values.access as AccessLevel | undefined;
@@ -208,6 +240,7 @@ async function cmdIngest(args: string[], config: Config): Promise<number> {
         .filter(Boolean)
     : undefined;
   if (access === 'protected' && !groups?.length) throw new UsageError('--access protected needs --groups <name,...>');
+  if (values.queue) return queueFiles(positionals, { access, groups }, config, !!values.json);
   lowerPriority(config.ingestNice);
   const idx = await open(config);
   const t0 = performance.now();
@@ -222,6 +255,7 @@ async function cmdIngest(args: string[], config: Config): Promise<number> {
         groups,
         onStart: (total) => progress.start(total),
         onFile: (r, done, total) => progress.file(done, total, path.basename(r.file)),
+        onProgress: (file, detail) => progress.detail(path.basename(file), detail),
       },
     );
     // New documents leave FTS5 segments behind; every query reads each of them.
@@ -366,6 +400,7 @@ async function cmdStatus(args: string[], config: Config): Promise<number> {
       byAccess: s.byAccess,
       byKind: s.byKind,
       commonLists: (backend.commonLists as CommonLists | undefined) ?? null,
+      queue: queueStatus(config),
       [idx.store.backend]: backend,
     };
     if (values.json) process.stdout.write(JSON.stringify(out) + '\n');
@@ -395,6 +430,13 @@ async function cmdStatus(args: string[], config: Config): Promise<number> {
         const b = cl.building;
         const next = b ? `; new lists under way (${b.scanning ? 'finding the common words' : `${b.left} left to write`}; the next ingest goes on)` : '';
         console.log(`Common words:    ${built}${next}`);
+      }
+      const q = out.queue;
+      if (q) {
+        console.log(`Queue:           ${q.counts.queued} queued, ${q.counts.running} running, ${q.counts.done} done, ${q.counts.failed} failed`);
+        for (const j of q.current) console.log(`  working on:    job ${j.id} ${j.label}${j.progress ? ` (${j.progress})` : ''}`);
+        if (q.pagesPerMinute !== null) console.log(`  speed:         ${q.pagesPerMinute} pages per minute (last hour)`);
+        if (q.secondsLeft !== null && q.counts.queued + q.counts.running > 0) console.log(`  time left:     about ${formatDuration(q.secondsLeft)}`);
       }
       if (mismatch) console.log(`\nThe configured model is ${idx.embedder.id}: run \`innsikt reindex\` to rebuild the index with it.`);
     }
@@ -482,6 +524,124 @@ async function cmdServe(args: string[], config: Config): Promise<number> {
   return -1; // keep running
 }
 
+/** `innsikt ingest --queue`: the files become jobs for `innsikt worker`. */
+function queueFiles(inputs: string[], opts: { access?: AccessLevel; groups?: string[] }, config: Config, json: boolean): number {
+  const { files, missing } = expandPaths(inputs);
+  const queue = new JobQueue(new DataDir(config.dataDir).queueFile);
+  try {
+    const jobs = files.map((f) => queue.add({ kind: 'ingest', file: path.resolve(f), access: opts.access, groups: opts.groups }, 'cli'));
+    if (json)
+      process.stdout.write(
+        JSON.stringify({ queued: jobs.map((j) => ({ jobId: j.id, file: j.payload.kind === 'ingest' ? j.payload.file : null })), missing }) + '\n',
+      );
+    else {
+      for (const m of missing) console.log(`failed    ${m}  (no such file or folder)`);
+      console.log(
+        `Queued ${jobs.length} file${jobs.length === 1 ? '' : 's'} (jobs ${jobs.length ? `${jobs[0].id}-${jobs[jobs.length - 1].id}` : '-'}). Run \`innsikt worker\` to read them; \`innsikt status\` shows progress.`,
+      );
+    }
+    return files.length === 0 ? 1 : 0;
+  } finally {
+    queue.close();
+  }
+}
+
+async function cmdWorker(args: string[], config: Config): Promise<number> {
+  const { values } = parse(args, { once: { type: 'boolean' } });
+  if (values.help) return help('worker');
+  lowerPriority(config.ingestNice);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // Started by `innsikt serve`: stop with it (its end of our stdin closes when it exits).
+  if (process.env.INNSIKT_WORKER_PARENT === '1') {
+    process.stdin.on('end', stop);
+    process.stdin.on('error', stop);
+    process.stdin.resume();
+  }
+  const worker = new Worker(config, {
+    once: !!values.once,
+    inbox: config.inbox,
+    signal: controller.signal,
+    log: values.json ? () => {} : (m) => console.log(m),
+    onJob: (job, event, detail) => {
+      if (values.json || !process.stderr.isTTY) return;
+      if (event === 'end') process.stderr.write('\r\x1b[K');
+      else progressBar(0, 1, job.label, detail ?? 'started');
+    },
+  });
+  if (!values.json) console.log(`[worker] ${worker.name} working the queue in ${worker.dataDir.queueFile}${config.inbox ? `; inbox ${config.inbox}` : ''}`);
+  let summary: { done: number; failed: number };
+  try {
+    summary = await worker.run();
+  } finally {
+    await worker.close();
+    await shutdownExtractors();
+  }
+  if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else console.log(`[worker] stopped: ${summary.done} jobs done, ${summary.failed} failed`);
+  return 0;
+}
+
+async function cmdJobs(args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parse(args, { failed: { type: 'boolean' }, limit: { type: 'string' } });
+  if (values.help) return help('jobs');
+  const queue = new JobQueue(new DataDir(config.dataDir).queueFile);
+  try {
+    if (positionals[0] === 'retry') {
+      const id = Number(positionals[1]);
+      if (!Number.isInteger(id) || id <= 0) throw new UsageError('jobs retry needs a job id');
+      const ok = queue.retry(id);
+      console.log(ok ? `Job ${id} queued again.` : `Job ${id} is not a failed job.`);
+      return ok ? 0 : 1;
+    }
+    if (positionals.length) throw new UsageError(`unknown jobs subcommand "${positionals[0]}"`);
+    const jobs = queue.list({ limit: intOption(values.limit as string | undefined, '--limit', 30), states: values.failed ? ['failed'] : undefined });
+    if (values.json) process.stdout.write(JSON.stringify({ jobs }) + '\n');
+    else {
+      if (jobs.length === 0) console.log('No jobs.');
+      for (const j of jobs) {
+        const when = new Date(j.finishedAt ?? j.startedAt ?? j.createdAt).toISOString().slice(0, 19).replace('T', ' ');
+        console.log(`${String(j.id).padStart(5)}  ${j.state.padEnd(7)} ${j.kind.padEnd(7)} ${when}  ${j.label}${j.progress ? `  [${j.progress}]` : ''}`);
+        if (j.error) console.log(`       ${j.error}`);
+      }
+    }
+    return 0;
+  } finally {
+    queue.close();
+  }
+}
+
+/** innsikt status: the queue's part. */
+function queueStatus(config: Config): {
+  counts: ReturnType<JobQueue['counts']>;
+  current: { id: number; label: string; progress: string | null }[];
+  pagesPerMinute: number | null;
+  secondsLeft: number | null;
+} | null {
+  const file = new DataDir(config.dataDir).queueFile;
+  if (!fs.existsSync(file)) return null;
+  const queue = new JobQueue(file);
+  try {
+    const est = queue.estimate();
+    return {
+      counts: queue.counts(),
+      current: queue.list({ states: ['running'] }).map((j) => ({ id: j.id, label: j.label, progress: j.progress })),
+      pagesPerMinute: est.pagesPerMinute === null ? null : Math.round(est.pagesPerMinute * 10) / 10,
+      secondsLeft: est.secondsLeft === null ? null : Math.round(est.secondsLeft),
+    };
+  } finally {
+    queue.close();
+  }
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
 function help(cmd: string): number {
   console.log(HELP[cmd] ?? HELP.main);
   return 0;
@@ -496,6 +656,8 @@ const COMMANDS: Record<string, (args: string[], config: Config) => Promise<numbe
   show: cmdShow,
   delete: cmdDelete,
   reindex: cmdReindex,
+  worker: cmdWorker,
+  jobs: cmdJobs,
 };
 
 async function main(argv: string[]): Promise<number> {

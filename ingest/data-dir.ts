@@ -3,7 +3,9 @@
  *
  *   bronze/files/<sha256>.<ext>   the original file, byte for byte, never modified
  *   bronze/text/<sha256>.json     raw per-page text and how it was obtained
+ *   bronze/ocr/<sha256>.<lang>.<dpi>.json  pages read by OCR so far (INNSIKT_OCR_CACHE moves it)
  *   silver/<documentId>.json      the structured document (SilverDocument)
+ *   queue.sqlite                  the ingestion worker's jobs (ingest/queue.ts)
  *   index.sqlite                  GOLD: chunks, FTS5 and vectors (re-derivable from silver)
  */
 
@@ -20,6 +22,14 @@ export class DataDir {
   }
   get silverDir(): string {
     return path.join(this.root, 'silver');
+  }
+
+  /** Pages already read by OCR, per PDF: a stopped job resumes, a re-ingest reads nothing again. */
+  get ocrCacheDir(): string {
+    return process.env.INNSIKT_OCR_CACHE ? path.resolve(process.env.INNSIKT_OCR_CACHE) : path.join(this.root, 'bronze', 'ocr');
+  }
+  get queueFile(): string {
+    return path.join(this.root, 'queue.sqlite');
   }
 
   bronzeFile(sha256: string, ext: string): string {

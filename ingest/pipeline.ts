@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Embedder } from '../indexes/embeddings/types.ts';
 import type { Store } from '../indexes/store.ts';
-import type { AccessLevel, Chunk, SilverDocument } from '../indexes/types.ts';
+import type { AccessLevel, Chunk, DocumentKind, SilverDocument } from '../indexes/types.ts';
 import { stripRunningLines } from './boilerplate.ts';
 import { chunkPages, embeddingText } from './chunk.ts';
 import { type DataDir, documentIdFor, sha256 } from './data-dir.ts';
@@ -46,6 +46,20 @@ export interface IngestOptions {
   concurrency?: number;
   onFile?: (result: IngestResult, done: number, total: number) => void;
   onStart?: (total: number) => void;
+  /** Progress inside one file (OCR of scanned pages): "OCR 3/26". */
+  onProgress?: (file: string, detail: string) => void;
+}
+
+/** What an upload or the inbox says about a file, instead of what its path and contents say. */
+export interface FileOverrides {
+  /** The document's id (default: from the file's absolute path, documentIdFor). */
+  id?: string;
+  /** The original file name, shown as the source (default: the file's base name). */
+  sourceName?: string;
+  title?: string;
+  kind?: DocumentKind;
+  /** Read the file again even when its bytes and access are unchanged (OCR a document anew). */
+  force?: boolean;
 }
 
 const EMBED_BATCH = 64;
@@ -136,11 +150,17 @@ async function claimContent(store: Store, hash: string): Promise<() => void> {
   };
 }
 
-async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions): Promise<IngestResult> {
+/** Ingest one file (the worker's job): like ingestPaths for one file, with what its uploader said. */
+export async function ingestFile(file: string, ctx: IngestContext, opts: IngestOptions = {}, over: FileOverrides = {}): Promise<IngestResult> {
+  return ingestOne(file, ctx, opts, over);
+}
+
+async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions, over: FileOverrides = {}): Promise<IngestResult> {
   const result: IngestResult = { file, documentId: null, status: 'failed', reason: null, pages: null, chunks: null };
   let release: (() => void) | undefined;
+  const sourceName = over.sourceName ?? path.basename(file);
   try {
-    const mediaType = mediaTypeFor(file);
+    const mediaType = mediaTypeFor(sourceName) ?? mediaTypeFor(file);
     if (!mediaType) {
       result.reason = `unsupported file type "${path.extname(file) || '(none)'}": use PDF, .txt, .md or .html`;
       return result;
@@ -149,7 +169,7 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
     const hash = sha256(data);
     // Two copies in one batch would both miss the other in the twin check below.
     release = await claimContent(ctx.store, hash);
-    const id = documentIdFor(file);
+    const id = over.id ?? documentIdFor(file);
     result.documentId = id;
     const existing = await ctx.store.documentMetaUnchecked(id);
     const access = opts.access ?? existing?.access ?? ctx.defaultAccess;
@@ -159,7 +179,12 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
       return result;
     }
 
-    if (existing && existing.sha256 === hash) {
+    // Unchanged only when its silver is there too: a run stopped between the index's commit and
+    // silver's (kill -9) is done again, not skipped.
+    const silverNow = existing && existing.sha256 === hash ? ctx.dataDir.readSilver(id) : null;
+    const sameOverrides =
+      !silverNow || ((over.title === undefined || over.title === silverNow.title) && (over.kind === undefined || over.kind === silverNow.kind));
+    if (existing && existing.sha256 === hash && silverNow && sameOverrides && !over.force) {
       result.pages = existing.pageCount;
       result.chunks = existing.chunkCount;
       if (existing.access === access && sameGroups(existing.groups, groups)) {
@@ -168,18 +193,15 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
       }
       // Same bytes, new access: change it everywhere at once, and in silver too.
       await ctx.store.setAccess(id, access, groups);
-      const silver = ctx.dataDir.readSilver(id);
-      if (silver) {
-        const staged = ctx.dataDir.stageSilver({ ...silver, access, groups });
-        staged.commit();
-      }
+      const staged = ctx.dataDir.stageSilver({ ...silverNow, access, groups });
+      staged.commit();
       result.status = 'ok';
       return result;
     }
 
     // The same bytes under another path (a copy in another folder) with the same access: one
     // document, not two results for every query.
-    if (!existing) {
+    if (!existing && !over.force) {
       const twin = (await ctx.store.documentsWithShaUnchecked(hash)).find((d) => d.id !== id && d.access === access && sameGroups(d.groups, groups));
       if (twin) {
         result.documentId = twin.id;
@@ -189,21 +211,25 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions):
       }
     }
 
-    const extraction = await extractBuffer(data, mediaType);
+    const extraction = await extractBuffer(data, mediaType, {
+      ocr: { cacheDir: ctx.dataDir.ocrCacheDir, onPage: opts.onProgress && ((d, t) => opts.onProgress?.(file, `OCR ${d}/${t} pages`)) },
+    });
     const pages = extraction.pages;
-    ctx.dataDir.writeBronze(hash, path.extname(file).toLowerCase(), data, {
+    ctx.dataDir.writeBronze(hash, path.extname(sourceName).toLowerCase(), data, {
       sha256: hash,
-      source: path.basename(file),
+      source: sourceName,
       method: extraction.method,
       warnings: extraction.warnings,
       pages,
     });
-    const facts = understand(pages, path.basename(file), extraction.title);
+    const facts = understand(pages, sourceName, extraction.title);
+    if (over.title?.trim()) facts.title = over.title.trim();
+    if (over.kind) facts.kind = over.kind;
     const protocol = parseSilverProtocol({ kind: facts.kind, pages });
     const doc: SilverDocument = {
       id,
       sha256: hash,
-      source: path.basename(file),
+      source: sourceName,
       mediaType,
       ...facts,
       access,

@@ -50,6 +50,10 @@ export interface Config {
    * (INNSIKT_MERGE_BUDGET_MS; 0: never). A large index is merged over several ingests.
    */
   mergeBudgetMs: number;
+  /** The ingestion worker's inbox folder (INNSIKT_INBOX): files dropped there are ingested. */
+  inbox: string | null;
+  /** Whether `innsikt serve` runs an ingestion worker beside it (INNSIKT_WORKER=on|off; default on). */
+  serveWorker: boolean;
   env: Record<string, string | undefined>;
 }
 
@@ -78,6 +82,14 @@ function niceness(env: Record<string, string | undefined>, key: string, dflt: nu
   const n = num(env, key, dflt);
   if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error(`${key} must be a whole number from 0 (normal priority) to 19 (lowest), got "${env[key]}"`);
   return n;
+}
+
+function onOff(env: Record<string, string | undefined>, key: string, dflt: boolean): boolean {
+  const v = env[key]?.trim().toLowerCase();
+  if (v === undefined || v === '') return dflt;
+  if (['on', '1', 'true', 'yes'].includes(v)) return true;
+  if (['off', '0', 'false', 'no'].includes(v)) return false;
+  throw new Error(`${key} must be on or off, got "${env[key]}"`);
 }
 
 function wholeNumber(env: Record<string, string | undefined>, key: string, dflt: number): number {
@@ -147,6 +159,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxStaleMs: wholeNumber(env, 'INNSIKT_MAX_STALE_MS', 10_000),
     ingestNice: niceness(env, 'INNSIKT_INGEST_NICE', 10),
     mergeBudgetMs: wholeNumber(env, 'INNSIKT_MERGE_BUDGET_MS', 10_000),
+    inbox: env.INNSIKT_INBOX ? path.resolve(env.INNSIKT_INBOX) : null,
+    serveWorker: onOff(env, 'INNSIKT_WORKER', true),
     env,
   };
 }
