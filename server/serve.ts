@@ -10,6 +10,9 @@
  * new result cache), and the old one is closed once the requests that were using it are done.
  * (Elasticsearch switches its aliases itself: its store is never replaced.)
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { type OpenIndex, openIndex } from '../indexes/open.ts';
 import { DataDir } from '../ingest/data-dir.ts';
@@ -17,6 +20,8 @@ import { ingestDemo } from '../ingest/demo.ts';
 import { shutdownExtractors } from '../ingest/extract/index.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/innsikt.js');
 
 /** How often (at most) a request checks whether the index file was replaced. */
 export const SWAP_CHECK_MS = 1000;
@@ -111,8 +116,10 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
   }
   ready = true;
   console.log(`Ready: open ${url}`);
+  const worker = config.serveWorker ? superviseWorker() : null;
 
   const stop = () => {
+    worker?.stop();
     server.close();
     void gen.store.close().finally(() => process.exit(0));
   };
@@ -123,10 +130,44 @@ export async function startServer(config: Config, opts: { demo?: boolean } = {})
     /** The store requests are served from now (it changes when the index file is replaced). */
     store: () => gen.store,
     close: () =>
-      new Promise<void>((r) =>
+      new Promise<void>((r) => {
+        worker?.stop();
         server.close(() => {
           void gen.store.close().then(() => r());
-        }),
-      ),
+        });
+      }),
+  };
+}
+
+/**
+ * The ingestion worker beside the server (INNSIKT_WORKER=on, the default): `innsikt worker` as
+ * a child process, so uploads and staff actions are worked off the request path, at the
+ * worker's low priority, and a document that crashes it cannot take the server down. When it
+ * dies it is started again (its interrupted job is queued again, or set aside after three
+ * crashes: ingest/queue.ts). It stops with the server: its stdin is our pipe.
+ */
+function superviseWorker(): { stop(): void } {
+  let child: ChildProcess | null = null;
+  let stopped = false;
+  let restarts = 0;
+  const start = () => {
+    const started = Date.now();
+    child = spawn(process.execPath, [BIN, 'worker'], { env: { ...process.env, INNSIKT_WORKER_PARENT: '1' }, stdio: ['pipe', 'inherit', 'inherit'] });
+    child.on('exit', (code, signal) => {
+      child = null;
+      if (stopped) return;
+      // A worker that keeps dying at once is restarted more slowly (at most every minute).
+      restarts = Date.now() - started > 60_000 ? 0 : restarts + 1;
+      const delay = Math.min(60_000, 500 * 2 ** restarts);
+      console.error(`[innsikt] the ingestion worker stopped (${signal ?? `exit ${code}`}); starting it again in ${Math.round(delay / 1000)} s`);
+      setTimeout(() => !stopped && start(), delay).unref();
+    });
+  };
+  start();
+  return {
+    stop() {
+      stopped = true;
+      child?.kill('SIGTERM');
+    },
   };
 }
