@@ -312,6 +312,9 @@ function usableTitle(t: string | null): string | undefined {
   if (s.length < 3) return undefined;
   if (/\.(docx?|xlsx?|pptx?|rtf|odt|pdf|txt|tmp|indd|qxd)$/i.test(s)) return undefined;
   if (/^(untitled|uten tittel|dokument\d*|document\d*|title|tittel|ingen tittel|unknown|pdf|pdf-fil|pdf file)$/i.test(s)) return undefined;
+  // A scanner's or camera's file name ("SKM_C36819092010551", "Scan_0042", "IMG_2031"): one
+  // word with a long run of digits names the device's counter, not the document.
+  if (!/\s/.test(s) && /\d{4,}/.test(s)) return undefined;
   return s;
 }
 
