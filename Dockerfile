@@ -1,7 +1,8 @@
 # The Innsiktsbanken image: the web server and the ingestion worker (docker-compose.yml).
-# Debian's Node 20 image has the C compiler better-sqlite3 and native/innsikt_fts.c need.
+# Debian's Node 20 image has the C compiler better-sqlite3 and native/innsikt_fts.c need;
+# poppler-utils and Tesseract with its Norwegian model read scanned pages (ingest/extract/ocr.ts).
 FROM node:20-bookworm-slim
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 make g++ poppler-utils && rm -rf /var/lib/apt/lists/*
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 make g++ poppler-utils tesseract-ocr tesseract-ocr-nor && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY scripts ./scripts

@@ -156,16 +156,23 @@ export function labelFor(p: JobPayload): string {
   }
 }
 
-/** host:pid, the owner of a claim. */
+const STARTED = Date.now().toString(36);
+
+/**
+ * host:pid:start, the owner of a claim. The start time tells a restarted container's worker
+ * (same host name, often the same pid) from the one that claimed the job before it died.
+ */
 export function workerName(pid = process.pid): string {
-  return `${os.hostname()}:${pid}`;
+  return `${os.hostname()}:${pid}:${STARTED}`;
 }
 
 function processGone(worker: string): boolean {
-  const i = worker.lastIndexOf(':');
-  if (worker.slice(0, i) !== os.hostname()) return false;
-  const pid = Number(worker.slice(i + 1));
+  const [host, pidText] = worker.split(':');
+  if (host !== os.hostname()) return false;
+  const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return true;
+  // Our own pid under another start time: we are that worker's successor.
+  if (pid === process.pid) return worker !== workerName();
   try {
     process.kill(pid, 0);
     return false;

@@ -35,7 +35,14 @@ describe('docker-compose.yml', () => {
   it('has the web server and the ingestion worker, on Elasticsearch, with their data on a volume', () => {
     for (const service of ['web', 'worker']) expect(compose).toMatch(new RegExp(`\\n  ${service}:\\n    <<: \\*innsikt`));
     expect(compose).toMatch(/command: \["node", "bin\/innsikt\.js", "serve"/);
-    expect(compose).toMatch(/bin\/innsikt\.js ingest \/inbox/);
+    // The worker works the queue and the inbox (read-write: files move to done/ and failed/).
+    expect(compose).toMatch(/command: \["node", "bin\/innsikt\.js", "worker"\]/);
+    expect(compose).toMatch(/INNSIKT_INBOX: \/inbox/);
+    expect(compose).toMatch(/- \.\/inbox:\/inbox\n/);
+    // The web server leaves the queue to it.
+    expect(compose).toMatch(/\n {2}web:\n[\s\S]*?INNSIKT_WORKER: "off"/);
+    // The image can OCR.
+    expect(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/tesseract-ocr tesseract-ocr-nor/);
     expect(compose).toMatch(/condition: service_healthy/);
     expect(compose).toMatch(/innsikt-data:\/data/);
   });
