@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue, MAX_ATTEMPTS, workerName } from '../ingest/queue.ts';
 import { tempDir } from './helpers.ts';
+import { dropEs, ES_SKIP, esEnv, openTestEs, testPrefix } from './es-harness.ts';
 import { HAS_OCR_TOOLS, scannedPdf } from './scan-fixture.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -260,6 +261,71 @@ describe.skipIf(!HAS_OCR_TOOLS)('the worker under kill -9', () => {
     expect(byId.get(1)).toBe('done');
     const status = await cli(['status', '--json'], e);
     expect(JSON.parse(status.stdout).queue.counts).toEqual({ queued: 0, running: 0, done: 2, failed: 0 });
+  });
+});
+
+describe.skipIf(ES_SKIP !== null || !HAS_OCR_TOOLS)(`two workers on one Elasticsearch${ES_SKIP ? ` (skipped: ${ES_SKIP})` : ''}`, () => {
+  it('share the queue (each job claimed once), survive a kill -9 and leave the index a clean run leaves', { timeout: 240_000 }, async () => {
+    const src = tempDir('innsikt-worker-es-src-');
+    const files: string[] = [];
+    for (const f of fs
+      .readdirSync(DEMO)
+      .filter((f) => f.endsWith('.pdf'))
+      .slice(8, 16)) {
+      fs.copyFileSync(path.join(DEMO, f), path.join(src, f));
+      files.push(path.join(src, f));
+    }
+    const scan = path.join(src, 'skannet-saksliste.pdf');
+    fs.writeFileSync(scan, await scannedPdf(path.join(DEMO, '2024-06-13-bydelsutvalget.pdf'), [{ scan: 1 }, { scan: 2 }]));
+    files.push(scan);
+    const cleanPrefix = testPrefix();
+    const sharedPrefix = testPrefix();
+    try {
+      const clean = env(tempDir(), esEnv(cleanPrefix));
+      const r = await cli(['ingest', ...files], clean);
+      expect(r.code, r.stderr).toBe(0);
+
+      const dir = tempDir();
+      const e = env(dir, esEnv(sharedPrefix));
+      expect((await cli(['ingest', '--queue', ...files], e)).code).toBe(0);
+      // Two workers at once; the first is killed while the scan is being read, then restarted.
+      const a = startWorker(e);
+      const b = startWorker(e);
+      const queueFile = path.join(dir, 'queue.sqlite');
+      const scanJob = files.length;
+      for (let t = 0; t < 2400; t++) {
+        const q = new JobQueue(queueFile);
+        const j = q.get(scanJob);
+        q.close();
+        if (j?.state === 'running' || j?.state === 'done') break;
+        await sleep(50);
+      }
+      a.child.kill('SIGKILL');
+      await a.exited;
+      const c = startWorker(e);
+      expect(await b.exited).toBe(0);
+      expect(await c.exited).toBe(0);
+      const q = new JobQueue(queueFile);
+      const jobs = q.list();
+      q.close();
+      expect(jobs.map((j) => j.state)).toEqual(files.map(() => 'done'));
+
+      const [x, y] = await Promise.all([cli(['status', '--json'], clean), cli(['status', '--json'], e)]);
+      const stats = (s: string) => {
+        const j = JSON.parse(s);
+        return { documents: j.documents, chunks: j.chunks, pages: j.pages };
+      };
+      expect(stats(y.stdout)).toEqual(stats(x.stdout));
+      expect(stats(y.stdout).documents).toBe(files.length);
+      for (const query of ['budsjett', 'Bydelsutvalget vedtak', 'skannet', 'protokoll']) {
+        const [m, n] = await Promise.all([cli(['search', query, '--json', '--limit', '20'], clean), cli(['search', query, '--json', '--limit', '20'], e)]);
+        const hits = (s: string) => (JSON.parse(s) as { results: { chunkId: string; score: number }[] }).results.map((h) => [h.chunkId, h.score]);
+        expect(hits(n.stdout), query).toEqual(hits(m.stdout));
+      }
+    } finally {
+      for (const prefix of [cleanPrefix, sharedPrefix]) await dropEs(await openTestEs(prefix)).catch(() => {});
+      fs.rmSync(src, { recursive: true, force: true });
+    }
   });
 });
 
