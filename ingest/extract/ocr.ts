@@ -171,6 +171,21 @@ export function readTesseractTsv(tsv: string): { text: string; confidence: numbe
   return { text, confidence: words ? Math.round((confSum / words) * 10) / 10 : null, words };
 }
 
+/**
+ * Pages being read at once in this process, over all documents: ingestion reads several files
+ * at a time, and each would otherwise start its own INNSIKT_OCR_WORKERS pages.
+ */
+let running = 0;
+const waiting: (() => void)[] = [];
+async function slot(limit: number): Promise<() => void> {
+  while (running >= limit) await new Promise<void>((r) => waiting.push(r));
+  running++;
+  return () => {
+    running--;
+    waiting.shift()?.();
+  };
+}
+
 /** Render one page and read it. */
 async function ocrPage(pdfFile: string, num: number, dir: string, s: Pick<OcrSettings, 'lang' | 'dpi' | 'pageTimeoutMs'>): Promise<OcrPage> {
   const t0 = performance.now();
@@ -208,7 +223,12 @@ export async function ocrPdfPages(pdf: string | Uint8Array, pages: number[], opt
     const worker = async () => {
       while (next < pages.length) {
         const i = next++;
-        out[i] = await ocrPage(file, pages[i], dir, s);
+        const release = await slot(s.workers);
+        try {
+          out[i] = await ocrPage(file, pages[i], dir, s);
+        } finally {
+          release();
+        }
         opts.onPage?.(out[i], ++done, pages.length);
       }
     };
