@@ -232,7 +232,8 @@ export class Worker {
         const target = freeName(dir, name);
         fs.renameSync(p.file, target);
         if (state === 'failed') fs.writeFileSync(`${target}.reason.txt`, `${error ?? 'failed'}\n`);
-      } else if (p.removeAfter) fs.rmSync(p.file, { force: true });
+      } else if (p.removeAfter && state === 'done') fs.rmSync(p.file, { force: true });
+      // A failed upload keeps its staged file, so that "Prøv igjen" (queue.retry) can read it again.
     } catch (err) {
       this.log(`[worker] could not move ${p.file}: ${(err as Error).message}`);
     }

@@ -54,6 +54,11 @@ export interface Config {
   inbox: string | null;
   /** Whether `innsikt serve` runs an ingestion worker beside it (INNSIKT_WORKER=on|off; default on). */
   serveWorker: boolean;
+  /**
+   * The largest file accepted, in bytes (INNSIKT_MAX_FILE_MB, default 200): web uploads are
+   * refused above it before they are read whole; extraction (ingest/extract) reads the same variable.
+   */
+  maxFileBytes: number;
   env: Record<string, string | undefined>;
 }
 
@@ -161,8 +166,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mergeBudgetMs: wholeNumber(env, 'INNSIKT_MERGE_BUDGET_MS', 10_000),
     inbox: env.INNSIKT_INBOX ? path.resolve(env.INNSIKT_INBOX) : null,
     serveWorker: onOff(env, 'INNSIKT_WORKER', true),
+    maxFileBytes: maxFileBytes(env),
     env,
   };
+}
+
+function maxFileBytes(env: Record<string, string | undefined>): number {
+  const mb = num(env, 'INNSIKT_MAX_FILE_MB', 200);
+  if (mb <= 0) throw new Error(`INNSIKT_MAX_FILE_MB must be above 0, got "${env.INNSIKT_MAX_FILE_MB}"`);
+  return Math.floor(mb * 1024 * 1024);
 }
 
 function llmConfig(env: Record<string, string | undefined>): LlmConfig {
