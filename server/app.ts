@@ -16,6 +16,7 @@ import { type SimilarDocument, similarDocuments } from '../indexes/similar.ts';
 import type { Store } from '../indexes/store.ts';
 import { type Facets, type Principal, PUBLIC_PRINCIPAL, type SearchFilters, type SearchMode } from '../indexes/types.ts';
 import type { DataDir } from '../ingest/data-dir.ts';
+import type { JobQueue } from '../ingest/queue.ts';
 import { DocumentPage } from '../views/document.tsx';
 import { ErrorPage } from '../views/errors.tsx';
 import { LoginPage } from '../views/login.tsx';
@@ -24,8 +25,10 @@ import { SearchPage, type SearchPageProps, SearchResults } from '../views/search
 import { Answerer } from './answer/answerer.ts';
 import { registerAnswerRoutes } from './answer/routes.ts';
 import { type Config, searchOptions } from './config.ts';
+import { OcrInfo } from './ocr-info.ts';
 import { lookupToken, principalFrom, TOKEN_COOKIE, UnknownTokenError } from './principal.ts';
 import { type ResultCache, resultCacheFor, resultKey } from './result-cache.ts';
+import { pendingJobsFor, queueFor, registerStaffRoutes } from './staff.ts';
 
 export interface AppContext {
   store: Store;
@@ -36,12 +39,16 @@ export interface AppContext {
   isReady: () => boolean;
   /** The search result cache; by default one as configured (server/result-cache.ts). */
   resultCache?: ResultCache;
+  /** The ingestion worker's job queue (uploads, staff actions); by default the data directory's. */
+  queue?: JobQueue;
 }
 
 /** A results page's data as cached: hits without their whole chunk text, and the facets. */
 interface PageResults {
   result: GroupedResponse;
   facets: Facets | null;
+  /** The OCR documents among the hits: id -> mean word confidence (server/ocr-info.ts). */
+  ocr?: Record<string, number | null>;
   /** The results partial, rendered once for this entry. */
   partial?: string;
 }
@@ -78,6 +85,9 @@ export function createApp(ctx: AppContext): Hono<Env> {
   const app = new Hono<Env>();
   const { store, embedder, config } = ctx;
   const results = ctx.resultCache ?? resultCacheFor(store, config);
+  const queue = ctx.queue ?? queueFor(ctx.dataDir);
+  // Read from silver, for documents an access-checked read has already given the caller.
+  const ocrInfo = new OcrInfo(ctx.dataDir);
 
   const pageHeaders = secureHeaders({
     contentSecurityPolicy: {
@@ -251,7 +261,9 @@ export function createApp(ctx: AppContext): Hono<Env> {
             // The results stand without facets (and are not cached).
             console.error(`[innsikt] facet counts failed for "${q}": ${(err as Error).stack ?? err}`);
           }
-          return { result: withoutText(result), facets };
+          // The hits are the caller's already: their silver says which were read by OCR.
+          const ocr = ocrInfo.forResults(result.groups.map((g) => g.best.documentId));
+          return { result: withoutText(result), facets, ocr };
         };
         const key = resultKey('page', principal, { q, mode: props.mode, page: props.page, sort: props.sort, typing, filters: props.filters });
         try {
@@ -260,11 +272,12 @@ export function createApp(ctx: AppContext): Hono<Env> {
             shows: (r) => r.result.groups.map((g) => g.best.documentId),
             redact: (r, revoked) => {
               const groups = r.result.groups.filter((g) => !revoked.has(g.best.documentId));
-              return groups.length === 0 ? null : { result: { ...r.result, groups }, facets: r.facets };
+              return groups.length === 0 ? null : { result: { ...r.result, groups }, facets: r.facets, ocr: r.ocr };
             },
           });
           props.result = cached.result;
           props.facets = cached.facets;
+          props.ocr = cached.ocr;
         } catch (err) {
           // htmx 4 swaps error responses too: answer with the results region and a message.
           console.error(`[innsikt] search failed for "${q}": ${(err as Error).stack ?? err}`);
@@ -307,7 +320,11 @@ export function createApp(ctx: AppContext): Hono<Env> {
     } catch (err) {
       console.error(`[innsikt] similar documents failed for ${doc.id}: ${(err as Error).message}`);
     }
-    return html(c, DocumentPage({ doc, q: c.req.query('q') ?? '', page, principal, meetings, passage, similar }));
+    // Silver only after the access-checked read above: per-page OCR confidence is not in the index.
+    const ocr = ocrInfo.get(doc.id);
+    const admin = principal.admin ? { pending: pendingJobsFor(queue, doc.id).map((j) => ({ id: j.id, kind: j.kind })) } : null;
+    if (admin) c.header('Cache-Control', 'private, no-store');
+    return html(c, DocumentPage({ doc, q: c.req.query('q') ?? '', page, principal, meetings, passage, similar, ocr, admin }));
   });
 
   app.get('/documents/:id/file', async (c) => {
@@ -364,6 +381,9 @@ export function createApp(ctx: AppContext): Hono<Env> {
     if (!meetings.length) return notFound(c, 'utvalget');
     return html(c, BodyPage({ body, meetings, principal: c.get('principal') }));
   });
+
+  // --- Staff: uploads, the job list, admins' document actions (server/staff.ts) -------------
+  registerStaffRoutes(app, { store, dataDir: ctx.dataDir, config, queue });
 
   // --- Signing in with an access token (staff) ----------------------------------------------
   app.get('/logg-inn', (c) => html(c, LoginPage({ principal: c.get('principal'), error: null })));

@@ -8,6 +8,8 @@ import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { SimilarDocument } from '../indexes/similar.ts';
 import type { StoredDocument } from '../indexes/store.ts';
 import type { DocumentMeeting, PageText, Principal } from '../indexes/types.ts';
+import type { JobKind } from '../ingest/queue.ts';
+import type { OcrPageInfo, OcrSummary } from '../server/ocr-info.ts';
 import { accessLabel, documentUrl, fileUrl, formatCount, formatDate, kindLabel, searchUrl } from './format.tsx';
 import { highlightParts, Marked, stemsFor } from './highlight.tsx';
 import { Layout } from './layout.tsx';
@@ -24,6 +26,113 @@ export interface DocumentPageProps {
   passage?: string | null;
   /** "Lignende dokumenter": the nearest documents the principal may read (indexes/similar.ts). */
   similar?: SimilarDocument[];
+  /** Pages read by OCR, from silver (server/ocr-info.ts); null when none was. */
+  ocr?: OcrSummary | null;
+  /** For admins only: the document's actions and its jobs still in the queue. Never rendered for others. */
+  admin?: { pending: { id: number; kind: JobKind }[] } | null;
+}
+
+/** 87.4 -> "87 %". */
+export const percent = (n: number) => `${Math.round(n)}\u00a0%`;
+
+/** "1–3, 5": page numbers as ranges. */
+export function pageRanges(nums: number[]): string {
+  const sorted = [...new Set(nums)].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    out.push(j > i ? `${sorted[i]}–${sorted[j]}` : String(sorted[i]));
+    i = j + 1;
+  }
+  return out.join(', ');
+}
+
+/** "OCR-lest · snittsikkerhet 87 %", which pages, and which are uncertain (flagged, never hidden). */
+function OcrNote(props: { ocr: OcrSummary; pageCount: number }) {
+  const { ocr } = props;
+  const nums = ocr.pages.map((p) => p.num).filter((n): n is number => n != null);
+  const low = ocr.pages.filter((p) => p.low && p.num != null).map((p) => p.num as number);
+  const which =
+    ocr.method === 'pdf-ocr' || (props.pageCount > 0 && nums.length >= props.pageCount) ? 'alle sider' : nums.length ? `side ${pageRanges(nums)}` : null;
+  return (
+    <div class="ocr-info">
+      <p>
+        <span class="merke-ocr">OCR-lest</span>
+        {ocr.confidence != null ? <span class="ocr-sikkerhet">{` snittsikkerhet ${percent(ocr.confidence)}`}</span> : null}
+      </p>
+      <p class="ocr-forklaring">
+        {`Teksten${which ? ` på ${which}` : ''} er lest maskinelt fra skannede sider (OCR) og kan inneholde feil. Sjekk mot originalen før du siterer.`}
+        {low.length ? ` Usikker tekst på ${low.length === 1 ? 'side' : 'sidene'} ${pageRanges(low)}.` : null}
+      </p>
+    </div>
+  );
+}
+
+function OcrPageBadges(props: { info: OcrPageInfo }) {
+  const { info } = props;
+  return (
+    <>
+      <span class="merke-ocr-side">{info.confidence != null ? `OCR ${percent(info.confidence)}` : 'OCR'}</span>
+      {info.low ? <span class="merke-usikker">usikker tekst</span> : null}
+    </>
+  );
+}
+
+const JOB_NAMES: Record<JobKind, string> = { ingest: 'innlesing', ocr: 'OCR', delete: 'sletting', access: 'endring av tilgang', reindex: 'reindeksering' };
+
+/**
+ * Admins' actions. Each one only queues a job (server/staff.ts): the worker is the only writer
+ * of the index and silver. The POST routes check for an admin themselves.
+ */
+function AdminPanel(props: { doc: StoredDocument; isPdf: boolean; pending: { id: number; kind: JobKind }[] }) {
+  const { doc } = props;
+  const base = `/documents/${encodeURIComponent(doc.id)}`;
+  return (
+    <details class="admin" open={props.pending.length > 0}>
+      <summary>Administrer dokumentet</summary>
+      {props.pending.length ? (
+        <p class="varsel varsel-ok">
+          {`Venter i køen: ${props.pending.map((j) => `${JOB_NAMES[j.kind] ?? j.kind} (jobb ${j.id})`).join(', ')}. `}
+          <a href="/innlesing">Se innlesing</a>
+        </p>
+      ) : null}
+      <form method="post" action={`${base}/tilgang`} class="admin-skjema">
+        <fieldset>
+          <legend>Endre tilgang</legend>
+          {(['public', 'internal', 'protected'] as const).map((a) => (
+            <label class="valg">
+              <input type="radio" name="access" value={a} checked={doc.access === a} />
+              {` ${accessLabel(a)}`}
+            </label>
+          ))}
+          <label for="admin-grupper">Grupper (for skjermet, kommaseparert)</label>
+          <input type="text" id="admin-grupper" name="groups" value={(doc.groups ?? []).join(', ')} />
+          <button type="submit" class="knapp-sekundaer">
+            Endre tilgang
+          </button>
+        </fieldset>
+      </form>
+      {props.isPdf ? (
+        <form method="post" action={`${base}/ocr`} class="admin-skjema">
+          <button type="submit" class="knapp-sekundaer">
+            Les på nytt med OCR
+          </button>
+          <span class="hjelp"> Leser originalen på nytt; skannede sider leses med OCR.</span>
+        </form>
+      ) : null}
+      <form method="post" action={`${base}/slett`} class="admin-skjema admin-slett">
+        <label class="valg">
+          <input type="checkbox" name="bekreft" value="ja" required />
+          {' Ja, slett dokumentet fra Innsiktsbanken (originalen og teksten)'}
+        </label>
+        <button type="submit" class="knapp-fare">
+          Slett dokument
+        </button>
+      </form>
+      <p class="hjelp">Endringene legges i kø og gjøres av innlesingen, vanligvis i løpet av sekunder.</p>
+    </details>
+  );
 }
 
 function Similar(props: { docs: SimilarDocument[] }) {
@@ -144,6 +253,7 @@ export function DocumentPage(p: DocumentPageProps): JSX.Element {
     access += ` (${doc.groups.join(', ')})`;
   }
   const numbered = sections.filter((s) => s.num != null);
+  const ocrPages = new Map((p.ocr?.pages ?? []).filter((x) => x.num != null).map((x) => [x.num as number, x]));
 
   return (
     <Layout title={title} principal={p.principal} q={q ?? ''}>
@@ -163,6 +273,8 @@ export function DocumentPage(p: DocumentPageProps): JSX.Element {
             <MetaRow label="Tilgang" value={access} />
           </tbody>
         </table>
+        {p.ocr ? <OcrNote ocr={p.ocr} pageCount={pageCount} /> : null}
+        {p.admin && p.principal.admin === true ? <AdminPanel doc={doc} isPdf={isPdf} pending={p.admin.pending} /> : null}
         {p.meetings?.length ? (
           <nav class="dokument-moter" aria-label="Møter i dokumentet">
             <ul>
@@ -190,8 +302,13 @@ export function DocumentPage(p: DocumentPageProps): JSX.Element {
             <ul>
               {numbered.map((s) => (
                 <li>
-                  <a href={`#${s.id}`} class={s.num === active ? 'aktiv' : undefined} aria-current={s.num === active ? 'true' : undefined}>
+                  <a
+                    href={`#${s.id}`}
+                    class={[s.num === active ? 'aktiv' : '', ocrPages.get(s.num as number)?.low ? 'usikker' : ''].filter(Boolean).join(' ') || undefined}
+                    aria-current={s.num === active ? 'true' : undefined}
+                  >
                     {String(s.num)}
+                    {ocrPages.get(s.num as number)?.low ? <span class="skjult"> (usikker tekst)</span> : null}
                   </a>
                 </li>
               ))}
@@ -214,6 +331,7 @@ export function DocumentPage(p: DocumentPageProps): JSX.Element {
                     {s.heading}
                   </h2>
                   {isActive ? <span class="side-merke">Fra søketreffet</span> : null}
+                  {s.num != null && ocrPages.has(s.num) ? <OcrPageBadges info={ocrPages.get(s.num)!} /> : null}
                   {isPdf && s.num != null ? (
                     <a class="side-pdf" href={fileUrl(doc.id, s.num)}>
                       {`Vis side ${s.num} i PDF`}

@@ -63,6 +63,11 @@ export function Layout(props: LayoutProps): JSX.Element {
               {props.q !== undefined ? <HeaderSearch q={props.q} /> : null}
               <AccessBadge principal={principal} />
               {internal ? (
+                <a href="/innlesing" class="innlesing-lenke">
+                  Innlesing
+                </a>
+              ) : null}
+              {internal ? (
                 <form action="/logg-ut" method="post" class="logg-ut">
                   <button type="submit" class="lenkeknapp">
                     Logg ut

@@ -57,6 +57,8 @@ export interface SearchPageProps {
   filters?: SearchFilters;
   /** Facet counts for the query (null: none, e.g. no query or an error). */
   facets?: Facets | null;
+  /** The hits' documents read by OCR: id -> mean word confidence (null: unknown). The "OCR" badge. */
+  ocr?: Record<string, number | null>;
 }
 
 export const EXAMPLE_QUERIES = ['budsjett 2025', 'lekeplass', 'Sak 45/24', 'levekår Tøyen', 'sykehjem', 'trafikksikkerhet Grønland'];
@@ -255,12 +257,29 @@ function MoreFromDocument(props: { group: DocumentGroup; q: string }) {
   );
 }
 
-function ResultItem(props: { group: DocumentGroup; q: string }) {
+/** "OCR" on a hit whose text was read from scanned pages, with the mean confidence as its title. */
+function OcrBadge(props: { confidence: number | null }) {
+  const c = props.confidence;
+  return (
+    <span class="merke-ocr" title={c != null ? `Lest med OCR, snittsikkerhet ${Math.round(c)} %` : 'Lest med OCR'}>
+      OCR
+      {c != null ? <span class="skjult">{` (snittsikkerhet ${Math.round(c)} %)`}</span> : null}
+    </span>
+  );
+}
+
+function ResultItem(props: { group: DocumentGroup; q: string; ocr?: number | null }) {
   const hit = props.group.best;
   return (
     <li class="treff">
       <h2 class="treff-tittel">
         <a href={documentUrl(hit.documentId, hit.page, props.q)}>{hit.title || hit.source || 'Uten tittel'}</a>
+        {props.ocr !== undefined ? (
+          <>
+            {' '}
+            <OcrBadge confidence={props.ocr} />
+          </>
+        ) : null}
       </h2>
       <HitMeta hit={hit} />
       {hit.item ? <ItemGlance item={hit.item} /> : null}
@@ -664,7 +683,7 @@ export function SearchResults(p: SearchPageProps): JSX.Element {
         {p.page === 1 ? <AnswerPanel q={q} mode={p.mode} filters={state.filters} /> : null}
         <ol class="treffliste" start={start} hx-ignore="">
           {result.groups.map((group) => (
-            <ResultItem group={group} q={q} />
+            <ResultItem group={group} q={q} ocr={p.ocr && Object.hasOwn(p.ocr, group.best.documentId) ? p.ocr[group.best.documentId] : undefined} />
           ))}
         </ol>
         <Pagination state={state} page={p.page} pages={pages} />
