@@ -10,7 +10,9 @@
  *
  * Sections: ingest (bulk protocols, end to end vs extraction alone), scale (in-process
  * latency per size, vector recall, index size), vector (quantisation and HNSW options),
- * memory (server start-up and RSS per size), http (autocannon under load while ingesting).
+ * memory (server start-up and RSS per size), http (autocannon under load while ingesting),
+ * backends, semantic, ocr (issue 15: character error rate, pages per minute and confidence of
+ * Tesseract on scanned protocols; runs when tesseract, pdftoppm and the shared corpus are there).
  *
  * Built indexes and every section's results are cached in BENCH_CACHE (default
  * /tmp/innsikt-bench). docs/benchmarks.md is rendered from all cached results, so figures of a
@@ -41,7 +43,7 @@ const list = (k: string, d: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-const SECTIONS = ['ingest', 'scale', 'vector', 'memory', 'http', 'backends', 'semantic'] as const;
+const SECTIONS = ['ingest', 'scale', 'vector', 'memory', 'http', 'backends', 'semantic', 'ocr'] as const;
 const REPORT_FILE = path.join(ROOT, 'docs/benchmarks.md');
 
 function version(pkg: string): string {
@@ -126,6 +128,13 @@ function targets(results: SectionResult[]): string[] {
       );
     }
   }
+  const o = get('ocr');
+  lines.push(
+    `| OCR character error rate ≤ 3% (mean per page, renders of text pages${o ? ` at ${o.chosenDpi} dpi` : ''}) | ${o ? `${fmt((o.cerMean as number) * 100, 3)}% (median ${fmt((o.cerMedian as number) * 100, 2)}%)` : '–'} | ${mark(o ? (o.cerMean as number) <= 0.03 : null)} |`,
+  );
+  lines.push(
+    `| every scanned bulk protocol has text after OCR | ${o ? `${o.scannedDocsWithText} of ${o.scannedDocs} (${fmt(o.pagesPerMinute as number, 1)} pages/min)` : '–'} | ${mark(o ? o.scannedDocsWithText === o.scannedDocs && o.scannedDocs === 24 : null)} |`,
+  );
   const m100 = get('memory', '100k');
   lines.push(`| server RSS ≤ 400 MB at 100k | ${m100 ? `${fmt(m100.rssMB as number, 0)} MB` : '–'} | ${mark(m100 ? (m100.rssMB as number) <= 400 : null)} |`);
   lines.push(
@@ -228,6 +237,7 @@ export function writeReport(): void {
     http: 'HTTP under load',
     backends: 'The two backends side by side',
     semantic: 'The semantic model (multilingual-e5-small, INNSIKT_EMBEDDER=e5)',
+    ocr: 'OCR of scanned protocols (Tesseract, issue 15)',
   };
   let last = '';
   for (const r of results) {
@@ -277,8 +287,13 @@ async function main() {
     .sort((a, b) => a - b);
   // The backends section needs an Elasticsearch node: it runs by default when one is configured.
   // The semantic section needs the e5 server (npm run embeddings:start): it runs by default when one answers.
+  // The OCR section needs tesseract, pdftoppm and the shared corpus: it runs by default when they are there.
   const e5Up = await e5Available();
-  const sections = list('BENCH_SECTIONS', SECTIONS.filter((s) => (s !== 'backends' || env.ELASTICSEARCH_URL) && (s !== 'semantic' || e5Up)).join(','));
+  const ocrUp = (await import('./ocr.ts')).ocrAvailable();
+  const sections = list(
+    'BENCH_SECTIONS',
+    SECTIONS.filter((s) => (s !== 'backends' || env.ELASTICSEARCH_URL) && (s !== 'semantic' || e5Up) && (s !== 'ocr' || ocrUp)).join(','),
+  );
   const repeat = intEnv('BENCH_REPEAT', 3);
   console.log(`Benchmarks: sections ${sections.join(', ')}; sizes ${sizes.map(sizeLabel).join(', ')}; cache ${CACHE_DIR}`);
   if (sections.includes('ingest')) {
@@ -313,6 +328,10 @@ async function main() {
         intEnv('BENCH_SEARCH_REPEAT', 3),
       ),
     );
+  }
+  if (sections.includes('ocr')) {
+    const { ocrSection } = await import('./ocr.ts');
+    await runSection('ocr', '', () => ocrSection());
   }
   // Last: it compares options with each other, and its graph builds take long.
   if (sections.includes('vector')) {
