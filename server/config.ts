@@ -3,6 +3,7 @@
  * is read first). The README's configuration table lists the same variables; keep them in step.
  */
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type IndexConfig, indexConfig } from '../indexes/config.ts';
@@ -124,7 +125,13 @@ export function parseTokens(spec: string | undefined): Map<string, Principal> {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-    const p: Principal = { id: `token:${token.slice(0, 4)}`, internal: false, groups: [] };
+    // The id names the token without revealing it, and two tokens that start alike stay two
+    // people (it owns queued jobs: who may retry them).
+    const p: Principal = {
+      id: `token:${token.slice(0, 4)}…${crypto.createHash('sha256').update(token).digest('hex').slice(0, 12)}`,
+      internal: false,
+      groups: [],
+    };
     for (const r of rights) {
       if (r === 'internal') p.internal = true;
       else if (r === 'admin') {

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 /**
  * Staff uploads and actions (issue 15, server/staff.ts) through `app.request()` against a real
  * data directory, a real SQLite store and a real job queue: who sees the staff page and the
@@ -32,7 +33,7 @@ const OTHER = 'annen-nokkel-0123456789';
 const GROUP = 'barnevern-nokkel-0123456789';
 const ADMIN = 'admin-nokkel-0123456789';
 const TOKENS = `${INTERNAL}=internal;${OTHER}=internal;${GROUP}=group:barnevern;${ADMIN}=admin`;
-const id = (token: string) => `token:${token.slice(0, 4)}`;
+const id = (token: string) => `token:${token.slice(0, 4)}…${crypto.createHash('sha256').update(token).digest('hex').slice(0, 12)}`;
 
 const EVIL = '<script>alert(1)</script><div hx-get="/admin">';
 const embedder = new LocalHashEmbedder();
