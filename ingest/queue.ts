@@ -38,7 +38,7 @@ export type JobPayload =
       force?: boolean;
       /** Inbox files: where the file goes when done (done/ or failed/ with a reason file). */
       inbox?: string;
-      /** Staged uploads and inbox copies are removed once the job is finished. */
+      /** A staged upload is removed once its job is done (a failed one keeps it for a retry). */
       removeAfter?: boolean;
     }
   | { kind: 'ocr'; documentId: string }
