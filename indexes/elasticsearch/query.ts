@@ -38,16 +38,54 @@ export interface Leaf {
 
 export const leafKey = (l: Leaf) => `${l.field}:${l.tokens.join(' ')}${l.near ? `~${l.near.join(' ')}` : ''}`;
 
-const nearSpan = (stems: string[]) => ({ span_near: { clauses: stems.map((s) => ({ span_term: { stems: s } })), slop: NEAR_DISTANCE, in_order: false } });
+/** The other parts of a NEAR part's group: the group less the part's word once (a word twice is its own other). */
+function nearOthers(l: Leaf): string[] {
+  const near = l.near ?? [];
+  const i = near.indexOf(l.tokens[0]);
+  return near.filter((_, j) => j !== i);
+}
+
+/**
+ * A NEAR part's instances that FTS5 counts, as a span query. FTS5 keeps every instance of a
+ * NEAR phrase that takes part in some match of the group: "scannet med feil brett (2fals
+ * brettet som 1fals)" gives brett 2, both within reach of feil. A span_within over the group's
+ * span_near counts fewer: Lucene's span_near gives one span per step of its leading part, not
+ * one per match, and the second brett falls outside it (brett 1). For two parts (all that
+ * decompounding makes, analysis/query.ts) FTS5's instances are those with the other part at
+ * most NEAR_DISTANCE tokens between: every instance, less those without the other part that
+ * close (the inner span_not: NEAR_DISTANCE + 1 positions either side). Lucene scores a
+ * span_not with its include's statistics, the part's own IDF (luceneIdfWords). With more parts
+ * one window must hold them all, which pairs cannot say: there the part inside the group's
+ * span_near, counting as above.
+ */
+function nearInstances(l: Leaf, boost: number): Query {
+  const b = boost === 1 ? {} : { boost };
+  const term = (t: string) => ({ span_term: { [l.field]: t } });
+  const others = nearOthers(l);
+  if (others.length !== 1) {
+    const big = { span_near: { clauses: (l.near ?? []).map(term), slop: NEAR_DISTANCE, in_order: false } };
+    return { span_within: { little: term(l.tokens[0]), big, ...b } };
+  }
+  const reach = NEAR_DISTANCE + 1;
+  const alone = { span_not: { include: term(l.tokens[0]), exclude: term(others[0]), pre: reach, post: reach } };
+  return { span_not: { include: term(l.tokens[0]), exclude: alone, ...b } };
+}
+
+/**
+ * The words whose IDFs Lucene sums for a leaf's clause, which the store's IDF boost divides by:
+ * a term's own, a phrase's words, a NEAR part's own (span_not: its include's statistics), or
+ * for a group of more than two parts its words (span_within: its big and little queries').
+ */
+export function luceneIdfWords(l: Leaf): string[] {
+  return l.near && nearOthers(l).length !== 1 ? [...new Set(l.near)] : l.tokens;
+}
 
 /** The boost of a leaf's clause (1 when not given). */
 export type IdfBoost = (leaf: Leaf) => number;
 
 export function leafQuery(l: Leaf, boost?: IdfBoost): Query {
   const b = (boost ? boost(l) : 1) * (l.field === 'exact' ? EXACT_SCALE : 1);
-  // The part's instances inside a window holding every part: Lucene counts them as FTS5 does
-  // (its IDF is the sum over the group's words, which the boost accounts for).
-  if (l.near) return { span_within: { little: { span_term: { [l.field]: l.tokens[0] } }, big: nearSpan(l.near), ...(b === 1 ? {} : { boost: b }) } };
+  if (l.near) return nearInstances(l, b);
   if (l.tokens.length === 1) return { term: { [l.field]: b === 1 ? l.tokens[0] : { value: l.tokens[0], boost: b } } };
   return { match_phrase: { [l.field]: { query: l.tokens.join(' '), ...(b === 1 ? {} : { boost: b }) } } };
 }

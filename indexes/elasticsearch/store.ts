@@ -71,7 +71,19 @@ import type {
 } from '../types.ts';
 import { accessFilter, type ChunkScope, readableScopes } from './access.ts';
 import { type BulkFailure, type BulkOp, bulk } from './bulk.ts';
-import { filterClauses, type IdfBoost, type Leaf, leafKey, leafQuery, leavesOf, matchQuery, type Query, rankedQuery, wordQuery } from './query.ts';
+import {
+  filterClauses,
+  type IdfBoost,
+  type Leaf,
+  leafKey,
+  leafQuery,
+  leavesOf,
+  luceneIdfWords,
+  matchQuery,
+  type Query,
+  rankedQuery,
+  wordQuery,
+} from './query.ts';
 import { chunkIndexBody, GENERATIONAL, type Generational, indexBody, Names, REPEAT, scopeOf } from './schema.ts';
 
 /** When to merge a chunk index again after a document left it (see the header). */
@@ -897,12 +909,12 @@ export class ElasticsearchStore implements Store {
   private async idfBoosts(q: ParsedQuery, principal: Principal, indices: string[], filter: Query[]): Promise<IdfBoost> {
     const scope = accessScope(principal);
     // Counted: every leaf as a plain term or phrase (FTS5 counts a NEAR part's rows as the
-    // word's), and every word Lucene sums for a phrase or a NEAR group.
+    // word's), and every word whose IDF Lucene sums for its clause.
     const want = new Map<string, Leaf>();
     const plain = (field: Leaf['field'], tokens: string[]): Leaf => ({ field, tokens });
     for (const l of leavesOf(q)) {
       want.set(leafKey(plain(l.field, l.tokens)), plain(l.field, l.tokens));
-      for (const t of [...(l.tokens.length > 1 ? l.tokens : []), ...(l.near ?? [])]) want.set(leafKey(plain(l.field, [t])), plain(l.field, [t]));
+      for (const t of luceneIdfWords(l)) want.set(leafKey(plain(l.field, [t])), plain(l.field, [t]));
     }
     const now = Date.now();
     const key = (k: string) => `${scope}\u0000${k}`;
@@ -929,8 +941,7 @@ export class ElasticsearchStore implements Store {
     const lucene = (n: number) => Math.log(1 + (N - n + 0.5) / (n + 0.5));
     const fts5 = (n: number) => Math.max(1e-6, Math.log((N - n + 0.5) / (n + 0.5)));
     return (l: Leaf) => {
-      // What Lucene sums: a term's IDF, a phrase's words', a NEAR group's words' (span queries).
-      const words = l.near ? [...new Set(l.near)] : l.tokens;
+      const words = luceneIdfWords(l);
       const luceneIdf = words.length === 1 ? lucene(df(l.field, words)) : words.reduce((sum, t) => sum + lucene(df(l.field, [t])), 0);
       return luceneIdf > 0 ? fts5(df(l.field, l.tokens)) / luceneIdf : 1;
     };
