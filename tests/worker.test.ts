@@ -9,8 +9,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue, MAX_ATTEMPTS, workerName } from '../ingest/queue.ts';
-import { tempDir } from './helpers.ts';
 import { dropEs, ES_SKIP, esEnv, openTestEs, testPrefix } from './es-harness.ts';
+import { tempDir } from './helpers.ts';
 import { HAS_OCR_TOOLS, scannedPdf } from './scan-fixture.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -41,6 +41,28 @@ function startWorker(e: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promi
   const child = spawn(process.execPath, [BIN, 'worker', '--once'], { env: e, stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { child, exited };
+}
+
+/** Copies of demo PDFs [from, to) in `dir`, with a scan of `pages` pages of another one inserted at `at`. */
+async function sourceFiles(dir: string, [from, to]: [number, number], scan: { name: string; from: string; pages: number; at: number }): Promise<string[]> {
+  const files = fs
+    .readdirSync(DEMO)
+    .filter((f) => f.endsWith('.pdf'))
+    .slice(from, to)
+    .map((f) => {
+      fs.copyFileSync(path.join(DEMO, f), path.join(dir, f));
+      return path.join(dir, f);
+    });
+  const file = path.join(dir, scan.name);
+  fs.writeFileSync(
+    file,
+    await scannedPdf(
+      path.join(DEMO, scan.from),
+      Array.from({ length: scan.pages }, (_, i) => ({ scan: i + 1 })),
+    ),
+  );
+  files.splice(scan.at, 0, file);
+  return files;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -131,17 +153,8 @@ describe.skipIf(!HAS_OCR_TOOLS)('the worker under kill -9', () => {
 
   beforeAll(async () => {
     src = tempDir('innsikt-worker-src-');
-    for (const f of fs
-      .readdirSync(DEMO)
-      .filter((f) => f.endsWith('.pdf'))
-      .slice(0, 8)) {
-      fs.copyFileSync(path.join(DEMO, f), path.join(src, f));
-      files.push(path.join(src, f));
-    }
-    // A scanned protocol (three image-only pages): OCR is the slow part a kill often lands in.
-    const scan = path.join(src, 'skannet-protokoll.pdf');
-    fs.writeFileSync(scan, await scannedPdf(path.join(DEMO, '2024-03-14-bydelsutvalget.pdf'), [{ scan: 1 }, { scan: 2 }, { scan: 3 }]));
-    files.splice(3, 0, scan);
+    // A scanned protocol (three image-only pages) fourth: OCR is the slow part a kill often lands in.
+    files.push(...(await sourceFiles(src, [0, 8], { name: 'skannet-protokoll.pdf', from: '2024-03-14-bydelsutvalget.pdf', pages: 3, at: 3 })));
   }, 60_000);
 
   afterAll(() => fs.rmSync(src, { recursive: true, force: true }));
@@ -267,17 +280,7 @@ describe.skipIf(!HAS_OCR_TOOLS)('the worker under kill -9', () => {
 describe.skipIf(ES_SKIP !== null || !HAS_OCR_TOOLS)(`two workers on one Elasticsearch${ES_SKIP ? ` (skipped: ${ES_SKIP})` : ''}`, () => {
   it('share the queue (each job claimed once), survive a kill -9 and leave the index a clean run leaves', { timeout: 240_000 }, async () => {
     const src = tempDir('innsikt-worker-es-src-');
-    const files: string[] = [];
-    for (const f of fs
-      .readdirSync(DEMO)
-      .filter((f) => f.endsWith('.pdf'))
-      .slice(8, 16)) {
-      fs.copyFileSync(path.join(DEMO, f), path.join(src, f));
-      files.push(path.join(src, f));
-    }
-    const scan = path.join(src, 'skannet-saksliste.pdf');
-    fs.writeFileSync(scan, await scannedPdf(path.join(DEMO, '2024-06-13-bydelsutvalget.pdf'), [{ scan: 1 }, { scan: 2 }]));
-    files.push(scan);
+    const files = await sourceFiles(src, [8, 16], { name: 'skannet-saksliste.pdf', from: '2024-06-13-bydelsutvalget.pdf', pages: 2, at: 8 });
     const cleanPrefix = testPrefix();
     const sharedPrefix = testPrefix();
     try {
