@@ -28,7 +28,7 @@ import { promisify } from 'node:util';
 import { seededRandom } from '../eval/metrics.ts';
 import { type OcrPage, ocrPdfPages, ocrSettings, readTesseractTsv } from '../ingest/extract/ocr.ts';
 import { BULK_DIR, CACHE_DIR, SHARED_CORPUS } from './corpus.ts';
-import { cpuSeconds, fmt, quantile, type SectionResult, type Table } from './report.ts';
+import { cpuSeconds, fmt, loadAvg, quantile, type SectionResult, type Table } from './report.ts';
 
 /** The bulk protocols with no text layer (tracker issue 15): 578 pages. */
 export const SCANNED_BULK = [
@@ -461,6 +461,7 @@ export async function ocrSection(): Promise<Omit<SectionResult, 'section' | 'siz
     const docs = only.length ? SCANNED_BULK.filter((d) => only.includes(d)) : SCANNED_BULK;
     log(`  OCR of ${docs.length} scanned bulk protocols at ${chosen} dpi, ${workers} workers ...`);
     const perDoc: { doc: string; pages: OcrPage[]; seconds: number; ppi: string }[] = [];
+    const load0 = loadAvg();
     const cpu0 = cpuSeconds();
     const t0 = performance.now();
     for (const doc of docs) {
@@ -477,7 +478,9 @@ export async function ocrSection(): Promise<Omit<SectionResult, 'section' | 'siz
     }
     const wall = (performance.now() - t0) / 1000;
     const cpu1 = cpuSeconds();
-    const cores = (cpu1.self - cpu0.self + cpu1.children - cpu0.children) / wall;
+    const load1 = loadAvg();
+    const cpuTotal = cpu1.self - cpu0.self + cpu1.children - cpu0.children;
+    const cores = cpuTotal / wall;
     const allPages = perDoc.flatMap((d) => d.pages);
     fs.mkdirSync(path.join(CACHE_DIR, 'ocr'), { recursive: true });
     for (const d of perDoc) fs.writeFileSync(path.join(CACHE_DIR, 'ocr', `${d.doc}-${chosen}dpi.json`), JSON.stringify(d.pages));
@@ -497,6 +500,12 @@ export async function ocrSection(): Promise<Omit<SectionResult, 'section' | 'siz
           `${fmt(quantile(ms, 0.5) / 1000, 2)} / ${fmt(quantile(ms, 0.95) / 1000, 2)} / ${fmt(Math.max(...ms) / 1000, 2)}`,
         ],
         ['CPU cores used (this process and its pdftoppm and tesseract children)', fmt(cores, 2)],
+        ['CPU seconds per page', fmt(cpuTotal / allPages.length, 2)],
+        [
+          `pages per minute with all ${workers} workers on free cores (estimate: ${workers} × 60 / CPU seconds per page)`,
+          fmt((Math.min(workers, os.availableParallelism()) * 60) / (cpuTotal / allPages.length), 1),
+        ],
+        ['load average (1 / 5 / 15 min) before / after: other work on the machine', `${load0.join(' / ')} → ${load1.join(' / ')}`],
         ['documents with text after OCR', `${perDoc.filter((d) => d.pages.some((p) => p.words > 0)).length} of ${perDoc.length}`],
         [
           'mean word confidence per document: min / median / max',
@@ -595,6 +604,7 @@ export async function ocrSection(): Promise<Omit<SectionResult, 'section' | 'siz
         cerOrderFreeMean: s.orderFreeMean,
         cerPages: at(chosen).length,
         pagesPerMinute: ppm,
+        cpuSecondsPerPage: cpuTotal / allPages.length,
         secondsPerPageP50: quantile(ms, 0.5) / 1000,
         secondsPerPageP95: quantile(ms, 0.95) / 1000,
         scannedDocs: perDoc.length,
