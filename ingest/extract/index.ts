@@ -250,7 +250,7 @@ async function extractPdf(data: Uint8Array, opts: ExtractOptions, original: stri
 
 /**
  * OCR of the given pages, through a cache of pages already read (by the PDF's SHA-256, the
- * language and the resolution): a job that is stopped half-way (kill -9, a crash) resumes at
+ * language, the resolution and the page segmentation mode): a job that is stopped half-way (kill -9, a crash) resumes at
  * the next unread page, and re-ingesting or re-extracting the same bytes reads nothing again.
  */
 async function ocrCached(
@@ -265,7 +265,7 @@ async function ocrCached(
   if (cacheDir) {
     const bytes = typeof original === 'string' ? await readFile(original) : original;
     const sha = createHash('sha256').update(bytes).digest('hex');
-    cacheFile = path.join(cacheDir, `${sha}.${settings.lang.replace(/[^a-z0-9+_-]/gi, '_')}.${settings.dpi}.json`);
+    cacheFile = path.join(cacheDir, `${sha}.${settings.lang.replace(/[^a-z0-9+_-]/gi, '_')}.${settings.dpi}.psm${settings.psm}.json`);
     try {
       const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, { text: string; confidence: number | null }>;
       for (const n of nums) if (cached[n]) got.set(n, cached[n]);

@@ -11,6 +11,9 @@
  *   INNSIKT_OCR                 on (default) | off: off leaves scanned pages without text, as before
  *   INNSIKT_OCR_LANG            Tesseract languages (default "nor"; e.g. "nor+eng")
  *   INNSIKT_OCR_DPI             render resolution (default 300)
+ *   INNSIKT_OCR_PSM             Tesseract's page segmentation mode (default 4: one column of text
+ *                               of variable sizes; measured against 3, fully automatic, in
+ *                               docs/benchmarks.md: it keeps table rows and framed figures whole)
  *   INNSIKT_OCR_WORKERS         pages read at once (default min(2, cores))
  *   INNSIKT_OCR_PAGE_TIMEOUT_MS per page, render and read together (default 120000)
  *   INNSIKT_OCR_MIN_CONFIDENCE  mean word confidence (0-100) below which a page is flagged (default 60)
@@ -34,6 +37,7 @@ export interface OcrPage {
 export interface OcrOptions {
   lang?: string;
   dpi?: number;
+  psm?: number;
   workers?: number;
   pageTimeoutMs?: number;
   /** Called after every page, in completion order. */
@@ -44,6 +48,7 @@ export interface OcrSettings {
   enabled: boolean;
   lang: string;
   dpi: number;
+  psm: number;
   workers: number;
   pageTimeoutMs: number;
   minConfidence: number;
@@ -61,10 +66,20 @@ export function ocrSettings(env: NodeJS.ProcessEnv = process.env): OcrSettings {
     enabled: flag === 'on' || flag === '1' || flag === 'true',
     lang: env.INNSIKT_OCR_LANG?.trim() || 'nor',
     dpi: Math.round(envNumber('INNSIKT_OCR_DPI', 300, env)),
+    psm: pageSegmentation(env.INNSIKT_OCR_PSM),
     workers: Math.max(1, Math.round(envNumber('INNSIKT_OCR_WORKERS', Math.min(2, os.availableParallelism()), env))),
     pageTimeoutMs: envNumber('INNSIKT_OCR_PAGE_TIMEOUT_MS', 120_000, env),
     minConfidence: envNumber('INNSIKT_OCR_MIN_CONFIDENCE', 60, env),
   };
+}
+
+/** Tesseract's modes that read a page's text (0 only detects orientation, 2 is not implemented). */
+function pageSegmentation(v: string | undefined): number {
+  if (v === undefined || v.trim() === '') return 4;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 13 || n === 2)
+    throw new Error(`INNSIKT_OCR_PSM must be a Tesseract page segmentation mode from 1 to 13 (not 2), not "${v}"`);
+  return n;
 }
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
@@ -93,14 +108,14 @@ function missingTools(cmd: string): string {
   );
 }
 
-let checked: Promise<void> | null = null;
-let checkedLang = '';
+/** Per language setting: a check that failed is forgotten, so that installing the model helps at once. */
+const checks = new Map<string, Promise<void>>();
 
 /** Throws a clear ExtractionError unless pdftoppm and Tesseract with the languages are installed. */
 export function checkOcrTools(lang: string): Promise<void> {
-  if (checked && checkedLang === lang) return checked;
-  checkedLang = lang;
-  checked = (async () => {
+  const known = checks.get(lang);
+  if (known) return known;
+  const checked = (async () => {
     await run('pdftoppm', ['-v'], 10_000).catch((err) => {
       if (err instanceof ExtractionError) throw err;
     });
@@ -122,7 +137,10 @@ export function checkOcrTools(lang: string): Promise<void> {
       );
     }
   })();
-  checked.catch(() => (checked = null));
+  checks.set(lang, checked);
+  checked.catch(() => {
+    if (checks.get(lang) === checked) checks.delete(lang);
+  });
   return checked;
 }
 
@@ -187,14 +205,14 @@ async function slot(limit: number): Promise<() => void> {
 }
 
 /** Render one page and read it. */
-async function ocrPage(pdfFile: string, num: number, dir: string, s: Pick<OcrSettings, 'lang' | 'dpi' | 'pageTimeoutMs'>): Promise<OcrPage> {
+async function ocrPage(pdfFile: string, num: number, dir: string, s: Pick<OcrSettings, 'lang' | 'dpi' | 'psm' | 'pageTimeoutMs'>): Promise<OcrPage> {
   const t0 = performance.now();
   const base = path.join(dir, `p${num}`);
   await run('pdftoppm', ['-r', String(s.dpi), '-gray', '-png', '-f', String(num), '-l', String(num), '-singlefile', pdfFile, base], s.pageTimeoutMs);
   const png = `${base}.png`;
   try {
     const left = Math.max(1000, s.pageTimeoutMs - (performance.now() - t0));
-    const tsv = await run('tesseract', [png, '-', '-l', s.lang, '--psm', '3', 'tsv'], left);
+    const tsv = await run('tesseract', [png, '-', '-l', s.lang, '--psm', String(s.psm), 'tsv'], left);
     return { num, ...readTesseractTsv(tsv), ms: Math.round(performance.now() - t0) };
   } finally {
     await fs.rm(png, { force: true });
@@ -203,11 +221,12 @@ async function ocrPage(pdfFile: string, num: number, dir: string, s: Pick<OcrSet
 
 /**
  * OCR the given (1-based) pages of a PDF, given as a file or as its bytes. Pages are returned
- * in page order; one page failing (a timeout) fails the whole call, so that a document is
+ * in the order given; one page failing (a timeout) fails the whole call, so that a document is
  * never stored with pages silently missing.
  */
 export async function ocrPdfPages(pdf: string | Uint8Array, pages: number[], opts: OcrOptions = {}): Promise<OcrPage[]> {
   const s = { ...ocrSettings(), ...stripUndefined(opts) };
+  s.workers = Math.max(1, Math.round(s.workers));
   await checkOcrTools(s.lang);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'innsikt-ocr-'));
   try {
