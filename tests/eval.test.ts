@@ -127,7 +127,8 @@ for (const def of SETS) {
       store = await buildIndex(set.docs, embedder);
       for (const mode of MODES) summaries.set(mode, summarize((await runQueries(store, embedder, set, mode, defaultSearchOptions())).scores));
       console.log(formatTable(MODES.map((m) => ({ name: `${def.id} ${m}`, s: summaries.get(m)! }))));
-    });
+      // Cold, the real and blind sets OCR the 578 scanned bulk pages first (10-15 min on two cores).
+    }, 3_600_000);
     afterAll(async () => store?.close());
 
     it('judges files and pages that exist in the set', () => {
