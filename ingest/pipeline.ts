@@ -192,9 +192,7 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions, 
         return result;
       }
       // Same bytes, new access: change it everywhere at once, and in silver too.
-      await ctx.store.setAccess(id, access, groups);
-      const staged = ctx.dataDir.stageSilver({ ...silverNow, access, groups });
-      staged.commit();
+      await changeAccess(ctx, id, access, groups);
       result.status = 'ok';
       return result;
     }
@@ -284,6 +282,20 @@ export async function ingestPaths(inputs: string[], ctx: IngestContext, opts: In
   const concurrency = Math.max(1, opts.concurrency ?? 3);
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
   return results.concat(ordered);
+}
+
+/**
+ * Change a document's access in the index and in silver, without reading it again (a re-ingest
+ * of the same bytes with new access, or a staff action through the worker). False when the
+ * document is in neither.
+ */
+export async function changeAccess(ctx: Pick<IngestContext, 'store' | 'dataDir'>, id: string, access: AccessLevel, groups: string[]): Promise<boolean> {
+  if (access === 'protected' && groups.length === 0) throw new Error('access "protected" needs at least one group');
+  const g = access === 'protected' ? groups : [];
+  const changed = await ctx.store.setAccess(id, access, g);
+  const silver = ctx.dataDir.readSilver(id);
+  if (silver) ctx.dataDir.stageSilver({ ...silver, access, groups: g }).commit();
+  return changed || silver !== null;
 }
 
 /** Remove a document from the index and its silver file. Bronze stays (content-addressed). */

@@ -13,11 +13,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type OpenIndex, openIndex } from '../indexes/open.ts';
-import type { AccessLevel } from '../indexes/types.ts';
 import type { Config } from '../server/config.ts';
 import { DataDir, documentIdFor } from './data-dir.ts';
 import { mediaTypeFor } from './extract/index.ts';
-import { deleteDocument, type IngestResult, ingestFile } from './pipeline.ts';
+import { changeAccess, deleteDocument, type IngestResult, ingestFile } from './pipeline.ts';
 import { HEARTBEAT_MS, type Job, type JobPayload, JobQueue, workerName } from './queue.ts';
 import { reindex } from './reindex.ts';
 
@@ -51,16 +50,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
       { once: true },
     );
   });
-
-/** Change a document's access in the index and in silver (a staff action). */
-export async function changeAccess(idx: Pick<OpenIndex, 'store'>, dataDir: DataDir, id: string, access: AccessLevel, groups: string[]): Promise<boolean> {
-  if (access === 'protected' && groups.length === 0) throw new Error('access "protected" needs at least one group');
-  const g = access === 'protected' ? groups : [];
-  const changed = await idx.store.setAccess(id, access, g);
-  const silver = dataDir.readSilver(id);
-  if (silver) dataDir.stageSilver({ ...silver, access, groups: g }).commit();
-  return changed || silver !== null;
-}
 
 export class Worker {
   readonly name = workerName();
@@ -209,7 +198,7 @@ export class Worker {
         return { state: existed ? 'done' : 'failed', result: { deleted: existed }, error: existed ? null : `no document ${p.documentId}` };
       }
       case 'access': {
-        const ok = await changeAccess(idx, this.dataDir, p.documentId, p.access, p.groups);
+        const ok = await changeAccess({ store: idx.store, dataDir: this.dataDir }, p.documentId, p.access, p.groups);
         return { state: ok ? 'done' : 'failed', result: { access: p.access, groups: p.groups }, error: ok ? null : `no document ${p.documentId}` };
       }
       case 'reindex': {
