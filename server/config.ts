@@ -11,6 +11,7 @@ import { embedderFamily } from '../indexes/embeddings/index.ts';
 import { legWeightsFor } from '../indexes/fusion.ts';
 import { minSimilarityFor } from '../indexes/search.ts';
 import { ACCESS_LEVELS, type AccessLevel, type Principal } from '../indexes/types.ts';
+import { maxFileBytes } from '../ingest/extract/index.ts';
 
 let dotenvLoaded = false;
 export function loadDotenv(): void {
@@ -173,15 +174,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mergeBudgetMs: wholeNumber(env, 'INNSIKT_MERGE_BUDGET_MS', 10_000),
     inbox: env.INNSIKT_INBOX ? path.resolve(env.INNSIKT_INBOX) : null,
     serveWorker: onOff(env, 'INNSIKT_WORKER', true),
-    maxFileBytes: maxFileBytes(env),
+    maxFileBytes: checkedMaxFileBytes(env),
     env,
   };
 }
 
-function maxFileBytes(env: Record<string, string | undefined>): number {
-  const mb = num(env, 'INNSIKT_MAX_FILE_MB', 200);
-  if (mb <= 0) throw new Error(`INNSIKT_MAX_FILE_MB must be above 0, got "${env.INNSIKT_MAX_FILE_MB}"`);
-  return Math.floor(mb * 1024 * 1024);
+/** Extraction's limit (ingest/extract maxFileBytes), refused at start-up when it is not a positive number. */
+function checkedMaxFileBytes(env: Record<string, string | undefined>): number {
+  if (num(env, 'INNSIKT_MAX_FILE_MB', 200) <= 0) throw new Error(`INNSIKT_MAX_FILE_MB must be above 0, got "${env.INNSIKT_MAX_FILE_MB}"`);
+  return maxFileBytes(env);
 }
 
 function llmConfig(env: Record<string, string | undefined>): LlmConfig {

@@ -7,7 +7,7 @@
  * again; this is the early, explainable refusal.
  */
 import path from 'node:path';
-import { mediaTypeFor } from '../ingest/extract/index.ts';
+import { hasPdfHeader, mediaTypeFor } from '../ingest/extract/index.ts';
 
 /** A refusal: the HTTP status and the message in both languages. */
 export interface Refusal {
@@ -16,15 +16,13 @@ export interface Refusal {
   en: string;
 }
 
-/** Where a PDF's header may start (PDF readers look this far, past junk some scanners write). */
-const PDF_HEADER_WITHIN = 1024;
 /** Bytes looked at to tell text from binary and to find an HTML tag. */
 const SNIFF_BYTES = 64 * 1024;
 
 /** What the first bytes look like, as "et ZIP-arkiv (…)" / "a ZIP archive (…)", or null when they say nothing. */
 function binaryKind(b: Uint8Array): { no: string; en: string } | null {
   const starts = (...sig: number[]) => sig.every((x, i) => b[i] === x);
-  if (indexOf(b, '%PDF-', PDF_HEADER_WITHIN) >= 0) return { no: 'en PDF', en: 'a PDF' };
+  if (hasPdfHeader(b)) return { no: 'en PDF', en: 'a PDF' };
   if (starts(0x50, 0x4b, 0x03, 0x04) || starts(0x50, 0x4b, 0x05, 0x06))
     return { no: 'et ZIP-arkiv (for eksempel et Word- eller Excel-dokument, .docx/.xlsx)', en: 'a ZIP archive (for example a .docx or .xlsx document)' };
   if (starts(0xd0, 0xcf, 0x11, 0xe0)) return { no: 'et eldre Office-dokument (.doc/.xls/.ppt)', en: 'an old Office document (.doc/.xls/.ppt)' };
@@ -39,15 +37,6 @@ function binaryKind(b: Uint8Array): { no: string; en: string } | null {
   if (starts(0x37, 0x7a, 0xbc, 0xaf)) return { no: 'et komprimert arkiv (7z)', en: 'a compressed archive (7z)' };
   if (starts(0x7b, 0x5c, 0x72, 0x74, 0x66)) return { no: 'et RTF-dokument', en: 'an RTF document' };
   return null;
-}
-
-function indexOf(b: Uint8Array, ascii: string, within: number): number {
-  const end = Math.min(b.length, within) - ascii.length;
-  outer: for (let i = 0; i <= end; i++) {
-    for (let j = 0; j < ascii.length; j++) if (b[i + j] !== ascii.charCodeAt(j)) continue outer;
-    return i;
-  }
-  return -1;
 }
 
 /**
@@ -98,7 +87,7 @@ export function checkUpload(name: string, bytes: Uint8Array, maxBytes: number): 
     };
   }
   if (type === 'application/pdf') {
-    if (indexOf(bytes, '%PDF-', PDF_HEADER_WITHIN) < 0) return lookedLike('en PDF', 'a PDF');
+    if (!hasPdfHeader(bytes)) return lookedLike('en PDF', 'a PDF');
     return null;
   }
   // Text, Markdown, HTML: no binary format's signature, and text bytes.

@@ -70,8 +70,9 @@ export function mediaTypeFor(filePath: string): string | null {
   return MEDIA_TYPES[path.extname(filePath).toLowerCase()] ?? null;
 }
 
-function maxFileBytes(): number {
-  const v = Number(process.env.INNSIKT_MAX_FILE_MB);
+/** The largest file accepted (INNSIKT_MAX_FILE_MB, default 200), in bytes: extraction's and the upload page's limit. */
+export function maxFileBytes(env: Record<string, string | undefined> = process.env): number {
+  const v = Number(env.INNSIKT_MAX_FILE_MB);
   const mb = Number.isFinite(v) && v > 0 ? v : 200;
   return Math.floor(mb * 1024 * 1024);
 }
@@ -159,9 +160,17 @@ export async function shutdownExtractors(): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // PDF
 
+/** Where a PDF's header may start: PDF readers look this far, past junk some scanners write. */
+const PDF_HEADER_WITHIN = 1024;
+
+/** Whether the bytes carry a PDF header (%PDF-) within their first kilobyte. */
+export function hasPdfHeader(data: Uint8Array): boolean {
+  return new TextDecoder('latin1').decode(data.subarray(0, PDF_HEADER_WITHIN)).includes('%PDF-');
+}
+
 function describeNonPdf(data: Uint8Array): string | null {
-  const head = new TextDecoder('latin1').decode(data.subarray(0, 1024));
-  if (head.includes('%PDF-')) return null;
+  if (hasPdfHeader(data)) return null;
+  const head = new TextDecoder('latin1').decode(data.subarray(0, PDF_HEADER_WITHIN));
   const t = head.trimStart().toLowerCase();
   if (t.startsWith('<!doctype html') || t.startsWith('<html') || t.includes('<head') || t.includes('<body')) {
     return 'it looks like an HTML page (perhaps a login or error page saved instead of the document)';
