@@ -210,7 +210,7 @@ async function ingestOne(file: string, ctx: IngestContext, opts: IngestOptions, 
     }
 
     const extraction = await extractBuffer(data, mediaType, {
-      ocr: { cacheDir: ctx.dataDir.ocrCacheDir, onPage: opts.onProgress && ((d, t) => opts.onProgress?.(file, `OCR ${d}/${t} pages`)) },
+      ocr: { cacheDir: ctx.dataDir.ocrCacheDir, sha256: hash, onPage: opts.onProgress && ((d, t) => opts.onProgress?.(file, `OCR ${d}/${t} pages`)) },
     });
     const pages = extraction.pages;
     ctx.dataDir.writeBronze(hash, path.extname(sourceName).toLowerCase(), data, {

@@ -53,7 +53,12 @@ export interface ExtractOptions {
   /** Per-file timeout for PDF parsing; default INNSIKT_EXTRACT_TIMEOUT_MS or 60 s. */
   timeoutMs?: number;
   /** OCR of scanned pages; default: as INNSIKT_OCR_* say (ocr.ts), without a cache. */
-  ocr?: { enabled?: boolean; cacheDir?: string | null; onPage?: (done: number, total: number) => void };
+  ocr?: {
+    enabled?: boolean;
+    cacheDir?: string | null;
+    onPage?: (done: number, total: number) => void /** The file's SHA-256 when the caller has it (the cache key). */;
+    sha256?: string;
+  };
 }
 
 const MEDIA_TYPES: Record<string, string> = {
@@ -202,7 +207,7 @@ async function extractPdf(data: Uint8Array, opts: ExtractOptions, original: stri
   const scanned = pages.filter((p) => p.num !== null && (p.text.trim() === '' || garbled.has(p.num))).map((p) => p.num as number);
   let ocrCount = 0;
   if (ocrOn && scanned.length > 0) {
-    const read = await ocrCached(original, scanned, settings, opts.ocr?.cacheDir ?? null, opts.ocr?.onPage);
+    const read = await ocrCached(original, scanned, settings, opts.ocr?.cacheDir ?? null, opts.ocr?.onPage, opts.ocr?.sha256);
     const low: number[] = [];
     for (const page of pages) {
       const r = page.num === null ? undefined : read.get(page.num);
@@ -268,12 +273,16 @@ async function ocrCached(
   settings: ReturnType<typeof ocrSettings>,
   cacheDir: string | null,
   onPage?: (done: number, total: number) => void,
+  knownSha?: string,
 ): Promise<Map<number, { text: string; confidence: number | null }>> {
   const got = new Map<number, { text: string; confidence: number | null }>();
   let cacheFile: string | null = null;
   if (cacheDir) {
-    const bytes = typeof original === 'string' ? await readFile(original) : original;
-    const sha = createHash('sha256').update(bytes).digest('hex');
+    const sha =
+      knownSha ??
+      createHash('sha256')
+        .update(typeof original === 'string' ? await readFile(original) : original)
+        .digest('hex');
     cacheFile = path.join(cacheDir, `${sha}.${settings.lang.replace(/[^a-z0-9+_-]/gi, '_')}.${settings.dpi}.psm${settings.psm}.json`);
     try {
       const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, { text: string; confidence: number | null }>;
