@@ -242,6 +242,8 @@ export class JobQueue {
   recover(now = Date.now()): { requeued: Job[]; failed: Job[] } {
     const requeued: Job[] = [];
     const failed: Job[] = [];
+    // An idle worker asks every second: without running jobs, no write lock is taken.
+    if (!this.db.prepare(`SELECT 1 FROM jobs WHERE state = 'running' LIMIT 1`).get()) return { requeued, failed };
     const tx = this.db.transaction(() => {
       const running = this.db.prepare(`SELECT * FROM jobs WHERE state = 'running'`).all() as Row[];
       for (const r of running) {
