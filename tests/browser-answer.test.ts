@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, CHROMIUM, type DemoServer, HAS_CHROMIUM, launchChromium, RESULT_ITEMS, ROOT, startDemoServer } from './browser-harness.ts';
+import { ARTIFACTS, CHROMIUM, type DemoServer, HAS_CHROMIUM, launchChromium, PageProblems, RESULT_ITEMS, ROOT, startDemoServer } from './browser-harness.ts';
 import { tempDir } from './helpers.ts';
 import { type LlmServer, startLlmServer } from './llm-server.ts';
 
@@ -31,18 +31,10 @@ let demo: DemoServer | null = null;
 let base: string;
 let browser: Browser | null = null;
 let llm: LlmServer;
-let problems: string[] = [];
+const problems = new PageProblems();
 
-async function newPage(label: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nb-NO' });
-  const page = await context.newPage();
-  page.on('pageerror', (err) => problems.push(`[${label}] pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    if (/favicon/i.test(msg.text()) || /favicon/i.test(msg.location()?.url ?? '')) return;
-    problems.push(`[${label}] console.error: ${msg.text()} (${msg.location()?.url ?? ''})`);
-  });
-  return { context, page };
+function newPage(label: string): Promise<{ context: BrowserContext; page: Page }> {
+  return problems.newPage(browser!, label);
 }
 
 const searchUrl = (q: string) => `${base}/?q=${encodeURIComponent(q)}`;
@@ -92,9 +84,7 @@ describe.skipIf(!HAS_CHROMIUM)('summary panel in a browser', () => {
   }, 30_000);
 
   afterEach(() => {
-    const found = problems;
-    problems = [];
-    expect(found, 'page errors / console errors').toEqual([]);
+    expect(problems.take(), 'page errors / console errors').toEqual([]);
   });
 
   it('streams the summary in order, then shows the checked answer with citations to the right pages', async () => {

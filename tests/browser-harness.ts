@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { tempDir } from './helpers.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -85,4 +85,45 @@ export async function startDemoServer(env: Record<string, string> = {}, prefix =
     await new Promise((r) => setTimeout(r, 200));
   }
   return { base, dataDir, log: () => log, stop };
+}
+
+/** A console error the test asked for: the browser's line for this status on this path (a 404 of a deleted document). */
+export interface ExpectedError {
+  status: number;
+  path: RegExp;
+}
+
+/** Page errors and console errors of every page a suite opens (favicon requests aside), checked after each test. */
+export class PageProblems {
+  private found: string[] = [];
+
+  watch(page: Page, label: string, expected: ExpectedError[] = []): Page {
+    page.on('pageerror', (err) => this.found.push(`[${label}] pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error') return;
+      const text = msg.text();
+      const url = msg.location()?.url ?? '';
+      if (/favicon/i.test(text) || /favicon/i.test(url)) return;
+      if (expected.some((e) => text.includes(`status of ${e.status}`) && e.path.test(new URL(url, 'http://x').pathname))) return;
+      this.found.push(`[${label}] console.error: ${text} (${url})`);
+    });
+    return page;
+  }
+
+  /** A new context (desktop size, Norwegian) and a watched page in it. */
+  async newPage(
+    browser: Browser,
+    label: string,
+    opts: { context?: BrowserContextOptions; expected?: ExpectedError[] } = {},
+  ): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nb-NO', ...opts.context });
+    return { context, page: this.watch(await context.newPage(), label, opts.expected) };
+  }
+
+  /** What was found since the last call. */
+  take(): string[] {
+    const found = this.found;
+    this.found = [];
+    return found;
+  }
 }

@@ -16,7 +16,17 @@ import path from 'node:path';
 import PDFDocument from 'pdfkit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, CHROMIUM, type DemoServer, HAS_CHROMIUM, launchChromium, RESULT_ITEMS, startDemoServer } from './browser-harness.ts';
+import {
+  ARTIFACTS,
+  CHROMIUM,
+  type DemoServer,
+  type ExpectedError,
+  HAS_CHROMIUM,
+  launchChromium,
+  PageProblems,
+  RESULT_ITEMS,
+  startDemoServer,
+} from './browser-harness.ts';
 import { tempDir } from './helpers.ts';
 import { HAS_OCR_TOOLS, scannedPdf } from './scan-fixture.ts';
 
@@ -33,28 +43,11 @@ let demo: DemoServer | null = null;
 let base: string;
 let browser: Browser | null = null;
 let scan: Buffer;
-let problems: string[] = [];
+/** Page errors and console errors, except the browser's line for an answer we asked for (a deleted document's 404). */
+const problems = new PageProblems();
 
-/**
- * Page errors and console errors, except the browser's own line for an answer we asked for
- * (`expected`: a status on a path, such as the 404 of a deleted document).
- */
-function watch(page: Page, label: string, expected: { status: number; path: RegExp }[]): Page {
-  page.on('pageerror', (err) => problems.push(`[${label}] pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const text = msg.text();
-    if (/favicon/i.test(text) || /favicon/i.test(msg.location()?.url ?? '')) return;
-    const url = msg.location()?.url ?? '';
-    if (expected.some((e) => text.includes(`status of ${e.status}`) && e.path.test(new URL(url, 'http://x').pathname))) return;
-    problems.push(`[${label}] console.error: ${text} (${msg.location()?.url ?? ''})`);
-  });
-  return page;
-}
-
-async function newPage(label: string, expected: { status: number; path: RegExp }[] = []): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nb-NO' });
-  return { context, page: watch(await context.newPage(), label, expected) };
+function newPage(label: string, expected: ExpectedError[] = []): Promise<{ context: BrowserContext; page: Page }> {
+  return problems.newPage(browser!, label, { expected });
 }
 
 async function signIn(page: Page, token: string): Promise<void> {
@@ -118,9 +111,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_OCR_TOOLS)('staff uploads in a browser', (
   }, 30_000);
 
   afterEach(() => {
-    const found = problems;
-    problems = [];
-    expect(found, 'page errors / console errors').toEqual([]);
+    expect(problems.take(), 'page errors / console errors').toEqual([]);
   });
 
   it('uploads a scanned PDF, watches it to "ferdig", finds it; an admin makes it internal, then deletes it', async () => {

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, CHROMIUM, type DemoServer, HAS_CHROMIUM, launchChromium, RESULT_ITEMS, ROOT, startDemoServer } from './browser-harness.ts';
+import { ARTIFACTS, CHROMIUM, type DemoServer, HAS_CHROMIUM, launchChromium, PageProblems, RESULT_ITEMS, ROOT, startDemoServer } from './browser-harness.ts';
 
 if (!HAS_CHROMIUM) console.warn(`[skip] ${CHROMIUM} not found: browser tests skipped (install chromium; never "npx playwright install")`);
 
@@ -29,23 +29,10 @@ let base: string;
 let browser: Browser | null = null;
 
 /** Page errors and console errors from every page of every test, checked after each test. */
-let problems: string[] = [];
+const problems = new PageProblems();
 
-function watch(page: Page, label: string): Page {
-  page.on('pageerror', (err) => problems.push(`[${label}] pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const text = msg.text();
-    if (/favicon/i.test(text) || /favicon/i.test(msg.location()?.url ?? '')) return;
-    problems.push(`[${label}] console.error: ${text} (${msg.location()?.url ?? ''})`);
-  });
-  return page;
-}
-
-async function newPage(label: string, options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nb-NO', ...options });
-  const page = watch(await context.newPage(), label);
-  return { context, page };
+function newPage(label: string, options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page }> {
+  return problems.newPage(browser!, label, { context: options });
 }
 
 describe.skipIf(!HAS_CHROMIUM)('web UI in a browser', () => {
@@ -60,9 +47,7 @@ describe.skipIf(!HAS_CHROMIUM)('web UI in a browser', () => {
   }, 30_000);
 
   afterEach(() => {
-    const found = problems;
-    problems = [];
-    expect(found, 'page errors / console errors').toEqual([]);
+    expect(problems.take(), 'page errors / console errors').toEqual([]);
   });
 
   it('searches as you type, pushes the URL and goes back', async () => {
