@@ -366,7 +366,8 @@ export async function ocrSection(): Promise<Omit<SectionResult, 'section' | 'siz
     const chosen = Number(process.env.BENCH_OCR_DPI) || dpis.find((d) => sums.get(d)!.mean <= 0.03 && sums.get(d)!.mean <= sums.get(top)!.mean + 0.0025) || top;
 
     // Tesseract's page segmentation, compared on the same renders: what another --psm would give.
-    const psms = (process.env.BENCH_OCR_COMPARE_PSMS ?? '4')
+    // By default the mode ingestion does not use (3 beside its 4), so the rows stay a comparison.
+    const psms = (process.env.BENCH_OCR_COMPARE_PSMS ?? (settings.psm === 4 ? '3' : '4'))
       .split(',')
       .map((x) => Number(x.trim()))
       .filter((x) => Number.isInteger(x) && x > 0);
@@ -426,7 +427,7 @@ export async function ocrSection(): Promise<Omit<SectionResult, 'section' | 'siz
         'CER = Levenshtein distance (code points) / reference length. Reference: the page\'s text layer (`pdftotext -layout`). Both texts normalised only by: Unicode NFC, soft hyphens removed, ligatures (U+FB00-FB06) spelt out (one glyph standing for several letters), runs of whitespace collapsed to one space. Quote styles, dashes, bullets, symbols and case count as errors. "Word order ignored" compares the texts after sorting their words: the difference to the strict figure is what reading order (table cells, columns, headers) costs; it can overstate a misread word. **The target (≤ 3%) is judged on the strict mean CER of ocrPdfPages at the chosen resolution.**',
         `The sample (seed ${SAMPLE_SEED}, drawn from page lists and text layers before any OCR; bench/ocr.ts samplePages): ${SAMPLE_BULK} text-layer bulk protocols and ${SAMPLE_PDFS} Norwegian PDFs of corpus/pdfs, one page each, portrait A4 with at least ${MIN_CHARS} characters and images covering less than ${MAX_IMAGE_SHARE * 100}% of it (a first run with a looser rule let in two pages whose table or map was an image, CER 223% and 14%; see samplePages): ${sample.map((s) => `${label(s.file)} p${s.page}`).join(', ')}.`,
         `Renders of born-digital pages are cleaner than paper scans (no skew, noise or bleed-through), so these figures are what Tesseract does with clean print; the confidence on the real scans below is the figure for paper. The choice of resolution was fixed before the run: the lowest whose mean CER is ≤ 3% and at most 0.25 points above ${top} dpi's (it is faster), else ${top} dpi.`,
-        `The --psm rows call pdftoppm and Tesseract directly on the same scans, at the chosen resolution, with another page segmentation mode (4: one column of text lines; ingest/extract/ocr.ts sets its own), read by the same readTesseractTsv: what that mode would change, not what ingestion runs.`,
+        `The --psm rows call pdftoppm and Tesseract directly on the same scans, at the chosen resolution, with another page segmentation mode than ingestion's INNSIKT_OCR_PSM (3: fully automatic; 4: one column of text lines), read by the same readTesseractTsv: what that mode would change, not what ingestion runs.`,
       ],
     };
     const worst = at(chosen)
